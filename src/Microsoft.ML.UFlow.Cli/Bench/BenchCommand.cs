@@ -1,0 +1,13 @@
+using System.CommandLine;
+
+namespace Microsoft.ML.UFlow.Cli.Bench;
+
+/// <summary><c>uflow bench ...</c>: one sub-command per benchmark (each in its own file).</summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var bench = new Command("bench", "Speed benchmarks (print ratios against references run in the same process or script).");
+        return bench;
+    }
+}

@@ -1,0 +1,15 @@
+using System.CommandLine;
+using Microsoft.ML.UFlow.Cli.Bench;
+
+namespace Microsoft.ML.UFlow.Cli;
+
+/// <summary>The <c>uflow</c> command: train, evaluate, predict, benchmark.</summary>
+internal static class Program
+{
+    private static int Main(string[] args)
+    {
+        var root = new RootCommand("U-Flow / CS-Flow unsupervised anomaly detection: train, evaluate, predict, benchmark.");
+        root.Subcommands.Add(BenchCommand.Create());
+        return root.Parse(args).Invoke();
+    }
+}

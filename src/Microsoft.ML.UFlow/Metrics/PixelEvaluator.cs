@@ -21,6 +21,7 @@ public sealed class PixelEvaluator
     private readonly List<ulong[]> _runs = [];
     private readonly List<int> _regionSizes = [0]; // index = global region id; entry 0 unused (normal pixels)
     private bool[] _binary = [];
+    private ulong[] _scratch = [];
     private int[] _labels = [];
     private long _pixels;
     private long _anomalousPixels;
@@ -82,7 +83,7 @@ public sealed class PixelEvaluator
             }
             run[i] = ((ulong)ScoreKey.Descending(scores[i]) << 32) | region;
         }
-        run.AsSpan().Sort();
+        SortRun(run);
         _runs.Add(run);
         _pixels += n;
         _anomalousPixels += anomalous;
@@ -95,7 +96,7 @@ public sealed class PixelEvaluator
         ScoreKey.ThrowIfNaN(scores, nameof(scores));
         var run = new ulong[scores.Length];
         for (int i = 0; i < run.Length; i++) run[i] = (ulong)ScoreKey.Descending(scores[i]) << 32;
-        run.AsSpan().Sort();
+        SortRun(run);
         _runs.Add(run);
         _pixels += run.Length;
     }
@@ -121,38 +122,48 @@ public sealed class PixelEvaluator
         var merger = new SortedRunMerger(_runs);
         while (true)
         {
-            bool more = merger.TryNext(out ulong entry);
-            uint key = (uint)(entry >> 32);
-            if ((!more || key != currentKey) && groupPositives + groupNegatives > 0)
+            bool more = merger.TryNextSegment(out ReadOnlySpan<ulong> segment);
+            int i = 0;
+            do
             {
-                // Close the group of equal scores: one curve point.
-                auroc.AddGroup(groupPositives, groupNegatives);
-                truePositives += groupPositives;
-                falsePositives += groupNegatives;
-                double f1 = 2.0 * truePositives / (truePositives + falsePositives + positives);
-                if (f1 > bestF1)
+                uint key = more ? (uint)(segment[i] >> 32) : 0;
+                if ((!more || key != currentKey) && groupPositives + groupNegatives > 0)
                 {
-                    bestF1 = f1;
-                    bestKey = currentKey;
+                    // Close the group of equal scores: one curve point.
+                    auroc.AddGroup(groupPositives, groupNegatives);
+                    truePositives += groupPositives;
+                    falsePositives += groupNegatives;
+                    double f1 = 2.0 * truePositives / (truePositives + falsePositives + positives);
+                    if (f1 > bestF1)
+                    {
+                        bestF1 = f1;
+                        bestKey = currentKey;
+                    }
+                    if (negatives > 0 && regions > 0)
+                    {
+                        pro.AddPoint((double)falsePositives / negatives, Math.Min(proSum / regions, 1.0));
+                    }
+                    groupPositives = groupNegatives = 0;
                 }
-                if (negatives > 0 && regions > 0)
+                if (!more) break;
+                currentKey = key;
+                // Tight loop over the rest of this group inside the segment.
+                for (; i < segment.Length && (uint)(segment[i] >> 32) == key; i++)
                 {
-                    pro.AddPoint((double)falsePositives / negatives, Math.Min(proSum / regions, 1.0));
+                    uint region = (uint)segment[i];
+                    if (region == 0)
+                    {
+                        groupNegatives++;
+                    }
+                    else
+                    {
+                        groupPositives++;
+                        proSum += inverseSize[region];
+                    }
                 }
-                groupPositives = groupNegatives = 0;
             }
+            while (i < segment.Length);
             if (!more) break;
-            currentKey = key;
-            uint region = (uint)entry;
-            if (region == 0)
-            {
-                groupNegatives++;
-            }
-            else
-            {
-                groupPositives++;
-                proSum += inverseSize[region];
-            }
         }
         if (negatives > 0 && regions > 0) pro.AddPoint(1.0, 1.0); // the official curve appends (1, 1)
 
@@ -160,5 +171,11 @@ public sealed class PixelEvaluator
         double f1Max = positives > 0 ? bestF1 : double.NaN;
         float threshold = positives > 0 ? ScoreKey.FromDescending(bestKey) : float.NaN;
         return new PixelMetrics(auroc.Result, aupro, _fprLimit, f1Max, threshold, _runs.Count, _pixels, positives, regions);
+    }
+
+    private void SortRun(ulong[] run)
+    {
+        if (_scratch.Length < run.Length) _scratch = new ulong[run.Length];
+        RadixSort.SortByHighHalf(run, _scratch);
     }
 }

@@ -26,8 +26,20 @@ public sealed class SortingTests
         Assert.Equal(expected, data);
     }
 
-    [Fact]
-    public void MergerVisitsKeysInGlobalOrder()
+    private struct CollectingSink(List<ulong> words, List<int> segmentSizes) : ISegmentSink
+    {
+        public readonly void Consume(ReadOnlySpan<ulong> segment)
+        {
+            segmentSizes.Add(segment.Length);
+            foreach (ulong v in segment) words.Add(v);
+        }
+    }
+
+    [Theory]
+    [InlineData(1 << 21)] // everything gathered in one go
+    [InlineData(64)]      // ranges cut down to single keys or 64 words
+    [InlineData(1)]
+    public void WalkerVisitsKeysInGlobalOrder(int capacity)
     {
         var rng = new SeededRandom(8);
         var runs = new List<ulong[]>();
@@ -36,24 +48,61 @@ public sealed class SortingTests
         {
             int len = r % 5 == 0 ? 0 : rng.NextInt(300);
             var run = new ulong[len];
-            for (int i = 0; i < len; i++) run[i] = ((ulong)(uint)rng.NextInt(r % 2 == 0 ? 50 : 100000) << 32) | (uint)rng.NextInt(1000);
+            for (int i = 0; i < len; i++)
+            {
+                // Mix of massive ties (a handful of keys), spread keys, and the extreme keys 0 and 2^32 - 1.
+                uint key = (r % 3) switch
+                {
+                    0 => (uint)rng.NextInt(4) * 1000u,
+                    1 => (uint)rng.NextUInt64(),
+                    _ => rng.NextInt(2) == 0 ? 0u : uint.MaxValue,
+                };
+                run[i] = ((ulong)key << 32) | (uint)rng.NextInt(1000);
+            }
             RadixSort.SortByHighHalf(run, new ulong[len]);
             runs.Add(run);
             all.AddRange(run);
         }
-        var merger = new SortedRunMerger(runs);
-        var keys = new List<uint>();
-        var multiset = new List<ulong>();
-        while (merger.TryNextSegment(out var segment))
+        var words = new List<ulong>();
+        var sizes = new List<int>();
+        var sink = new CollectingSink(words, sizes);
+        SortedRunWalker.Walk(runs, ref sink, capacity);
+        Assert.All(sizes, n => Assert.True(n > 0));
+        Assert.Equal(all.Select(v => (uint)(v >> 32)).Order(), words.Select(v => (uint)(v >> 32)));
+        Assert.Equal(all.Order(), words.Order());
+    }
+
+    [Fact]
+    public void PixelMetricsDoNotDependOnTheGatherCapacity()
+    {
+        var rng = new SeededRandom(21);
+        var maps = new List<(float[] S, float[] G)>();
+        for (int i = 0; i < 12; i++)
         {
-            Assert.False(segment.IsEmpty);
-            foreach (ulong v in segment)
+            var s = new float[400];
+            var g = new float[400];
+            for (int p = 0; p < 400; p++)
             {
-                keys.Add((uint)(v >> 32));
-                multiset.Add(v);
+                g[p] = (p / 20 + i) % 7 == 0 && p % 20 < 6 ? 1f : 0f;
+                s[p] = MathF.Round((float)(rng.NextGaussian() + g[p]) * 3) / 3;
             }
+            maps.Add((s, g));
         }
-        Assert.Equal(all.Select(v => (uint)(v >> 32)).Order(), keys);
-        Assert.Equal(all.Order(), multiset.Order());
+        PixelMetrics Evaluate(int capacity)
+        {
+            var evaluator = new PixelEvaluator { GatherCapacity = capacity };
+            foreach (var (s, g) in maps) evaluator.Add(s, g, 20, 20);
+            return evaluator.Compute();
+        }
+        var reference = Evaluate(1 << 21);
+        foreach (int capacity in new[] { 1, 7, 100 })
+        {
+            var m = Evaluate(capacity);
+            Assert.Equal(reference.Auroc, m.Auroc, 15);
+            Assert.Equal(reference.Aupro, m.Aupro, 12); // PRO sums may add in another order
+            Assert.Equal(reference.F1Max, m.F1Max, 15);
+            Assert.Equal(reference.F1MaxThreshold, m.F1MaxThreshold);
+        }
+        Assert.False(double.IsNaN(reference.Aupro));
     }
 }

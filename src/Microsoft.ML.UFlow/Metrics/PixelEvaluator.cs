@@ -7,8 +7,9 @@ namespace Microsoft.ML.UFlow.Metrics;
 /// <remarks>
 /// <para>Memory: 8 bytes per pixel. Each pixel is packed as (descending score key &lt;&lt; 32) | region id, where the
 /// region id is 0 for a normal pixel and otherwise the global index of its 8-connected ground-truth region; each
-/// image's pixels are sorted when the image is added, and <see cref="Compute"/> merges the sorted images (k-way merge)
-/// instead of sorting one concatenated copy. Nothing else of the maps is kept.</para>
+/// image's pixels are radix-sorted when the image is added, and <see cref="Compute"/> walks the sorted images in global
+/// order by key ranges (see <c>SortedRunWalker</c>) with bounded scratch space (32 MB at most) instead of sorting one
+/// concatenated copy. Nothing else of the maps is kept.</para>
 /// <para>Exact under ties: pixels with equal scores form one curve point. AUROC is computed from integer counts
 /// (ties ½); PRO and FPR use double accumulation.</para>
 /// </remarks>

@@ -23,6 +23,7 @@ public sealed class PixelEvaluator
     private readonly List<int> _regionSizes = [0]; // index = global region id; entry 0 unused (normal pixels)
     private bool[] _binary = [];
     private ulong[] _scratch = [];
+    private int[] _stack = [];
     private int[] _labels = [];
     private long _pixels;
     private long _anomalousPixels;
@@ -64,15 +65,17 @@ public sealed class PixelEvaluator
         {
             _binary = new bool[n];
             _labels = new int[n];
+            _stack = new int[n];
         }
         Span<bool> binary = _binary.AsSpan(0, n);
         Span<int> labels = _labels.AsSpan(0, n);
         GroundTruth.Binarize(groundTruth, binary);
-        int components = ConnectedComponents.Label8(binary, height, width, labels);
+        int components = ConnectedComponents.Label8(binary, height, width, labels, _stack);
 
         int firstId = _regionSizes.Count;
         if ((long)firstId + components > uint.MaxValue) throw new InvalidOperationException("Too many ground-truth regions for one evaluator.");
         for (int k = 0; k < components; k++) _regionSizes.Add(0);
+        Span<int> regionSizes = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_regionSizes);
         var run = new ulong[n];
         long anomalous = 0;
         for (int i = 0; i < n; i++)
@@ -82,7 +85,7 @@ public sealed class PixelEvaluator
             if (label != 0)
             {
                 region = (uint)(firstId - 1 + label);
-                System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_regionSizes)[(int)region]++;
+                regionSizes[(int)region]++;
                 anomalous++;
             }
             run[i] = ((ulong)ScoreKey.Descending(scores[i]) << 32) | region;

@@ -11,7 +11,9 @@ namespace Microsoft.ML.UFlow.Metrics;
 /// (a point between two others is dropped when the three are collinear, i.e. when the two neighbouring groups of
 /// equal scores have the same size; so with all-distinct scores only the first and last points remain), the first
 /// threshold (max score + 1, in float32) prepended at FPR 0, then <c>scipy.interpolate.interp1d</c> (linear,
-/// left-searchsorted interval, float32 threshold difference). Keeps 4 bytes per training pixel (plus as much again while sorting), because the kept
+/// left-searchsorted interval, float32 threshold difference). sklearn ≥ 1.3 prepends +∞ instead of max + 1; the two
+/// differ only when the target FPR is below the FPR of the highest group of equal scores (fewer than one pixel in
+/// 65536 above it), which cannot happen with 256×256 maps and the default target. Keeps 4 bytes per training pixel (plus as much again while sorting), because the kept
 /// curve points near the target may lie anywhere in the sorted list.
 /// </remarks>
 public sealed class FairThresholdEstimator

@@ -12,7 +12,24 @@ namespace Microsoft.ML.UFlow.Metrics;
 /// concatenated copy. Nothing else of the maps is kept.</para>
 /// <para>Exact under ties: pixels with equal scores form one curve point. AUROC is computed from integer counts
 /// (ties ½); PRO and FPR use double accumulation.</para>
+/// <para>Not thread-safe: add maps from one thread (or lock around <see cref="Add"/>).</para>
 /// </remarks>
+/// <example>
+/// <code>
+/// var pixels = new PixelEvaluator();              // AUPRO up to FPR 0.3
+/// var images = new ImageScoreEvaluator();
+/// var miou = MeanIouSweep.ForNegativeLogNfa();     // oracle grid on −log10 NFA
+/// foreach (var (map, mask, negLogNfa, isAnomalous) in scoredTestSet)   // 256×256 planes, mask in [0, 1]
+/// {
+///     pixels.Add(map, mask, 256, 256);
+///     images.Add(TensorPrimitives.Max(map), isAnomalous);
+///     miou.Add(negLogNfa, mask);
+/// }
+/// PixelMetrics m = pixels.Compute();               // m.Auroc, m.Aupro, m.F1Max
+/// double automatic = miou.MeanIouAt(0);            // log10 NFA &lt; 0
+/// var (oracleThreshold, oracle) = miou.Best();
+/// </code>
+/// </example>
 public sealed class PixelEvaluator
 {
     /// <summary>The FPR limit of AUPRO used by U-Flow and the MVTec AD benchmark.</summary>

@@ -12,8 +12,8 @@ namespace Microsoft.ML.UFlow.Metrics;
 /// equal scores have the same size; so with all-distinct scores only the first and last points remain), the first
 /// threshold (max score + 1, in float32) prepended at FPR 0, then <c>scipy.interpolate.interp1d</c> (linear,
 /// left-searchsorted interval, float32 threshold difference). sklearn ≥ 1.3 prepends +∞ instead of max + 1; the two
-/// differ only when the target FPR is below the FPR of the highest group of equal scores (fewer than one pixel in
-/// 65536 above it), which cannot happen with 256×256 maps and the default target. Keeps 4 bytes per training pixel (plus as much again while sorting), because the kept
+/// differ only when at least a target-FPR share of the training pixels (1 in 65536 by default) ties at the highest
+/// score, e.g. saturated maps; this implementation then interpolates towards max + 1 as sklearn 1.2 does. Keeps 4 bytes per training pixel (plus as much again while sorting), because the kept
 /// curve points near the target may lie anywhere in the sorted list.
 /// </remarks>
 public sealed class FairThresholdEstimator

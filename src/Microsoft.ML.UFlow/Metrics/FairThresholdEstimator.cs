@@ -65,14 +65,14 @@ public sealed class FairThresholdEstimator
         groups.TryNext(out float firstValue, out long firstCount);
         double previousX = 0;
         float previousY = firstValue + 1f;
-        bool hasMiddle = groups.TryNext(out float nextValue, out long nextCount);
-        bool dropIntermediate = hasMiddle && groups.HasMore; // sklearn drops only when there are more than 2 groups
+        bool hasNext = groups.TryNext(out float nextValue, out long nextCount);
+        bool dropIntermediate = hasNext && groups.HasMore; // sklearn drops only when there are more than 2 groups
         float value = firstValue;
         long count = firstCount, before = 0;
         bool first = true;
         while (true)
         {
-            bool isLast = !hasMiddle;
+            bool isLast = !hasNext; // the group after "value" is (nextValue, nextCount) when hasNext
             bool kept = first || isLast || !dropIntermediate || (nextCount - count) != (count - before);
             if (kept)
             {
@@ -86,7 +86,7 @@ public sealed class FairThresholdEstimator
             before = count;
             value = nextValue;
             count = nextCount;
-            hasMiddle = groups.TryNext(out nextValue, out nextCount);
+            hasNext = groups.TryNext(out nextValue, out nextCount);
         }
         throw new InvalidOperationException("Unreachable: the last ROC point has FPR 1."); // x reaches 1 at the last group
     }

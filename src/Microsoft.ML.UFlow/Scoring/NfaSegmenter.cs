@@ -83,7 +83,10 @@ public sealed class NfaSegmenter
         for (int l = 0; l < latents.Count; l++)
         {
             Tensor z = latents[l] ?? throw new ArgumentException($"Latent scale {l} is null.", nameof(latents));
-            z.CheckRank4($"latents[{l}]");
+            if (z.Rank != 4)
+            {
+                z.CheckRank4($"latents[{l}]"); // throws with the shape; the message is only built on failure
+            }
             if ((uint)sample >= (uint)z.N)
             {
                 throw new ArgumentOutOfRangeException(nameof(sample), sample, $"latents[{l}] has {z.N} samples.");

@@ -63,7 +63,7 @@ public sealed class NfaSegmenter
         {
             throw new ArgumentOutOfRangeException(nameof(scale), scale, $"The last image had {_scaleCount} scales.");
         }
-        return _scaleMaps[scale].AsSpan(0, _pixelCounts[scale]);
+        return _scaleMaps[scale].AsSpan(0, _scaleHeights[scale] * _scaleWidths[scale]);
     }
 
     /// <summary>
@@ -79,6 +79,7 @@ public sealed class NfaSegmenter
         {
             throw new ArgumentException("At least one latent scale is needed.", nameof(latents));
         }
+        CheckOutputs(negativeLog10Nfa.Length, mask.Length);
         PrepareScales(latents.Count);
         for (int l = 0; l < latents.Count; l++)
         {
@@ -103,6 +104,7 @@ public sealed class NfaSegmenter
         {
             throw new ArgumentException("At least one latent scale is needed.", nameof(scales));
         }
+        CheckOutputs(negativeLog10Nfa.Length, mask.Length);
         PrepareScales(scales.Length);
         for (int l = 0; l < scales.Length; l++)
         {
@@ -124,6 +126,19 @@ public sealed class NfaSegmenter
         var mask = new bool[size];
         NfaImageResult summary = Segment(latents, sample, map, mask);
         return (map, mask, summary);
+    }
+
+    private void CheckOutputs(int mapLength, int maskLength)
+    {
+        int s = _options.OutputSize, size = s * s;
+        if (mapLength != size)
+        {
+            throw new ArgumentException($"The output map has {mapLength} values but {s}x{s} = {size} are needed.", "negativeLog10Nfa");
+        }
+        if (maskLength != size)
+        {
+            throw new ArgumentException($"The mask has {maskLength} values but {s}x{s} = {size} are needed.", "mask");
+        }
     }
 
     private void PrepareScales(int count)
@@ -169,15 +184,7 @@ public sealed class NfaSegmenter
 
     private NfaImageResult Combine(Span<float> negativeLog10Nfa, Span<bool> mask)
     {
-        int s = _options.OutputSize, size = s * s;
-        if (negativeLog10Nfa.Length != size)
-        {
-            throw new ArgumentException($"The output map has {negativeLog10Nfa.Length} values but {s}x{s} = {size} are needed.", nameof(negativeLog10Nfa));
-        }
-        if (mask.Length != size)
-        {
-            throw new ArgumentException($"The mask has {mask.Length} values but {s}x{s} = {size} are needed.", nameof(mask));
-        }
+        int s = _options.OutputSize;
         UpdateNumberOfTests();
         for (int l = 0; l < _scaleCount; l++)
         {

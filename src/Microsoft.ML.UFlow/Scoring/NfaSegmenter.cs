@@ -14,6 +14,8 @@ namespace Microsoft.ML.UFlow.Scoring;
 /// </remarks>
 public sealed class NfaSegmenter
 {
+    private const float LowestFiniteLogPfa = float.MinValue / 8;
+
     private readonly NfaSegmentationOptions _options;
     private readonly NfaComponentTree _tree = new();
     private readonly float _threshold;
@@ -198,16 +200,15 @@ public sealed class NfaSegmenter
             for (int p = 0; p < plane; p++)
             {
                 float v = map[p];
-                filled[p] = float.IsNaN(v) ? 0f : v; // "no region" ⇒ log PFA = 0, blended at region borders
+                // "No region" ⇒ log PFA = 0, blended at region borders. A region containing an all-zero latent pixel
+                // has log PFA = −∞, clamped so that zero interpolation weights never produce 0·∞ = NaN.
+                filled[p] = float.IsNaN(v) ? 0f : Math.Max(v, LowestFiniteLogPfa);
             }
             _upsampler.Upsample(filled, h, w, negativeLog10Nfa, s, _options.Upsampling, accumulateMinimum: l > 0);
         }
         // −log10 NFA = −(log10 N_T + min_l M_l), with log10 N_T cast to float32 as in the official code.
-        TensorPrimitives.Negate(negativeLog10Nfa, negativeLog10Nfa);
-        TensorPrimitives.Subtract(negativeLog10Nfa, (float)_log10NumberOfTests, negativeLog10Nfa);
-
-        int detected = ThresholdMask.Apply(negativeLog10Nfa, _threshold, mask);
-        return new NfaImageResult { MaxNegativeLog10Nfa = TensorPrimitives.Max(negativeLog10Nfa), DetectedPixels = detected };
+        int detected = NfaOutputPass.Apply(negativeLog10Nfa, (float)_log10NumberOfTests, _threshold, mask, out float max);
+        return new NfaImageResult { MaxNegativeLog10Nfa = max, DetectedPixels = detected };
     }
 
     private void UpdateNumberOfTests()

@@ -23,6 +23,7 @@ public class NfaSegmenterTests
             NfaImageResult result = segmenter.Segment(latents, 0, map, mask);
             imagesWithDetection += result.IsAnomalous ? 1 : 0;
             Assert.Equal(mask.Count(m => m), result.DetectedPixels);
+            Assert.Equal(map.Max(), result.MaxNegativeLog10Nfa);
         }
         Assert.Equal(476.92371, segmenter.Log10NumberOfTests, 5);
         Assert.True(imagesWithDetection <= 1, $"{imagesWithDetection} of 100 H0 images had a detection");
@@ -187,6 +188,23 @@ public class NfaSegmenterTests
                 Assert.Equal(-(logNt + expected[p]), map[p], 3);
             }
         }
+    }
+
+    [Fact]
+    public void AllZeroLatentPixelGivesAFiniteDetectionWithoutNaN()
+    {
+        // u = 0 makes the Chernoff expression −∞ (here the whole all-zero fine scale is one root region); the
+        // output must stay NaN-free through the bilinear blending and detect everything.
+        var rng = new SeededRandom(83);
+        Tensor[] latents = MsCaitLatents();
+        FillGaussian(latents[1].Span, rng, 1.0);
+        var segmenter = new NfaSegmenter();
+        (float[] map, bool[] mask, NfaImageResult summary) = segmenter.Segment(latents, 0);
+        Assert.True(float.IsNegativeInfinity(MinIgnoringNaN(segmenter.ScaleLogPfaMap(0))));
+        Assert.DoesNotContain(map, float.IsNaN);
+        Assert.Equal(256 * 256, summary.DetectedPixels);
+        Assert.Equal(map.Max(), summary.MaxNegativeLog10Nfa);
+        Assert.Equal(mask.Count(m => m), summary.DetectedPixels);
     }
 
     [Fact]

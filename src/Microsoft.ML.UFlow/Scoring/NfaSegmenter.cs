@@ -130,6 +130,58 @@ public sealed class NfaSegmenter
         return (map, mask, summary);
     }
 
+    /// <summary>
+    /// Segments every sample of a batch of latents (one NCHW tensor per scale, same N): writes −log10 NFA into
+    /// <paramref name="negativeLog10Nfa"/> (shape [N, 1, S, S]) and the masks into <paramref name="masks"/>
+    /// (N·S·S values, sample-major), and returns the per-image summaries. With
+    /// <paramref name="maxDegreeOfParallelism"/> &gt; 1, images run in parallel on private segmenters with these options.
+    /// </summary>
+    /// <exception cref="ArgumentException">Shapes or lengths do not match.</exception>
+    public NfaImageResult[] SegmentBatch(IReadOnlyList<Tensor> latents, Tensor negativeLog10Nfa, bool[] masks, int maxDegreeOfParallelism = 1)
+    {
+        ArgumentNullException.ThrowIfNull(latents);
+        ArgumentNullException.ThrowIfNull(negativeLog10Nfa);
+        ArgumentNullException.ThrowIfNull(masks);
+        if (latents.Count == 0 || latents[0] is null)
+        {
+            throw new ArgumentException("At least one latent scale is needed.", nameof(latents));
+        }
+        latents[0].CheckRank4("latents[0]");
+        int n = latents[0].N, s = _options.OutputSize, size = s * s;
+        for (int l = 1; l < latents.Count; l++)
+        {
+            Tensor z = latents[l] ?? throw new ArgumentException($"Latent scale {l} is null.", nameof(latents));
+            z.CheckRank4($"latents[{l}]");
+            if (z.N != n)
+            {
+                throw new ArgumentException($"latents[{l}] has {z.N} samples but latents[0] has {n}.", nameof(latents));
+            }
+        }
+        negativeLog10Nfa.CheckShape(nameof(negativeLog10Nfa), n, 1, s, s);
+        if (masks.Length != n * size)
+        {
+            throw new ArgumentException($"The masks have {masks.Length} values but {n}x{s}x{s} = {n * size} are needed.", nameof(masks));
+        }
+        var results = new NfaImageResult[n];
+        if (maxDegreeOfParallelism <= 1 || n <= 1)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                results[i] = Segment(latents, i, negativeLog10Nfa.Sample(i), masks.AsSpan(i * size, size));
+            }
+            return results;
+        }
+        Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism },
+            () => new NfaSegmenter(_options),
+            (i, _, segmenter) =>
+            {
+                results[i] = segmenter.Segment(latents, i, negativeLog10Nfa.Sample(i), masks.AsSpan(i * size, size));
+                return segmenter;
+            },
+            _ => { });
+        return results;
+    }
+
     private void CheckOutputs(int mapLength, int maskLength)
     {
         int s = _options.OutputSize, size = s * s;

@@ -233,6 +233,36 @@ public class NfaSegmenterTests
     }
 
     [Fact]
+    public void BatchMatchesPerImageCallsSequentialAndParallel()
+    {
+        var rng = new SeededRandom(85);
+        Tensor[] latents = MsCaitLatents(samples: 3);
+        foreach (Tensor z in latents) FillGaussian(z.Span, rng, 1.0);
+        for (int c = 0; c < FineChannels; c++)
+            for (int i = 4; i < 11; i++)
+                for (int j = 4; j < 11; j++)
+                    latents[0][1, c, i, j] *= 1.5f; // sample 1 has an anomaly
+        var options = new NfaSegmentationOptions { OutputSize = 64 };
+        var single = new NfaSegmenter(options);
+        foreach (int parallelism in new[] { 1, 2 })
+        {
+            var output = new Tensor(3, 1, 64, 64);
+            var masks = new bool[3 * 64 * 64];
+            NfaImageResult[] results = new NfaSegmenter(options).SegmentBatch(latents, output, masks, parallelism);
+            for (int i = 0; i < 3; i++)
+            {
+                (float[] map, bool[] mask, NfaImageResult summary) = single.Segment(latents, i);
+                Assert.Equal(map, output.Sample(i).ToArray());
+                Assert.Equal(mask, masks.AsSpan(i * 4096, 4096).ToArray());
+                Assert.Equal(summary, results[i]);
+            }
+            Assert.False(results[0].IsAnomalous);
+            Assert.True(results[1].IsAnomalous);
+        }
+        Assert.Throws<ArgumentException>(() => single.SegmentBatch(latents, new Tensor(2, 1, 64, 64), new bool[2 * 4096]));
+    }
+
+    [Fact]
     public void BadInputsNameTheProblem()
     {
         var segmenter = new NfaSegmenter();

@@ -108,10 +108,18 @@ public static class ImageResize
         fixed (int* counts = kx.Count)
         {
             long srcLength = src.Length;
+            int totalRows = src.Length / inStride;
             for (int r = 0; r < rows; r++)
             {
                 byte* s = srcBase + (long)(rowFirst + r) * inStride;
                 byte* d = dstBase + (long)r * outStride;
+                // Two rows per step while a further row follows them (so a 4-byte load never leaves the buffer).
+                if (c == 3 && Avx2.IsSupported && r + 1 < rows && rowFirst + r + 2 < totalRows)
+                {
+                    HorizontalTwoRowsRgbAvx2(s, s + inStride, d, d + outStride, outWidth, firsts, counts, weights, ks);
+                    r++;
+                    continue;
+                }
                 if (c == 3 && Sse41.IsSupported)
                 {
                     HorizontalRowRgbSse41(s, srcBase + srcLength, d, outWidth, firsts, counts, weights, ks);
@@ -163,6 +171,34 @@ public static class ImageResize
             d[xx * 3] = (byte)v.GetElement(0);
             d[xx * 3 + 1] = (byte)v.GetElement(1);
             d[xx * 3 + 2] = (byte)v.GetElement(2);
+        }
+    }
+
+    /// <summary>Two RGB rows at once: lanes 0–3 hold a tap's 4 bytes from the first row, lanes 4–7 from the second.</summary>
+    private static unsafe void HorizontalTwoRowsRgbAvx2(byte* s0, byte* s1, byte* d0, byte* d1, int outWidth, int* firsts, int* counts, int* weights, int ks)
+    {
+        Vector256<int> rounding = Vector256.Create(Rounding);
+        Vector256<int> max = Vector256.Create(255);
+        for (int xx = 0; xx < outWidth; xx++)
+        {
+            int* k = weights + xx * ks;
+            int offset = firsts[xx] * 3;
+            byte* p0 = s0 + offset, p1 = s1 + offset;
+            int n = counts[xx];
+            Vector256<int> acc = rounding;
+            for (int x = 0; x < n; x++)
+            {
+                ulong both = Unsafe.ReadUnaligned<uint>(p0 + 3 * x) | ((ulong)Unsafe.ReadUnaligned<uint>(p1 + 3 * x) << 32);
+                Vector256<int> px = Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(both).AsByte());
+                acc = Avx2.Add(acc, Avx2.MultiplyLow(px, Vector256.Create(k[x])));
+            }
+            Vector256<int> v = Avx2.Min(Avx2.Max(Avx2.ShiftRightArithmetic(acc, ResampleCoefficients.PrecisionBits), Vector256<int>.Zero), max);
+            d0[xx * 3] = (byte)v.GetElement(0);
+            d0[xx * 3 + 1] = (byte)v.GetElement(1);
+            d0[xx * 3 + 2] = (byte)v.GetElement(2);
+            d1[xx * 3] = (byte)v.GetElement(4);
+            d1[xx * 3 + 1] = (byte)v.GetElement(5);
+            d1[xx * 3 + 2] = (byte)v.GetElement(6);
         }
     }
 

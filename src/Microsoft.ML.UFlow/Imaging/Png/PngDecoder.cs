@@ -199,15 +199,16 @@ internal static class PngDecoder
     {
         int bpp = Math.Max(1, h.BitsPerPixel / 8);
         int maxRow = (int)h.RowBytes(h.Width);
-        byte[] rented = ArrayPool<byte>.Shared.Rent(4 * (maxRow + 1));
+        // Two reconstructed-line buffers (for paths that convert lines before storing them) and a zero line.
+        byte[] rented = ArrayPool<byte>.Shared.Rent(3 * maxRow);
         int at = 0;
         try
         {
-            Span<byte> all = rented.AsSpan(0, 4 * (maxRow + 1));
+            Span<byte> all = rented.AsSpan(0, 3 * maxRow);
             all.Clear();
-            Span<byte> lineA = all.Slice(maxRow + 1, maxRow);
-            Span<byte> lineB = all.Slice(2 * (maxRow + 1), maxRow);
-            ReadOnlySpan<byte> zeros = all.Slice(3 * (maxRow + 1), maxRow);
+            Span<byte> lineA = all[..maxRow];
+            Span<byte> lineB = all.Slice(maxRow, maxRow);
+            ReadOnlySpan<byte> zeros = all.Slice(2 * maxRow, maxRow);
             bool direct = h.Interlace == 0 && h.BitDepth == 8 && h.ColorType != 3;
             int passes = h.Interlace == 0 ? 1 : 7;
             for (int p = 0; p < passes; p++)

@@ -280,6 +280,19 @@ def resize_cases(rng):
             for (tw, th) in targets:
                 out = np.asarray(img.resize((tw, th), Image.BILINEAR))
                 cases.append({"source": src_name, "width": tw, "height": th, "channels": nch, "pixels": out.tobytes().hex()})
+    # LA and RGBA: PIL premultiplies alpha (La / RGBa) around the resize.
+    for mode in ("LA", "RGBA"):
+        nch = CHANNELS[mode]
+        w, h = 29, 19
+        arr = np.array([rng.randrange(256) for _ in range(h * w * nch)], dtype=np.uint8).reshape(h, w, nch)
+        arr[0:3, :, -1] = 0
+        arr[3:6, :, -1] = 255
+        img = Image.fromarray(arr, mode)
+        src_name = f"resize/src_{mode}_{w}x{h}.png"
+        img.save(os.path.join(OUT, src_name))
+        for (tw, th) in [(11, 7), (29, 9), (40, 25), (7, 19)]:
+            out = np.asarray(img.resize((tw, th), Image.BILINEAR))
+            cases.append({"source": src_name, "width": tw, "height": th, "channels": nch, "pixels": out.tobytes().hex()})
     with open(os.path.join(OUT, "resize.json"), "w") as f:
         json.dump(cases, f, indent=0)
     print(f"resize: {len(cases)} cases")

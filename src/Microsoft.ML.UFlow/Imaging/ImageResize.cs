@@ -16,16 +16,59 @@ public static class ImageResize
 
     /// <summary>
     /// Resizes to <paramref name="width"/> × <paramref name="height"/> with PIL's bilinear filter (antialiased when
-    /// reducing). Every channel is filtered independently; unlike PIL, 2- and 4-channel images are not
-    /// alpha-premultiplied first. Returns a new image (a copy when the size is unchanged).
+    /// reducing). Images with alpha (2 or 4 channels) are premultiplied before and un-premultiplied after, in PIL's
+    /// integer arithmetic (its LA → La and RGBA → RGBa conversions). Returns a new image (a copy when the size is
+    /// unchanged).
     /// </summary>
     public static Image Bilinear(Image source, int width, int height)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
-        int c = source.Channels;
         if (width == source.Width && height == source.Height) return source.Clone();
+        if (source.Channels is 2 or 4)
+        {
+            Image resized = BilinearPlain(Premultiply(source), width, height);
+            Unpremultiply(resized);
+            return resized;
+        }
+        return BilinearPlain(source, width, height);
+    }
+
+    /// <summary>Colour × alpha / 255 with PIL's rounding: t = c·a + 128, ((t &gt;&gt; 8) + t) &gt;&gt; 8.</summary>
+    private static Image Premultiply(Image source)
+    {
+        Image p = source.Clone();
+        Span<byte> px = p.Pixels;
+        int c = p.Channels;
+        for (int i = 0; i < px.Length; i += c)
+        {
+            int alpha = px[i + c - 1];
+            for (int k = 0; k < c - 1; k++)
+            {
+                int t = px[i + k] * alpha + 128;
+                px[i + k] = (byte)(((t >> 8) + t) >> 8);
+            }
+        }
+        return p;
+    }
+
+    /// <summary>Inverse of <see cref="Premultiply"/> as PIL does it: min(255, 255·c / a), left alone when a is 0 or 255.</summary>
+    private static void Unpremultiply(Image image)
+    {
+        Span<byte> px = image.Pixels;
+        int c = image.Channels;
+        for (int i = 0; i < px.Length; i += c)
+        {
+            int alpha = px[i + c - 1];
+            if (alpha is 0 or 255) continue;
+            for (int k = 0; k < c - 1; k++) px[i + k] = (byte)Math.Min(255, 255 * px[i + k] / alpha);
+        }
+    }
+
+    private static Image BilinearPlain(Image source, int width, int height)
+    {
+        int c = source.Channels;
         bool horizontal = width != source.Width;
         bool vertical = height != source.Height;
         var output = new Image(width, height, c);

@@ -251,6 +251,26 @@ def synthetic(rng):
         im = Image.open(path)
         im.load()
         entries.append(expected_entry("bmp/" + name, im, bmp_target_mode(im)))
+    # Colour and grey JPEGs written by Pillow (libjpeg-turbo): 4:2:0, 4:4:4, progressive, odd sizes, RGB-coded.
+    os.makedirs(os.path.join(OUT, "jpeg"), exist_ok=True)
+    yy, xx = np.mgrid[0:37, 0:53]
+    smooth = np.stack([(xx * 5) % 256, (yy * 7) % 256, ((xx + yy) * 3) % 256], axis=-1).astype(np.int32)
+    noise = np.array([rng.randrange(-30, 31) for _ in range(37 * 53 * 3)]).reshape(37, 53, 3)
+    photo = Image.fromarray(np.clip(smooth + noise, 0, 255).astype(np.uint8), "RGB")
+    jpegs = {
+        "ycc420.jpg": (photo, dict(quality=85, subsampling=2)),
+        "ycc444.jpg": (photo, dict(quality=95, subsampling=0)),
+        "ycc422_progressive.jpg": (photo, dict(quality=75, subsampling=1, progressive=True)),
+        "grey.jpg": (photo.convert("L"), dict(quality=90)),
+    }
+    for name, (img, opts) in jpegs.items():
+        path = os.path.join(OUT, "jpeg", name)
+        img.save(path, "JPEG", **opts)
+        im = Image.open(path)
+        im.load()
+        entries.append(expected_entry("jpeg/" + name, im, "L" if im.mode == "L" else "RGB"))
+    # CMYK is rejected by the C# decoder (not part of the expected list).
+    photo.convert("CMYK").save(os.path.join(OUT, "jpeg", "cmyk.jpg"), "JPEG", quality=80)
     with open(os.path.join(OUT, "synthetic.json"), "w") as f:
         json.dump(entries, f, indent=0)
     print(f"synthetic: {len(entries)} files")

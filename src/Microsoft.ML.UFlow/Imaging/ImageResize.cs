@@ -152,6 +152,11 @@ public static class ImageResize
         {
             long srcLength = src.Length;
             int totalRows = src.Length / inStride;
+            if (c == 1 && Avx2.IsSupported)
+            {
+                HorizontalGreyAvx2(srcBase, srcBase + srcLength, inStride, rowFirst, rows, kx, dstBase, outWidth);
+                return;
+            }
             for (int r = 0; r < rows; r++)
             {
                 byte* s = srcBase + (long)(rowFirst + r) * inStride;
@@ -214,6 +219,42 @@ public static class ImageResize
             d[xx * 3] = (byte)v.GetElement(0);
             d[xx * 3 + 1] = (byte)v.GetElement(1);
             d[xx * 3 + 2] = (byte)v.GetElement(2);
+        }
+    }
+
+    /// <summary>
+    /// Grey rows: each output is a dot product of up to 8 consecutive input bytes per step with the weights, which are
+    /// copied to a zero-padded stride of a multiple of 8 so that the extra lanes contribute nothing.
+    /// </summary>
+    private static unsafe void HorizontalGreyAvx2(byte* srcBase, byte* srcEnd, int inStride, int rowFirst, int rows, ResampleCoefficients kx, byte* dstBase, int outWidth)
+    {
+        int ks = kx.KernelSize, padded = (ks + 7) & ~7;
+        int[] wp = new int[outWidth * padded];
+        for (int xx = 0; xx < outWidth; xx++) Array.Copy(kx.Weights, xx * ks, wp, xx * padded, kx.Count[xx]);
+        fixed (int* weights = wp)
+        fixed (int* firsts = kx.First)
+        fixed (int* counts = kx.Count)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                byte* s = srcBase + (long)(rowFirst + r) * inStride;
+                byte* d = dstBase + (long)r * outWidth;
+                for (int xx = 0; xx < outWidth; xx++)
+                {
+                    byte* p = s + firsts[xx];
+                    int* k = weights + xx * padded;
+                    int n = counts[xx];
+                    Vector256<int> acc = Vector256<int>.Zero;
+                    int t = 0;
+                    for (; t < n && p + t + 8 <= srcEnd; t += 8)
+                    {
+                        acc = Avx2.Add(acc, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + t), Avx.LoadVector256(k + t)));
+                    }
+                    int sum = Rounding + Vector256.Sum(acc);
+                    for (; t < n; t++) sum += p[t] * k[t];
+                    d[xx] = Clip8(sum);
+                }
+            }
         }
     }
 

@@ -72,6 +72,9 @@ public class ImageResizeTests
     /// <summary>The SIMD paths agree with a plain scalar evaluation of the same fixed-point formula on odd widths.</summary>
     [Theory]
     [InlineData(1, 101, 67, 40, 29)]
+    [InlineData(1, 900, 30, 256, 11)]
+    [InlineData(1, 9, 5, 31, 2)]
+    [InlineData(1, 700, 3, 13, 3)]
     [InlineData(3, 101, 67, 40, 29)]
     [InlineData(3, 35, 70, 77, 13)]
     public void MatchesScalarReference(int channels, int w, int h, int ow, int oh)

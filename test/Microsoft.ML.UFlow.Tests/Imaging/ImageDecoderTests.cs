@@ -68,6 +68,46 @@ public class ImageDecoderTests
         Assert.Contains("empty", e2.Reason);
     }
 
+    /// <summary>Headers claiming huge images are refused before any large allocation: by the size limits, or (PNG) because
+    /// the compressed data cannot possibly fill the claimed image.</summary>
+    [Theory]
+    [InlineData(40000, 10, "exceeds the limits")]
+    [InlineData(10000, 10000, "exceeds the limits")]
+    [InlineData(8000, 8000, "far too small")]
+    [InlineData(0, 5, "invalid image size")]
+    public void OversizedPngHeadersAreRefused(int width, int height, string reason)
+    {
+        byte[] png = PngWithHeader(width, height);
+        var e = Assert.Throws<ImageDecodeException>(() => ImageDecoder.Decode(png, "big.png"));
+        Assert.Contains(reason, e.Reason);
+    }
+
+    private static byte[] PngWithHeader(int width, int height)
+    {
+        var ms = new MemoryStream();
+        ms.Write([137, 80, 78, 71, 13, 10, 26, 10]);
+        byte[] ihdr = new byte[13];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), height);
+        ihdr[8] = 8; ihdr[9] = 2;
+        Chunk(ms, "IHDR", ihdr);
+        Chunk(ms, "IDAT", [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+        Chunk(ms, "IEND", []);
+        return ms.ToArray();
+    }
+
+    private static void Chunk(MemoryStream ms, string type, byte[] data)
+    {
+        byte[] t = System.Text.Encoding.ASCII.GetBytes(type);
+        byte[] len = new byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(len, data.Length);
+        ms.Write(len); ms.Write(t); ms.Write(data);
+        uint c = 0xFFFFFFFF;
+        foreach (byte b in t.Concat(data)) { c ^= b; for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1; }
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(len, ~c);
+        ms.Write(len);
+    }
+
     [Fact]
     public void CmykJpegIsRejectedWithTheFileName()
     {

@@ -11,6 +11,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(FeaturesBenchCommand.Create());
         bench.Subcommands.Add(MetricsBenchCommand.Create());
         bench.Subcommands.Add(NfaBenchCommand.Create());
+        bench.Subcommands.Add(ImagingBenchCommand.Create());
         return bench;
     }
 }

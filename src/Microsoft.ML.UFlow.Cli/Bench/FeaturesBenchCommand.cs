@@ -7,7 +7,8 @@ using Microsoft.ML.UFlow.Tensors;
 namespace Microsoft.ML.UFlow.Cli.Bench;
 
 /// <summary>
-/// <c>uflow bench features</c>: images per second of feature extraction with the shared ONNX backbones
+/// <c>uflow bench features</c>: images per second of the image pipeline (decode + PIL-bilinear resize + ImageNet
+/// normalisation of the 900×900 bottle PNGs) and of feature extraction with the shared ONNX backbones
 /// (ResNet-50 v2 layer1-3_act and MobileNetV2 stride4/8/16) at 256×256 on ONNX Runtime with a fixed thread count.
 /// Each backbone is warmed up, then the backbones are timed in interleaved rounds so that load from other processes
 /// hits them alike; the median round is reported.
@@ -35,19 +36,44 @@ internal static class FeaturesBenchCommand
         var batch = new Option<int>("--batch") { Description = "Images per featurizer call.", DefaultValueFactory = _ => 1 };
         var rounds = new Option<int>("--rounds") { Description = "Timed rounds per backbone (median reported).", DefaultValueFactory = _ => 5 };
         var images = new Option<int>("--images") { Description = "Images per timed round.", DefaultValueFactory = _ => 8 };
+        var pngs = new Option<DirectoryInfo?>("--pngs") { Description = "Folder of images for the decode + resize + normalise measurement (default: the bottle train/good PNGs in ../shared)." };
+        var pngLimit = new Option<int>("--png-limit") { Description = "At most this many images for the decode + resize + normalise measurement.", DefaultValueFactory = _ => 50 };
 
         var command = new Command("features", "Feature extraction speed (images/s) of the ONNX backbones on ONNX Runtime.");
-        foreach (Option o in new Option[] { json, models, threads, size, batch, rounds, images }) command.Options.Add(o);
+        foreach (Option o in new Option[] { json, models, threads, size, batch, rounds, images, pngs, pngLimit }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             string folder = parse.GetValue(models)?.FullName ?? DefaultModelsFolder();
-            List<Measurement> results = MeasureFeaturisation(folder, parse.GetValue(threads), parse.GetValue(size),
-                parse.GetValue(batch), parse.GetValue(rounds), parse.GetValue(images), Console.Out);
+            string imageFolder = parse.GetValue(pngs)?.FullName
+                ?? Path.Combine(Path.GetDirectoryName(folder)!, "data", "mvtec_ad", "bottle", "train", "good");
+            List<Measurement> results = MeasureImagePipeline(imageFolder, parse.GetValue(pngLimit), parse.GetValue(size), parse.GetValue(threads), Console.Out);
+            results.AddRange(MeasureFeaturisation(folder, parse.GetValue(threads), parse.GetValue(size),
+                parse.GetValue(batch), parse.GetValue(rounds), parse.GetValue(images), Console.Out));
             FileInfo? file = parse.GetValue(json);
             if (file is not null) WriteJson(file.FullName, results);
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Decode + resize + normalise images/s (one thread and <paramref name="threads"/> workers) over the images of a folder.</summary>
+    internal static List<Measurement> MeasureImagePipeline(string folder, int limit, int size, int threads, TextWriter log)
+    {
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Image folder '{folder}' does not exist; pass --pngs.");
+        string[] files = Directory.EnumerateFiles(folder)
+            .Where(f => Path.GetExtension(f).ToLowerInvariant() is ".png" or ".jpg" or ".jpeg" or ".bmp")
+            .Order(StringComparer.Ordinal).Take(Math.Max(1, limit)).ToArray();
+        if (files.Length == 0) throw new InvalidDataException($"No decodable images in '{folder}'.");
+        ImagePipelineResult r = ImagePipelineBenchmark.Run(files, size, passes: 2, threads);
+        log.WriteLine($"Decode + resize to {size}x{size} + normalise, {files.Length} images from {folder}:");
+        log.WriteLine($"  1 thread   {r.ImagesPerSecond,8:F2} images/s  (decode {r.DecodeMs:F2} ms, resize {r.ResizeMs:F2} ms, normalise {r.NormalizeMs:F2} ms)");
+        log.WriteLine($"  {threads} threads  {r.ParallelImagesPerSecond,8:F2} images/s");
+        string details = $"{files.Length} images from {folder}, {size}x{size}";
+        return
+        [
+            new Measurement("decode+resize+normalise, 1 thread", "images/s", r.ImagesPerSecond, details),
+            new Measurement($"decode+resize+normalise, {threads} threads", "images/s", r.ParallelImagesPerSecond, details),
+        ];
     }
 
     /// <summary>Featurisation images/s for every backbone, timed in interleaved rounds.</summary>

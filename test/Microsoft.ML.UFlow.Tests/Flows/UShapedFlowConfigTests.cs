@@ -110,6 +110,34 @@ public class UShapedFlowConfigTests
     }
 
     [Fact]
+    public void ResultsDoNotDependOnTheThreadCount()
+    {
+        (float[] Latents, float[] Grads) Run(int threads)
+        {
+            int saved = Engine.Threads;
+            Engine.Threads = threads;
+            try
+            {
+                UFlowConfig config = UFlowConfig.MobileNetV2(inputSize: 64, seed: 3);
+                var flow = new UShapedFlow(config);
+                Tensor[] x = FlowTestData.Features(config, 3, new SeededRandom(8));
+                var trainer = new UFlowTrainer(flow);
+                trainer.ComputeGradients(x);
+                FlowOutput output = flow.Forward(x);
+                return (output.Latents.SelectMany(t => t.Span.ToArray()).Concat(output.LogDet.Span.ToArray()).ToArray(), flow.Parameters.SelectMany(p => p.Grad.Span.ToArray()).ToArray());
+            }
+            finally
+            {
+                Engine.Threads = saved;
+            }
+        }
+        var one = Run(1);
+        var two = Run(2);
+        Assert.Equal(one.Latents, two.Latents);
+        Assert.Equal(one.Grads, two.Grads);
+    }
+
+    [Fact]
     public void BadScalesGiveClearErrors()
     {
         var notDouble = new UFlowConfig([new(8, 6, 6), new(16, 4, 4)]);

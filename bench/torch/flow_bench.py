@@ -1,7 +1,8 @@
 """PyTorch timing of the same U-shaped flow as `uflow bench flow` (plain torch, FrEIA@pin AllInOneBlock semantics).
 
 Usage: /usr/bin/python3 bench/torch/flow_bench.py --config resnet50v2 --batch 8 --iters 5 --threads 2
-Prints one JSON line: forward and training-step (forward, loss, backward, Adam step) milliseconds per image (medians).
+Prints one JSON line: forward and training-step (forward, loss, backward, Adam step) milliseconds per image (medians),
+wall-clock and process CPU time (CPU time is steadier than wall time on a shared machine).
 """
 import argparse
 import json
@@ -50,17 +51,19 @@ def main():
     def timed(fn):
         for _ in range(a.warmup):
             fn()
-        times = []
+        times, cpu = [], []
         for _ in range(a.iters):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fn()
             times.append((time.perf_counter() - t0) * 1000.0 / a.batch)
-        return statistics.median(times)
+            cpu.append((time.process_time() - c0) * 1000.0 / a.batch)
+        return statistics.median(times), statistics.median(cpu)
 
-    fwd = timed(forward)
-    step = timed(train_step)
+    fwd, fwd_cpu = timed(forward)
+    step, step_cpu = timed(train_step)
     print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "config": a.config, "batch": a.batch, "threads": a.threads,
-                      "forward_ms_per_image": fwd, "train_step_ms_per_image": step}))
+                      "forward_ms_per_image": fwd, "train_step_ms_per_image": step,
+                      "forward_cpu_ms_per_image": fwd_cpu, "train_step_cpu_ms_per_image": step_cpu}))
 
 
 if __name__ == "__main__":

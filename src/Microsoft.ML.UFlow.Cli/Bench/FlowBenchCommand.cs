@@ -49,9 +49,9 @@ internal static class FlowBenchCommand
         var trainer = new UFlowTrainer(flow, new UFlowTrainingOptions { LearningRate = 1e-4 });
         Console.WriteLine($"flow {preset}: {config}; {flow.TrainableParameterCount:N0} parameters; batch {batch}; {Engine.Threads} threads; GEMM {Engine.Isa}");
 
-        double forward = Median(iters, batch, () => flow.Forward(features));
-        double step = Median(iters, batch, () => trainer.Step(features));
-        Console.WriteLine($"ours    : forward {forward,9:F1} ms/image   train step {step,9:F1} ms/image");
+        var (forward, forwardCpu) = Median(iters, batch, () => flow.Forward(features));
+        var (step, stepCpu) = Median(iters, batch, () => trainer.Step(features));
+        Console.WriteLine($"ours    : forward {forward,9:F1} ms/image   train step {step,9:F1} ms/image   (CPU time: {forwardCpu:F1} / {stepCpu:F1})");
 
         var result = new JsonObject
         {
@@ -61,6 +61,8 @@ internal static class FlowBenchCommand
             ["parameters"] = flow.TrainableParameterCount,
             ["ours_forward_ms_per_image"] = forward,
             ["ours_train_step_ms_per_image"] = step,
+            ["ours_forward_cpu_ms_per_image"] = forwardCpu,
+            ["ours_train_step_cpu_ms_per_image"] = stepCpu,
         };
         if (runTorch)
         {
@@ -68,8 +70,13 @@ internal static class FlowBenchCommand
             if (torch is not null)
             {
                 double tf = torch["forward_ms_per_image"]!.GetValue<double>(), ts = torch["train_step_ms_per_image"]!.GetValue<double>();
-                Console.WriteLine($"pytorch : forward {tf,9:F1} ms/image   train step {ts,9:F1} ms/image   (torch {torch["torch"]})");
-                Console.WriteLine($"ratio PyTorch/ours: forward {tf / forward:F2}   train step {ts / step:F2}");
+                double tfc = torch["forward_cpu_ms_per_image"]!.GetValue<double>(), tsc = torch["train_step_cpu_ms_per_image"]!.GetValue<double>();
+                Console.WriteLine($"pytorch : forward {tf,9:F1} ms/image   train step {ts,9:F1} ms/image   (CPU time: {tfc:F1} / {tsc:F1}; torch {torch["torch"]})");
+                Console.WriteLine($"ratio PyTorch/ours: forward {tf / forward:F2}   train step {ts / step:F2}   (CPU time: forward {tfc / forwardCpu:F2}   train step {tsc / stepCpu:F2})");
+                result["pytorch_forward_cpu_ms_per_image"] = tfc;
+                result["pytorch_train_step_cpu_ms_per_image"] = tsc;
+                result["ratio_forward_cpu"] = tfc / forwardCpu;
+                result["ratio_train_step_cpu"] = tsc / stepCpu;
                 result["pytorch_forward_ms_per_image"] = tf;
                 result["pytorch_train_step_ms_per_image"] = ts;
                 result["ratio_forward"] = tf / forward;
@@ -85,19 +92,31 @@ internal static class FlowBenchCommand
         return 0;
     }
 
-    // One warm-up call, then the median of the timed calls, in ms per image.
-    private static double Median(int iters, int batch, Action action)
+    // One warm-up call, then the medians of the timed calls' wall-clock and process CPU time, in ms per image.
+    private static (double Wall, double Cpu) Median(int iters, int batch, Action action)
     {
         action();
-        var times = new double[iters];
+        var wall = new double[iters];
+        var cpu = new double[iters];
+        using Process self = Process.GetCurrentProcess();
         for (int i = 0; i < iters; i++)
         {
+            self.Refresh();
+            TimeSpan c0 = self.TotalProcessorTime;
             long t0 = Stopwatch.GetTimestamp();
             action();
-            times[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds / batch;
+            wall[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds / batch;
+            self.Refresh();
+            cpu[i] = (self.TotalProcessorTime - c0).TotalMilliseconds / batch;
         }
-        Array.Sort(times);
-        return iters % 2 == 1 ? times[iters / 2] : 0.5 * (times[iters / 2 - 1] + times[iters / 2]);
+        return (MedianOf(wall), MedianOf(cpu));
+    }
+
+    private static double MedianOf(double[] values)
+    {
+        Array.Sort(values);
+        int n = values.Length;
+        return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
     }
 
     private static JsonNode? RunTorch(string python, string preset, int batch, int iters)

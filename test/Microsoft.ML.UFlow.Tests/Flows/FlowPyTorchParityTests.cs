@@ -11,7 +11,7 @@ namespace Microsoft.ML.UFlow.Tests.Flows;
 /// imported): latents and log-det (relative error ≤ 1e-4), loss, anomaly map, one training step's gradients (≤ 1e-3)
 /// and the weights after one Adam step. Relative error = max |ours − torch| / max |torch| over each tensor.
 /// </summary>
-public class FlowPyTorchParityTests
+public class FlowPyTorchParityTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Theory]
     [InlineData("two_scales")]
@@ -23,15 +23,15 @@ public class FlowPyTorchParityTests
         int levels = flow.ScaleCount;
         Tensor[] x = Enumerable.Range(0, levels).Select(l => golden.Tensor($"input{l}")).ToArray();
 
-        FlowOutput output = flow.Forward(x);
-        for (int l = levels - 1; l >= 0; l--) AssertClose($"latent{l}", golden.Data($"latent{l}"), output.Latents[l].Span, 1e-4);
-        AssertClose("logdet", golden.Data("logdet"), output.LogDet.Span, 1e-4);
-        var gradLatents = output.Latents.Select(_ => new Tensor(1)).ToArray();
-        var gradLogDet = new float[output.LogDet.Length];
-        double loss = UFlowLoss.Compute(output, gradLatents, gradLogDet);
+        FlowOutput result = flow.Forward(x);
+        for (int l = levels - 1; l >= 0; l--) AssertClose($"latent{l}", golden.Data($"latent{l}"), result.Latents[l].Span, 1e-4);
+        AssertClose("logdet", golden.Data("logdet"), result.LogDet.Span, 1e-4);
+        var gradLatents = result.Latents.Select(_ => new Tensor(1)).ToArray();
+        var gradLogDet = new float[result.LogDet.Length];
+        double loss = UFlowLoss.Compute(result, gradLatents, gradLogDet);
         Assert.True(Math.Abs(loss - golden.Data("loss")[0]) <= 1e-4 * Math.Abs(golden.Data("loss")[0]), $"loss {loss} vs {golden.Data("loss")[0]}");
 
-        Tensor map = AnomalyMap.Compute(output.Latents, 20);
+        Tensor map = AnomalyMap.Compute(result.Latents, 20);
         AssertClose("anomaly_map", golden.Data("anomaly_map"), map.Span, 1e-4);
 
         var adam = new Adam(flow.Parameters, new AdamOptions { LearningRate = 1e-3, WeightDecay = 1e-5 });
@@ -76,11 +76,12 @@ public class FlowPyTorchParityTests
         return flow;
     }
 
-    private static void AssertClose(string what, ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double tolerance)
+    private void AssertClose(string what, ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double tolerance)
     {
         Assert.Equal(expected.Length, actual.Length);
         double scale = Math.Max(Math.Abs(TensorPrimitives.MaxMagnitude(expected)), 1e-12);
         double err = FlowTestData.MaxAbsDiff(expected, actual) / scale;
+        output.WriteLine($"{what}: relative error {err:E2}");
         Assert.True(err <= tolerance, $"{what}: relative error {err:E2} > {tolerance:E0}");
     }
 }

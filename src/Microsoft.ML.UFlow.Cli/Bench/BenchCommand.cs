@@ -12,6 +12,8 @@ internal static class BenchCommand
         bench.Subcommands.Add(MetricsBenchCommand.Create());
         bench.Subcommands.Add(NfaBenchCommand.Create());
         bench.Subcommands.Add(ImagingBenchCommand.Create());
+        bench.Subcommands.Add(EngineBenchCommand.Create());
+        bench.Subcommands.Add(FlowBenchCommand.Create());
         return bench;
     }
 }

@@ -66,16 +66,18 @@ public sealed class DataSchema : IReadOnlyList<SchemaColumn>, IEquatable<DataSch
     /// <param name="expected">The type the component needs.</param>
     /// <param name="component">The component that checks (named in the error).</param>
     /// <exception cref="SchemaMismatchException">The column is missing or has another type; the message names the column, the expected and the actual type.</exception>
-    public SchemaColumn Require(string name, ColumnType expected, string component)
+    /// <param name="acceptAnyScaleCount">For feature-maps types: accept any number of scales.</param>
+    public SchemaColumn Require(string name, ColumnType expected, string component, bool acceptAnyScaleCount = false)
     {
         if (!TryGet(name, out var column))
         {
             throw new SchemaMismatchException(component, name, expected, null, MissingMessage(name, component) + $" Expected type: {expected}.");
         }
-        if (!expected.Accepts(column.Type))
+        bool ok = acceptAnyScaleCount && expected is FeatureMapsColumnType ? column.Type is FeatureMapsColumnType : expected.Accepts(column.Type);
+        if (!ok)
         {
             throw new SchemaMismatchException(component, name, expected, column.Type,
-                $"{component}: input column '{name}' has type {column.Type}, but {expected} is expected.");
+                $"{component}: input column '{name}' has type {column.Type}, but {(acceptAnyScaleCount && expected is FeatureMapsColumnType ? "FeatureMaps[*]" : expected.ToString())} is expected.");
         }
         return column;
     }

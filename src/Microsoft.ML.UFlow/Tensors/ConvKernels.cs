@@ -98,7 +98,7 @@ internal static unsafe class ConvKernels
                 int* pix = PixelOffsets(ws, g.OutHeight, g.OutWidth, g.Stride, image);
                 // Split dW by columns (kernel taps); every column chunk reduces over all samples and pixels itself.
                 int nr = kernel.NR;
-                int chunks = Math.Max(1, Math.Min(threads * 2, kk / nr));
+                int chunks = Math.Max(1, Math.Min(threads, kk / nr));
                 int width = GemmDriver.RoundUp((kk + chunks - 1) / chunks, nr);
                 chunks = (kk + width - 1) / width;
                 nint pdy = (nint)dy, pdw = (nint)dw, ptap = (nint)tap, ppix = (nint)pix;

@@ -1,12 +1,14 @@
+using System.Runtime.CompilerServices;
+
 namespace Microsoft.ML.UFlow.Tensors;
 
 /// <summary>
 /// Cache-blocked GEMM loop around a <see cref="GemmKernel"/>: C[0..M, j0..j1) += A·B over k in [kStart, kEnd).
 /// </summary>
 /// <remarks>
-/// Blocking: k in blocks of <see cref="KC"/> (B micro-panel kc×NR stays in L1), columns in blocks of
-/// <see cref="NC"/> (packed B block in L2), rows in blocks of <see cref="MC"/> (A block in L2). The k-blocks always
-/// start at multiples of <see cref="KC"/> from kStart, so every C element is summed in the same order whatever the
+/// Blocking: k in equal blocks of at most <see cref="KC"/> (B micro-panel kc×NR stays in L1), columns in blocks of
+/// <see cref="NC"/> (packed B block in L2), rows in blocks of <see cref="MC"/> (A block in L2). The k-blocks depend
+/// on the reduction length alone, so every C element is summed in the same order whatever the
 /// column range or thread that computes it.
 /// </remarks>
 internal static unsafe class GemmDriver
@@ -26,15 +28,25 @@ internal static unsafe class GemmDriver
 
     public static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
+    /// <summary>
+    /// The k-block size for a reduction of length k: blocks of at most <see cref="KC"/>, all of equal size but the
+    /// last, so that no tiny tail block pays a full C update. Depends on k alone (never on threads).
+    /// </summary>
+    public static int BlockSize(int k)
+    {
+        int blocks = Math.Max(1, (k + KC - 1) / KC);
+        return (k + blocks - 1) / blocks;
+    }
+
     /// <summary>Packs all of A once, block by block, in the layout <see cref="PrepackedA"/> reads (parallel over k-blocks).</summary>
     public static PrepackedA Prepack<TA>(in GemmKernel kernel, TA a, int m, int k, float* dst, int threads) where TA : struct, IPackA
     {
         int mPadded = RoundUp(m, kernel.MR);
-        int blocks = (k + KC - 1) / KC;
+        int size = BlockSize(k), blocks = (k + size - 1) / size;
         EngineParallel.Run(blocks, threads, (b, _) =>
         {
-            int k0 = b * KC;
-            a.Pack(k0, Math.Min(KC, k - k0), dst + (long)k0 * mPadded);
+            int k0 = b * size;
+            a.Pack(k0, Math.Min(size, k - k0), dst + (long)k0 * mPadded);
         });
         return new PrepackedA(dst, mPadded);
     }
@@ -43,9 +55,10 @@ internal static unsafe class GemmDriver
     public static void Run<TB>(in GemmKernel kernel, PrepackedA a, ref TB b, int m, int j0, int j1, int k, float* c, int ldc, float* bScratch)
         where TB : struct, IPackB
     {
-        for (int k0 = 0; k0 < k; k0 += KC)
+        int size = BlockSize(k);
+        for (int k0 = 0; k0 < k; k0 += size)
         {
-            int kc = Math.Min(KC, k - k0);
+            int kc = Math.Min(size, k - k0);
             Block(kernel, a.Block(k0), ref b, m, j0, j1, k0, kc, c, ldc, bScratch);
         }
     }
@@ -54,14 +67,16 @@ internal static unsafe class GemmDriver
     public static void Run<TA, TB>(in GemmKernel kernel, ref TA a, ref TB b, int m, int j0, int j1, int k, float* c, int ldc, float* aScratch, float* bScratch)
         where TA : struct, IPackA where TB : struct, IPackB
     {
-        for (int k0 = 0; k0 < k; k0 += KC)
+        int size = BlockSize(k);
+        for (int k0 = 0; k0 < k; k0 += size)
         {
-            int kc = Math.Min(KC, k - k0);
+            int kc = Math.Min(size, k - k0);
             a.Pack(k0, kc, aScratch);
             Block(kernel, aScratch, ref b, m, j0, j1, k0, kc, c, ldc, bScratch);
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block<TB>(in GemmKernel kernel, float* aPacked, ref TB b, int m, int j0, int j1, int k0, int kc, float* c, int ldc, float* bScratch)
         where TB : struct, IPackB
     {
@@ -98,6 +113,7 @@ internal static unsafe class GemmDriver
     }
 
     /// <summary>A partial tile: run the full kernel on a zero-padded copy of the valid part of C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Edge(delegate*<int, float*, float*, float*, int, void> function, int mr, int nr, int rows, int cols, int kc, float* ap, float* bp, float* c, int ldc)
     {
         float* tile = stackalloc float[mr * nr + 16];

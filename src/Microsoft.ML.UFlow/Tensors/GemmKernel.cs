@@ -56,8 +56,21 @@ internal readonly unsafe struct GemmKernel
     public override string ToString() => Name;
 
     /// <summary>AVX-512 12×32 tile: 24 zmm accumulators, A broadcast per row, two B vectors per k.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Avx512Kernel(int kc, float* a, float* b, float* c, int ldc)
     {
+        Sse.Prefetch0(c + 0 * ldc); Sse.Prefetch0(c + 0 * ldc + 16);
+        Sse.Prefetch0(c + 1 * ldc); Sse.Prefetch0(c + 1 * ldc + 16);
+        Sse.Prefetch0(c + 2 * ldc); Sse.Prefetch0(c + 2 * ldc + 16);
+        Sse.Prefetch0(c + 3 * ldc); Sse.Prefetch0(c + 3 * ldc + 16);
+        Sse.Prefetch0(c + 4 * ldc); Sse.Prefetch0(c + 4 * ldc + 16);
+        Sse.Prefetch0(c + 5 * ldc); Sse.Prefetch0(c + 5 * ldc + 16);
+        Sse.Prefetch0(c + 6 * ldc); Sse.Prefetch0(c + 6 * ldc + 16);
+        Sse.Prefetch0(c + 7 * ldc); Sse.Prefetch0(c + 7 * ldc + 16);
+        Sse.Prefetch0(c + 8 * ldc); Sse.Prefetch0(c + 8 * ldc + 16);
+        Sse.Prefetch0(c + 9 * ldc); Sse.Prefetch0(c + 9 * ldc + 16);
+        Sse.Prefetch0(c + 10 * ldc); Sse.Prefetch0(c + 10 * ldc + 16);
+        Sse.Prefetch0(c + 11 * ldc); Sse.Prefetch0(c + 11 * ldc + 16);
         Vector512<float> c0a = default, c0b = default;
         Vector512<float> c1a = default, c1b = default;
         Vector512<float> c2a = default, c2b = default;
@@ -115,6 +128,7 @@ internal readonly unsafe struct GemmKernel
     }
 
     /// <summary>AVX2 6×16 tile: 12 ymm accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Avx2Kernel(int kc, float* a, float* b, float* c, int ldc)
     {
         Vector256<float> c0a = default, c0b = default;
@@ -150,6 +164,7 @@ internal readonly unsafe struct GemmKernel
     }
 
     /// <summary>Portable 4×8 tile for processors without AVX2/FMA.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScalarKernel(int kc, float* a, float* b, float* c, int ldc)
     {
         float* acc = stackalloc float[32];

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -22,6 +23,7 @@ internal readonly unsafe struct MatrixA(float* src, int ld, int m, int mr, bool 
 {
     public bool Transposed => transposed;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(int k0, int kc, float* dst)
     {
         for (int i0 = 0; i0 < m; i0 += mr, dst += kc * mr)
@@ -54,6 +56,7 @@ internal readonly unsafe struct MatrixA(float* src, int ld, int m, int mr, bool 
 /// </summary>
 internal readonly unsafe struct FlippedWeightA(float* w, int cin, int k, int mr) : IPackA
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(int k0, int kc, float* dst)
     {
         int kk2 = k * k;
@@ -81,6 +84,7 @@ internal readonly unsafe struct PrepackedA(float* packed, int mPadded)
 /// <summary>B(k, j) = src[k·ld + j] (row-major), or src[j·ld + k] when transposed.</summary>
 internal readonly unsafe struct MatrixB(float* src, int ld, int nr, bool transposed) : IPackB
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(int k0, int kc, int j0, int nc, float* dst)
     {
         for (int q = 0; q < nc; q += nr, dst += kc * nr)
@@ -112,6 +116,7 @@ internal readonly unsafe struct MatrixB(float* src, int ld, int nr, bool transpo
 /// </summary>
 internal readonly unsafe struct ImageB(float* src, int* tap, int* pix, int nr) : IPackB
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(int k0, int kc, int j0, int nc, float* dst)
     {
         for (int q = 0; q < nc; q += nr, dst += kc * nr)
@@ -154,6 +159,7 @@ internal readonly unsafe struct ImageB(float* src, int* tap, int* pix, int nr) :
 /// </summary>
 internal readonly unsafe struct ImageTransposedB(float* src, int* tap, int* pix, int nr) : IPackB
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack(int k0, int kc, int j0, int nc, float* dst)
     {
         for (int q = 0; q < nc; q += nr, dst += kc * nr)

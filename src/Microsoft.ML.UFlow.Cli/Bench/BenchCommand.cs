@@ -9,6 +9,7 @@ internal static class BenchCommand
     {
         var bench = new Command("bench", "Speed benchmarks (print ratios against references run in the same process or script).");
         bench.Subcommands.Add(EngineBenchCommand.Create());
+        bench.Subcommands.Add(FeaturesBenchCommand.Create());
         return bench;
     }
 }

@@ -120,8 +120,9 @@ internal static class PngDecoder
             {
                 ReadScanlines(z, h, image, palette, alpha, name);
             }
-            catch (InvalidDataException e)
+            catch (Exception e) when (e is InvalidDataException || (e is IOException && e is not ImageDecodeException))
             {
+                // zlib reports bad data as InvalidDataException or, for some states, ZLibException (an IOException).
                 throw new ImageDecodeException(name, "corrupt zlib data in IDAT: " + e.Message, e);
             }
             return image;

@@ -10,6 +10,7 @@ internal static class BenchCommand
         var bench = new Command("bench", "Speed benchmarks (print ratios against references run in the same process or script).");
         bench.Subcommands.Add(EngineBenchCommand.Create());
         bench.Subcommands.Add(FeaturesBenchCommand.Create());
+        bench.Subcommands.Add(NfaBenchCommand.Create());
         return bench;
     }
 }

@@ -23,7 +23,7 @@ public sealed class NfaSegmenter
     private int _scaleCount;
     private float[] _statistic = [];
     private float[] _filled = [];
-    private float[] _upsampled = [];
+    private readonly ScaleMapUpsampler _upsampler = new();
     private double _log10NumberOfTests = double.NaN;
 
     /// <summary>Creates a segmenter; <paramref name="options"/> is copied (null = defaults).</summary>
@@ -83,7 +83,10 @@ public sealed class NfaSegmenter
         for (int l = 0; l < latents.Count; l++)
         {
             Tensor z = latents[l] ?? throw new ArgumentException($"Latent scale {l} is null.", nameof(latents));
-            z.CheckRank4($"latents[{l}]");
+            if (z.Rank != 4)
+            {
+                z.CheckRank4($"latents[{l}]"); // throws with the shape; the message is only built on failure
+            }
             if ((uint)sample >= (uint)z.N)
             {
                 throw new ArgumentOutOfRangeException(nameof(sample), sample, $"latents[{l}] has {z.N} samples.");
@@ -176,10 +179,6 @@ public sealed class NfaSegmenter
             throw new ArgumentException($"The mask has {mask.Length} values but {s}x{s} = {size} are needed.", nameof(mask));
         }
         UpdateNumberOfTests();
-        if (_upsampled.Length < size)
-        {
-            _upsampled = new float[size];
-        }
         for (int l = 0; l < _scaleCount; l++)
         {
             int h = _scaleHeights[l], w = _scaleWidths[l], plane = h * w;
@@ -194,35 +193,14 @@ public sealed class NfaSegmenter
                 float v = map[p];
                 filled[p] = float.IsNaN(v) ? 0f : v; // "no region" ⇒ log PFA = 0, blended at region borders
             }
-            Span<float> target = l == 0 ? negativeLog10Nfa : _upsampled.AsSpan(0, size);
-            if (_options.Upsampling == NfaUpsampling.Bilinear)
-            {
-                BilinearResize.Forward(filled, h, w, target, s, s);
-            }
-            else
-            {
-                NearestResize.Forward(filled, h, w, target, s, s);
-            }
-            if (l > 0)
-            {
-                TensorPrimitives.Min(negativeLog10Nfa, target, negativeLog10Nfa);
-            }
+            _upsampler.Upsample(filled, h, w, negativeLog10Nfa, s, _options.Upsampling, accumulateMinimum: l > 0);
         }
         // −log10 NFA = −(log10 N_T + min_l M_l), with log10 N_T cast to float32 as in the official code.
         TensorPrimitives.Negate(negativeLog10Nfa, negativeLog10Nfa);
         TensorPrimitives.Subtract(negativeLog10Nfa, (float)_log10NumberOfTests, negativeLog10Nfa);
 
-        float threshold = _threshold, max = float.NegativeInfinity;
-        int detected = 0;
-        for (int p = 0; p < size; p++)
-        {
-            float v = negativeLog10Nfa[p];
-            bool hit = v > threshold;
-            mask[p] = hit;
-            detected += hit ? 1 : 0;
-            max = Math.Max(max, v);
-        }
-        return new NfaImageResult { MaxNegativeLog10Nfa = max, DetectedPixels = detected };
+        int detected = ThresholdMask.Apply(negativeLog10Nfa, _threshold, mask);
+        return new NfaImageResult { MaxNegativeLog10Nfa = TensorPrimitives.Max(negativeLog10Nfa), DetectedPixels = detected };
     }
 
     private void UpdateNumberOfTests()

@@ -123,6 +123,29 @@ public class NfaComponentTreeTests
     }
 
     [Fact]
+    public void ReusedInstanceMatchesFreshInstanceAcrossSizes()
+    {
+        var rng = new SeededRandom(6);
+        var reused = new NfaComponentTree();
+        foreach ((int h, int w) in new[] { (9, 9), (3, 4), (12, 7), (1, 1), (9, 9) })
+        {
+            var x = new float[h * w];
+            for (int p = 0; p < x.Length; p++) x[p] = rng.NextInt(4) == 0 ? 0f : rng.NextUniform(0f, 10f);
+            x[0] = -0f; // the sign of zero must not split a level
+            var a = new float[x.Length];
+            var b = new float[x.Length];
+            reused.Build(x, h, w);
+            reused.ComputeFinalRegions(5, false, a);
+            var fresh = new NfaComponentTree();
+            fresh.Build(x, h, w);
+            fresh.ComputeFinalRegions(5, false, b);
+            Assert.Equal(b, a);
+            Assert.Equal(fresh.FinalRegions.ToArray(), reused.FinalRegions.ToArray());
+            Assert.Equal(new NfaReferenceTree(x, h, w, 5, false).Nodes.Count, Enumerable.Range(0, x.Length).Count(reused.IsNode));
+        }
+    }
+
+    [Fact]
     public void ConstantMapIsOneRootRegion()
     {
         var tree = new NfaComponentTree();

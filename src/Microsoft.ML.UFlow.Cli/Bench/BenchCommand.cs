@@ -11,6 +11,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(EngineBenchCommand.Create());
         bench.Subcommands.Add(FeaturesBenchCommand.Create());
         bench.Subcommands.Add(NfaBenchCommand.Create());
+        bench.Subcommands.Add(MetricsBenchCommand.Create());
         return bench;
     }
 }

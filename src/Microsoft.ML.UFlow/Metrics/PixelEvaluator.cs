@@ -21,6 +21,7 @@ public sealed class PixelEvaluator
     private readonly List<ulong[]> _runs = [];
     private readonly List<int> _regionSizes = [0]; // index = global region id; entry 0 unused (normal pixels)
     private bool[] _binary = [];
+    private ulong[] _scratch = [];
     private int[] _labels = [];
     private long _pixels;
     private long _anomalousPixels;
@@ -33,6 +34,9 @@ public sealed class PixelEvaluator
         if (!(fprLimit > 0 && fprLimit <= 1)) throw new ArgumentOutOfRangeException(nameof(fprLimit), fprLimit, "The AUPRO FPR limit must be in (0, 1].");
         _fprLimit = fprLimit;
     }
+
+    /// <summary>Largest key range gathered and sorted at once by <see cref="Compute"/> (tests lower it to force range cuts).</summary>
+    internal int GatherCapacity { get; set; } = SortedRunWalker.DefaultCapacity;
 
     /// <summary>Maps added so far.</summary>
     public int ImageCount => _runs.Count;
@@ -82,7 +86,7 @@ public sealed class PixelEvaluator
             }
             run[i] = ((ulong)ScoreKey.Descending(scores[i]) << 32) | region;
         }
-        run.AsSpan().Sort();
+        SortRun(run);
         _runs.Add(run);
         _pixels += n;
         _anomalousPixels += anomalous;
@@ -95,7 +99,7 @@ public sealed class PixelEvaluator
         ScoreKey.ThrowIfNaN(scores, nameof(scores));
         var run = new ulong[scores.Length];
         for (int i = 0; i < run.Length; i++) run[i] = (ulong)ScoreKey.Descending(scores[i]) << 32;
-        run.AsSpan().Sort();
+        SortRun(run);
         _runs.Add(run);
         _pixels += run.Length;
     }
@@ -109,56 +113,89 @@ public sealed class PixelEvaluator
         long positives = _anomalousPixels;
         long negatives = _pixels - positives;
 
-        var auroc = new RocAuc.Accumulator();
-        var pro = new ProCurveIntegrator(_fprLimit);
-        double proSum = 0;
-        long truePositives = 0, falsePositives = 0;
-        double bestF1 = double.NegativeInfinity;
-        uint bestKey = 0;
+        var curve = new CurveSink(inverseSize, positives, negatives, regions, _fprLimit);
+        SortedRunWalker.Walk(_runs, ref curve, GatherCapacity);
+        curve.Finish();
 
-        long groupPositives = 0, groupNegatives = 0;
-        uint currentKey = 0;
-        var merger = new SortedRunMerger(_runs);
-        while (true)
+        bool proDefined = negatives > 0 && regions > 0;
+        double aupro = proDefined ? curve.Pro.Area / _fprLimit : double.NaN;
+        double f1Max = positives > 0 ? curve.BestF1 : double.NaN;
+        float threshold = positives > 0 ? ScoreKey.FromDescending(curve.BestKey) : float.NaN;
+        return new PixelMetrics(curve.Auroc.Result, aupro, _fprLimit, f1Max, threshold, _runs.Count, _pixels, positives, regions);
+    }
+
+    /// <summary>
+    /// Walks the pixels in descending score order and records one curve point (ROC, PRO, F1) after each group of
+    /// equal scores.
+    /// </summary>
+    private struct CurveSink(double[] inverseSize, long positives, long negatives, int regions, double fprLimit) : ISegmentSink
+    {
+        public RocAuc.Accumulator Auroc;
+        public ProCurveIntegrator Pro = new(fprLimit);
+        public double BestF1 = double.NegativeInfinity;
+        public uint BestKey;
+        private readonly bool _proDefined = negatives > 0 && regions > 0;
+        private double _proSum;
+        private long _truePositives, _falsePositives;
+        private long _groupPositives, _groupNegatives;
+        private uint _currentKey;
+
+        public void Consume(ReadOnlySpan<ulong> segment)
         {
-            bool more = merger.TryNext(out ulong entry);
-            uint key = (uint)(entry >> 32);
-            if ((!more || key != currentKey) && groupPositives + groupNegatives > 0)
+            double[] inverse = inverseSize;
+            int i = 0;
+            while (i < segment.Length)
             {
-                // Close the group of equal scores: one curve point.
-                auroc.AddGroup(groupPositives, groupNegatives);
-                truePositives += groupPositives;
-                falsePositives += groupNegatives;
-                double f1 = 2.0 * truePositives / (truePositives + falsePositives + positives);
-                if (f1 > bestF1)
+                uint key = (uint)(segment[i] >> 32);
+                if (key != _currentKey) CloseGroup();
+                _currentKey = key;
+                long groupPositives = _groupPositives, groupNegatives = _groupNegatives;
+                double proSum = _proSum;
+                for (; i < segment.Length && (uint)(segment[i] >> 32) == key; i++)
                 {
-                    bestF1 = f1;
-                    bestKey = currentKey;
+                    uint region = (uint)segment[i];
+                    if (region == 0)
+                    {
+                        groupNegatives++;
+                    }
+                    else
+                    {
+                        groupPositives++;
+                        proSum += inverse[region];
+                    }
                 }
-                if (negatives > 0 && regions > 0)
-                {
-                    pro.AddPoint((double)falsePositives / negatives, Math.Min(proSum / regions, 1.0));
-                }
-                groupPositives = groupNegatives = 0;
-            }
-            if (!more) break;
-            currentKey = key;
-            uint region = (uint)entry;
-            if (region == 0)
-            {
-                groupNegatives++;
-            }
-            else
-            {
-                groupPositives++;
-                proSum += inverseSize[region];
+                _groupPositives = groupPositives;
+                _groupNegatives = groupNegatives;
+                _proSum = proSum;
             }
         }
-        if (negatives > 0 && regions > 0) pro.AddPoint(1.0, 1.0); // the official curve appends (1, 1)
 
-        double aupro = negatives > 0 && regions > 0 ? pro.Area / _fprLimit : double.NaN;
-        double f1Max = positives > 0 ? bestF1 : double.NaN;
-        float threshold = positives > 0 ? ScoreKey.FromDescending(bestKey) : float.NaN;
-        return new PixelMetrics(auroc.Result, aupro, _fprLimit, f1Max, threshold, _runs.Count, _pixels, positives, regions);
+        public void Finish()
+        {
+            CloseGroup();
+            if (_proDefined) Pro.AddPoint(1.0, 1.0); // the official curve appends (1, 1)
+        }
+
+        private void CloseGroup()
+        {
+            if (_groupPositives + _groupNegatives == 0) return;
+            Auroc.AddGroup(_groupPositives, _groupNegatives);
+            _truePositives += _groupPositives;
+            _falsePositives += _groupNegatives;
+            double f1 = 2.0 * _truePositives / (_truePositives + _falsePositives + positives);
+            if (f1 > BestF1)
+            {
+                BestF1 = f1;
+                BestKey = _currentKey;
+            }
+            if (_proDefined) Pro.AddPoint((double)_falsePositives / negatives, Math.Min(_proSum / regions, 1.0));
+            _groupPositives = _groupNegatives = 0;
+        }
+    }
+
+    private void SortRun(ulong[] run)
+    {
+        if (_scratch.Length < run.Length) _scratch = new ulong[run.Length];
+        RadixSort.SortByHighHalf(run, _scratch);
     }
 }

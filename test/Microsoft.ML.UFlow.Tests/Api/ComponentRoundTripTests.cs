@@ -163,4 +163,19 @@ public sealed class ComponentRoundTripTests : IDisposable
         RoundTrip.AssertValueBitIdentical(batch.Get<float>(UFlowColumns.Score), one.Get<float>(UFlowColumns.Score), "score");
         RoundTrip.AssertValueBitIdentical(batch.Get<Tensor>(UFlowColumns.LogNfa), one.Get<Tensor>(UFlowColumns.LogNfa), "log NFA");
     }
+
+    [Fact]
+    public void CaiTFeaturizerEmbedsBothModelsAndRoundTrips()
+    {
+        string dir = Path.Combine(AppContext.BaseDirectory, "Fixtures", "Ort");
+        var pipeline = _ctx.Transforms.LoadImages("Image")
+            .Append(_ctx.Transforms.ResizeImages("Image", 448, 448))
+            .Append(_ctx.Transforms.ExtractPixels("Pixels", "Image"))
+            .Append(_ctx.Transforms.CaiTFeaturizer(UFlowColumns.Features, "Pixels", Path.Combine(dir, "mscait_fine.onnx"), Path.Combine(dir, "mscait_coarse.onnx")));
+        var twoImages = _ctx.Data.LoadFromImagePaths(_data.ImagePaths.Take(2));
+        var loaded = RoundTrip.CheckEstimator(pipeline, twoImages, null, ApiTestData.WrongType(DataCatalog.ImagePathColumn));
+        var maps = loaded.Transform(twoImages).GetRows().First().Get<Tensor[]>(UFlowColumns.Features);
+        Assert.Equal([24, 28, 28], maps[0].Shape.ToArray());
+        Assert.Equal([16, 14, 14], maps[1].Shape.ToArray());
+    }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML.UFlow.Api.Data;
+using Microsoft.ML.UFlow.Features;
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Tensors;
 
@@ -51,6 +52,9 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
         /// <summary>Side S of the anomaly map (default 256, METHOD.md A.6).</summary>
         public int OutputSize { get; set; } = UFlowColumns.EvaluationSize;
 
+        /// <summary>Bytes of cached features kept in memory before the rest spills to a temporary file (default 4 GiB).</summary>
+        public long FeatureCacheBudgetBytes { get; set; } = 4L << 30;
+
         /// <summary>Receives featurisation and training progress (not saved with the model).</summary>
         public IProgress<TrainingProgress>? Progress { get; set; }
 
@@ -98,21 +102,23 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
         var progress = _options.Progress;
         var clock = Stopwatch.StartNew();
 
-        // 1. Featurise once and cache.
+        // 1. Featurise once and cache (in memory up to the budget, then spilled to a temporary file).
         int total = (int)(input.GetRowCount() ?? -1);
-        var cache = new List<Tensor[]>();
+        using var cache = new FeatureCache(_options.FeatureCacheBudgetBytes);
+        Tensor[]? firstMaps = null;
         foreach (var row in input.GetRows())
         {
             var maps = row.Get<Tensor[]>(_options.FeatureColumnName);
-            if (cache.Count > 0) CheckSameShapes(cache[0], maps, cache.Count);
-            cache.Add(maps);
+            if (firstMaps is null) firstMaps = maps;
+            else CheckSameShapes(firstMaps, maps, cache.Count);
+            cache.Add(maps.Select(m => m.Reshape(1, m.Shape[0], m.Shape[1], m.Shape[2])).ToArray());
             progress?.Report(new TrainingProgress("featurize", cache.Count, total));
         }
-        if (cache.Count == 0) throw new ArgumentException($"{nameof(UFlowTrainer)}: the training data has no rows.", nameof(input));
+        if (firstMaps is null) throw new ArgumentException($"{nameof(UFlowTrainer)}: the training data has no rows.", nameof(input));
         double featurizeSeconds = clock.Elapsed.TotalSeconds;
 
         // 2. Build the flow from the feature shapes.
-        var config = new UFlowConfig(cache[0].Select(m => new FlowScale(m.Shape[0], m.Shape[1], m.Shape[2])))
+        var config = new UFlowConfig(firstMaps.Select(m => new FlowScale(m.Shape[0], m.Shape[1], m.Shape[2])))
         {
             FlowSteps = _options.FlowSteps,
             SubnetChannelsRatio = _options.SubnetChannelsRatio,
@@ -144,7 +150,12 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
         // 4. Default threshold: the highest score among the training images (no training image is flagged).
         var scorer = new AnomalyScoreTransformer(flow, _options.FeatureColumnName, _options.OutputSize, float.PositiveInfinity, summary);
         float maxScore = float.NegativeInfinity;
-        foreach (var maps in cache) maxScore = MathF.Max(maxScore, scorer.Score(maps).Score);
+        var one = firstMaps.Select(_ => new Tensor(1)).ToArray();
+        for (int i = 0; i < n; i++)
+        {
+            cache.ReadBatch([i], one);
+            maxScore = MathF.Max(maxScore, scorer.Score(one.Select(t => t.Reshape(t.C, t.H, t.W)).ToArray()).Score);
+        }
         return scorer.WithThreshold(maxScore);
     }
 

@@ -54,4 +54,18 @@ public sealed partial class TransformsCatalog
     /// </summary>
     public TrivialEstimator<LoadMasksTransformer> LoadMasks(string outputColumnName, string inputColumnName = DataCatalog.MaskPathColumn, int inputSize = 256, int evaluationSize = 256)
         => new(new LoadMasksTransformer(outputColumnName, inputColumnName, inputSize, evaluationSize));
+
+    /// <summary>
+    /// The MS-CaiT featurizer of the U-Flow paper: two CaiT token models (fine at 448, coarse at 224 on the bicubic
+    /// downsampling of the normalised image) give two feature maps. Real CaiT-M48 weights must be exported by the user.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">A model file does not exist.</exception>
+    public TrivialEstimator<CaiTFeaturizerTransformer> CaiTFeaturizer(string outputColumnName, string inputColumnName, string fineModelFile, string coarseModelFile)
+    {
+        foreach (var f in new[] { fineModelFile, coarseModelFile })
+        {
+            if (!File.Exists(f)) throw new FileNotFoundException($"ONNX model '{f}' does not exist.", f);
+        }
+        return new(new CaiTFeaturizerTransformer(outputColumnName, inputColumnName, File.ReadAllBytes(fineModelFile), File.ReadAllBytes(coarseModelFile)));
+    }
 }

@@ -14,6 +14,7 @@ internal static class BuiltInComponents
         (LoadMasksTransformer.Name, LoadMasksTransformer.Load),
         (ExtractPixelsTransformer.Name, ExtractPixelsTransformer.Load),
         (OnnxFeaturizerTransformer.Name, OnnxFeaturizerTransformer.Load),
+        (CaiTFeaturizerTransformer.Name, CaiTFeaturizerTransformer.Load),
         (AnomalyScoreTransformer.Name, AnomalyScoreTransformer.Load),
         (NfaSegmentationTransformer.Name, NfaSegmentationTransformer.Load),
     ];

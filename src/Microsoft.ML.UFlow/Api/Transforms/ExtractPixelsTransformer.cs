@@ -64,17 +64,8 @@ public sealed class ExtractPixelsTransformer : RowToRowTransformer
     {
         var image = input.Get<Image>(InputColumnName);
         if (image.Channels != 3) image = image.ToRgb();
-        int h = image.Height, w = image.Width;
-        var tensor = new Tensor(3, h, w);
-        var dst = tensor.Span;
-        byte[] px = image.Pixels;
-        for (int c = 0; c < 3; c++)
-        {
-            // (v/255 - mean)/std computed as in torchvision: first to [0,1] in float32, then normalise.
-            float mean = _mean[c], std = _std[c];
-            var plane = dst.Slice(c * h * w, h * w);
-            for (int i = 0; i < plane.Length; i++) plane[i] = (px[3 * i + c] / 255f - mean) / std;
-        }
+        var tensor = new Tensor(3, image.Height, image.Width);
+        ImageNormalization.ToChw(image, tensor.Span, _mean, _std); // (v/255 − mean)/std in float32, as torchvision
         outputs[0] = tensor;
     }
 

@@ -105,7 +105,7 @@ internal static class EvalCommand
                 "Pixel metrics at 256x256 (METHOD.md Part B). The segmentation is the automatic a-contrario one: pixels with log10 NFA < 0.");
             AnsiConsole.MarkupLine($"report written to [green]{Markup.Escape(page)}[/]");
         }
-        AnsiConsole.MarkupLine($"done in {clock.Elapsed.TotalSeconds:0.0} s");
+        AnsiConsole.MarkupLine($"done in {Timing.Describe(clock)}");
         _ = inputSchema;
         return 0;
     }

@@ -57,8 +57,10 @@ internal static class TrainCommand
         });
         ctx.Model.Save(model, train.Schema, output.FullName);
         var scorer = model.OfType<AnomalyScoreTransformer>().Single();
-        AnsiConsole.MarkupLine($"final loss {scorer.TrainingSummary.FinalLoss.ToString("0.####", CultureInfo.InvariantCulture)}, score threshold {scorer.Threshold.ToString("0.######", CultureInfo.InvariantCulture)}");
-        AnsiConsole.MarkupLine($"saved [green]{Markup.Escape(output.FullName)}[/] ({new FileInfo(output.FullName).Length / 1024} KiB) in {clock.Elapsed.TotalSeconds:0.0} s");
+        var summary = scorer.TrainingSummary;
+        AnsiConsole.MarkupLine($"{summary.Epochs} epochs, {summary.Steps} steps, final loss {summary.FinalLoss.ToString("0.####", CultureInfo.InvariantCulture)}, score threshold {scorer.Threshold.ToString("0.######", CultureInfo.InvariantCulture)}");
+        AnsiConsole.MarkupLine($"featurize {summary.FeaturizeSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s, train {summary.TrainSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s");
+        AnsiConsole.MarkupLine($"saved [green]{Markup.Escape(output.FullName)}[/] ({new FileInfo(output.FullName).Length / 1024} KiB) in {Timing.Describe(clock)}");
         return 0;
     }
 

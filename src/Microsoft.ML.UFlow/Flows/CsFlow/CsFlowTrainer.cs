@@ -74,25 +74,32 @@ public sealed class CsFlowTrainer
                 int size = Math.Min(Options.BatchSize, order.Length - start);
                 Fill(data, order.AsSpan(start, size), batch);
                 if (gradLogDet.Length != size) gradLogDet = new double[size];
-                adam.ZeroGrad();
-                (IReadOnlyList<Tensor> z, double[] logDet) = network.Forward(batch);
-                double loss = CsFlowLoss.Compute(z, logDet, gradLatents, gradLogDet);
-                double norm = double.NaN;
-                if (double.IsFinite(loss))
-                {
-                    network.Backward(gradLatents, gradLogDet);
-                    norm = GradientClipping.ClipGradNorm(network.Parameters, Options.GradientClipNorm);
-                }
+                (double loss, double norm) = Step(network, adam, batch, gradLatents, gradLogDet, Options.GradientClipNorm);
                 if (!double.IsFinite(loss) || !double.IsFinite(norm))
                 {
                     throw new CsFlowTrainingDivergedException(epoch, batches, loss, norm, model);
                 }
-                adam.Step();
                 lossSum += loss;
                 batches++;
             }
             progress?.Report(new CsFlowEpochReport(epoch, Options.Epochs, lossSum / batches, clock.Elapsed));
         }
+    }
+
+    /// <summary>
+    /// One optimisation step on one batch: forward, per-dimension loss, backward, gradient-norm clipping, Adam update.
+    /// When the loss or the gradient norm is not finite the update is skipped (weights unchanged). Returns both.
+    /// </summary>
+    internal static (double Loss, double GradientNorm) Step(CsFlowNetwork network, Adam adam, IReadOnlyList<Tensor> batch, Tensor[] gradLatents, double[] gradLogDet, double clipNorm)
+    {
+        adam.ZeroGrad();
+        (IReadOnlyList<Tensor> z, double[] logDet) = network.Forward(batch);
+        double loss = CsFlowLoss.Compute(z, logDet, gradLatents, gradLogDet);
+        if (!double.IsFinite(loss)) return (loss, double.NaN);
+        network.Backward(gradLatents, gradLogDet);
+        double norm = GradientClipping.ClipGradNorm(network.Parameters, clipNorm);
+        if (double.IsFinite(norm)) adam.Step();
+        return (loss, norm);
     }
 
     /// <summary>Copies the samples <paramref name="indices"/> of every scale into the batch tensors.</summary>

@@ -6,7 +6,8 @@ using Microsoft.ML.UFlow.Tensors;
 namespace Microsoft.ML.UFlow.Flows.CsFlow;
 
 /// <summary>
-/// Trains a <see cref="CsFlowNetwork"/> on pre-extracted three-scale features as the official code does
+/// Trains a <see cref="CsFlowNetwork"/> on pre-extracted three-scale features (an <see cref="IFeatureBatchSource"/>
+/// serving scales 0, 1, 2, finest first) as the official code does
 /// (METHOD.md C.3): per-dimension loss, Adam (lr 2e-4, ε 1e-4, weight decay 1e-5), gradient-norm clipping at 1.0
 /// each step, batches of 16 reshuffled (seeded) every epoch, no schedule.
 /// </summary>
@@ -24,14 +25,15 @@ public sealed class CsFlowTrainer
 
     /// <summary>Trains a fresh network on <paramref name="data"/>.</summary>
     /// <exception cref="CsFlowTrainingDivergedException">A step produced a non-finite loss or gradient.</exception>
-    public CsFlowModel Fit(IMultiScaleFeatureSource data, IProgress<CsFlowEpochReport>? progress = null, CancellationToken cancellationToken = default)
+    public CsFlowModel Fit(IFeatureBatchSource data, IProgress<CsFlowEpochReport>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
+        int channels = ProbeChannels(data);
         CsFlowNetworkOptions networkOptions = Options.Network.Clone();
-        if (networkOptions.Channels == 0) networkOptions.Channels = data.Channels;
-        if (networkOptions.Channels != data.Channels)
+        if (networkOptions.Channels == 0) networkOptions.Channels = channels;
+        if (networkOptions.Channels != channels)
         {
-            throw new ArgumentException($"The network expects {networkOptions.Channels} channels but the features have {data.Channels}.", nameof(data));
+            throw new ArgumentException($"The network expects {networkOptions.Channels} channels but the features have {channels}.", nameof(data));
         }
         var model = new CsFlowModel(new CsFlowNetwork(networkOptions));
         Continue(model, data, progress, cancellationToken);
@@ -40,15 +42,15 @@ public sealed class CsFlowTrainer
 
     /// <summary>Trains <paramref name="model"/> further (fresh optimiser state) for <see cref="CsFlowTrainerOptions.Epochs"/> epochs.</summary>
     /// <exception cref="CsFlowTrainingDivergedException">A step produced a non-finite loss or gradient; the model keeps the last finite weights.</exception>
-    public void Continue(CsFlowModel model, IMultiScaleFeatureSource data, IProgress<CsFlowEpochReport>? progress = null, CancellationToken cancellationToken = default)
+    public void Continue(CsFlowModel model, IFeatureBatchSource data, IProgress<CsFlowEpochReport>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
         CsFlowNetwork network = model.Network;
-        if (data.Count == 0) throw new ArgumentException("The training set is empty.", nameof(data));
-        if (data.Channels != network.Options.Channels)
+        int channels = ProbeChannels(data);
+        if (channels != network.Options.Channels)
         {
-            throw new ArgumentException($"The network expects {network.Options.Channels} channels but the features have {data.Channels}.", nameof(data));
+            throw new ArgumentException($"The network expects {network.Options.Channels} channels but the features have {channels}.", nameof(data));
         }
         var adam = new Adam(network.Parameters, new AdamOptions
         {
@@ -72,7 +74,7 @@ public sealed class CsFlowTrainer
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 int size = Math.Min(Options.BatchSize, order.Length - start);
-                Fill(data, order.AsSpan(start, size), batch);
+                data.ReadBatch(order.AsSpan(start, size), batch);
                 if (gradLogDet.Length != size) gradLogDet = new double[size];
                 (double loss, double norm) = Step(network, adam, batch, gradLatents, gradLogDet, Options.GradientClipNorm);
                 if (!double.IsFinite(loss) || !double.IsFinite(norm))
@@ -102,14 +104,13 @@ public sealed class CsFlowTrainer
         return (loss, norm);
     }
 
-    /// <summary>Copies the samples <paramref name="indices"/> of every scale into the batch tensors.</summary>
-    internal static void Fill(IMultiScaleFeatureSource data, ReadOnlySpan<int> indices, Tensor[] batch)
+    /// <summary>Reads sample 0 to check that the source serves three scales that halve, and returns their channel count.</summary>
+    private static int ProbeChannels(IFeatureBatchSource data)
     {
-        for (int s = 0; s < 3; s++)
-        {
-            (int h, int w) = data.Size(s);
-            Tensor t = batch[s].EnsureShape(indices.Length, data.Channels, h, w);
-            for (int b = 0; b < indices.Length; b++) data.CopySample(indices[b], s, t.Sample(b));
-        }
+        if (data.Count == 0) throw new ArgumentException("The training set is empty.", nameof(data));
+        Tensor[] probe = [new(1), new(1), new(1)];
+        data.ReadBatch([0], probe);
+        CrossScaleSubnet.CheckScales(probe, probe[0].C, "features");
+        return probe[0].C;
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Tensors;
 
@@ -5,17 +6,15 @@ namespace Microsoft.ML.UFlow.Tests.Flows.CsFlow;
 
 public class CsFlowModelTests
 {
-    private static InMemoryMultiScaleFeatures Features(int count, int channels, ulong seed, double shift = 0)
+    private static InMemoryFeatureSource Features(int count, int channels, ulong seed, double shift = 0)
     {
-        var set = new InMemoryMultiScaleFeatures(channels, 8, 8);
         Tensor[] t = CsFlowTestData.Scales(count, channels, 8, 8, seed);
         foreach (Tensor s in t)
         {
             Span<float> v = s.Span;
             for (int i = 0; i < v.Length; i++) v[i] = (float)(0.5 * v[i] + shift + 0.3 * ((i / 16) % 3));
         }
-        set.AddBatch(t);
-        return set;
+        return new InMemoryFeatureSource(t);
     }
 
     private static CsFlowTrainerOptions TinyTraining(int epochs) => new()
@@ -29,7 +28,7 @@ public class CsFlowModelTests
     [Fact]
     public void TrainingLowersTheLossAndScoresShiftedFeaturesHigher()
     {
-        InMemoryMultiScaleFeatures train = Features(8, 4, 1);
+        InMemoryFeatureSource train = Features(8, 4, 1);
         var reports = new List<CsFlowEpochReport>();
         CsFlowTrainerOptions options = TinyTraining(5);
         options.BatchSize = 2;
@@ -39,9 +38,9 @@ public class CsFlowModelTests
         Assert.True(reports[^1].MeanLoss < 0.9 * reports[0].MeanLoss, $"Loss went from {reports[0].MeanLoss} to {reports[^1].MeanLoss}.");
 
         Tensor[] batch = [new(1), new(1), new(1)];
-        CsFlowTrainer.Fill(Features(4, 4, 2), [0, 1, 2, 3], batch);
+        Features(4, 4, 2).ReadBatch([0, 1, 2, 3], batch);
         double[] normalScores = model.ScoreImages(batch);
-        CsFlowTrainer.Fill(Features(4, 4, 2, shift: 3), [0, 1, 2, 3], batch);
+        Features(4, 4, 2, shift: 3).ReadBatch([0, 1, 2, 3], batch);
         double[] shiftedScores = model.ScoreImages(batch);
         Assert.True(shiftedScores.Min() > normalScores.Max(), $"normal {string.Join(", ", normalScores)} vs shifted {string.Join(", ", shiftedScores)}");
     }
@@ -49,7 +48,7 @@ public class CsFlowModelTests
     [Fact]
     public void TrainingIsDeterministic()
     {
-        InMemoryMultiScaleFeatures train = Features(6, 4, 3);
+        InMemoryFeatureSource train = Features(6, 4, 3);
         CsFlowModel a = new CsFlowTrainer(TinyTraining(2)).Fit(train);
         CsFlowModel b = new CsFlowTrainer(TinyTraining(2)).Fit(train);
         for (int i = 0; i < a.Network.Parameters.Count; i++)
@@ -61,11 +60,11 @@ public class CsFlowModelTests
     [Fact]
     public void SaveAndLoadGiveBitIdenticalScores()
     {
-        InMemoryMultiScaleFeatures train = Features(6, 5, 4);
+        InMemoryFeatureSource train = Features(6, 5, 4);
         CsFlowModel model = new CsFlowTrainer(TinyTraining(2)).Fit(train);
         model.Metadata["backbone"] = "test";
         Tensor[] batch = [new(1), new(1), new(1)];
-        CsFlowTrainer.Fill(train, [0, 1, 2], batch);
+        train.ReadBatch([0, 1, 2], batch);
         (double[] scores, Tensor maps) = model.Score(batch, 16, 16);
         scores = scores.ToArray();
         maps = maps.Clone();
@@ -116,11 +115,10 @@ public class CsFlowModelTests
     [Fact]
     public void NonFiniteFeaturesStopTrainingWithTheEpochAndKeepTheLastGoodWeights()
     {
-        InMemoryMultiScaleFeatures train = Features(4, 4, 5);
-        var bad = new InMemoryMultiScaleFeatures(4, 8, 8);
+        InMemoryFeatureSource train = Features(4, 4, 5);
         Tensor[] t = CsFlowTestData.Scales(4, 4, 8, 8, 6);
         t[1].Span[3] = float.NaN;
-        bad.AddBatch(t);
+        var bad = new InMemoryFeatureSource(t);
         var trainer = new CsFlowTrainer(TinyTraining(1));
         CsFlowModel model = trainer.Fit(train);
         float[][] before = model.Network.Parameters.Select(p => p.Value.Span.ToArray()).ToArray();

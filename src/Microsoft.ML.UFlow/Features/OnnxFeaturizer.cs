@@ -1,0 +1,172 @@
+using Microsoft.ML.UFlow.Features.Onnx;
+using Microsoft.ML.UFlow.Tensors;
+
+namespace Microsoft.ML.UFlow.Features;
+
+/// <summary>
+/// Multi-scale features from any ONNX backbone: the user names the model outputs to keep (for example
+/// <c>layer1_act, layer2_act, layer3_act</c> of the ResNet-50 v2 model, or <c>stride4, stride8, stride16</c> of MobileNetV2),
+/// and each call returns one feature map per name, for a whole batch, in the order given.
+/// </summary>
+/// <remarks>
+/// The model runs on ONNX Runtime through the project's own binding. The input must be an already normalised NCHW
+/// float32 batch. Output tensors are reused between calls.
+/// </remarks>
+public sealed class OnnxFeaturizer : IFeaturizer
+{
+    private readonly OrtSession _session;
+    private readonly byte[] _inputName;
+    private readonly byte[][] _outputNames;
+    private readonly Tensor[] _outputs;
+    private readonly long[] _inputDimensions;
+    private readonly Dictionary<(int, int), FeatureMapInfo[]> _described = [];
+
+    /// <summary>Opens the ONNX model at <paramref name="modelPath"/> and selects the outputs <paramref name="outputNames"/>.</summary>
+    /// <param name="modelPath">The .onnx file.</param>
+    /// <param name="outputNames">Model outputs to return, one feature map each, in this order.</param>
+    /// <param name="options">Threads, optimisation and device; null for the defaults.</param>
+    /// <param name="inputName">The model input to feed; null when the model has a single input.</param>
+    /// <exception cref="FileNotFoundException">The model file does not exist.</exception>
+    /// <exception cref="ArgumentException">An output or input name is not in the model (the message lists those that are).</exception>
+    /// <exception cref="OnnxRuntimeException">ONNX Runtime rejected the model or the options.</exception>
+    public OnnxFeaturizer(string modelPath, IEnumerable<string> outputNames, OnnxRuntimeOptions? options = null, string? inputName = null)
+        : this(OrtSession.FromFile(modelPath, options ?? new OnnxRuntimeOptions()), outputNames, inputName, modelPath)
+    {
+    }
+
+    /// <summary>Opens an ONNX model held in memory (for example one embedded in a saved pipeline).</summary>
+    /// <inheritdoc cref="OnnxFeaturizer(string, IEnumerable{string}, OnnxRuntimeOptions?, string?)"/>
+    public static OnnxFeaturizer FromBytes(byte[] model, IEnumerable<string> outputNames, OnnxRuntimeOptions? options = null, string? inputName = null) =>
+        new(OrtSession.FromBytes(model, options ?? new OnnxRuntimeOptions()), outputNames, inputName, "in-memory model");
+
+    private OnnxFeaturizer(OrtSession session, IEnumerable<string> outputNames, string? inputName, string modelDescription)
+    {
+        try
+        {
+            ArgumentNullException.ThrowIfNull(outputNames);
+            string[] names = outputNames.ToArray();
+            if (names.Length == 0) throw new ArgumentException("At least one output name is needed.", nameof(outputNames));
+            if (names.Distinct().Count() != names.Length) throw new ArgumentException($"Output names repeat: {string.Join(", ", names)}.", nameof(outputNames));
+            foreach (string name in names)
+            {
+                int index = session.OutputIndex(name);
+                if (session.Outputs[index].ElementType != OrtApi.ElementTypeFloat)
+                {
+                    throw new ArgumentException($"Output '{name}' of {modelDescription} is not a float32 tensor.", nameof(outputNames));
+                }
+            }
+            OrtNodeInfo input;
+            if (inputName is null)
+            {
+                if (session.Inputs.Length != 1)
+                {
+                    throw new ArgumentException($"{modelDescription} has {session.Inputs.Length} inputs ({string.Join(", ", session.Inputs.Select(i => i.Name))}); name the one to feed.", nameof(inputName));
+                }
+                input = session.Inputs[0];
+            }
+            else
+            {
+                input = session.Inputs[session.InputIndex(inputName)];
+            }
+            if (input.ElementType != OrtApi.ElementTypeFloat || input.Dimensions.Length != 4)
+            {
+                throw new ArgumentException($"Input '{input.Name}' of {modelDescription} is not a rank-4 float32 tensor (shape {input.ShapeText}).", nameof(inputName));
+            }
+            _session = session;
+            InputName = input.Name;
+            _inputDimensions = input.Dimensions;
+            OutputNames = names;
+            _inputName = OrtApi.NullTerminatedUtf8(input.Name);
+            _outputNames = names.Select(OrtApi.NullTerminatedUtf8).ToArray();
+            _outputs = names.Select(_ => new Tensor(1)).ToArray();
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The model input that is fed.</summary>
+    public string InputName { get; }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> OutputNames { get; }
+
+    /// <summary>Every output of the model, as "name [dims]" with '?' for dynamic dimensions.</summary>
+    public IReadOnlyList<string> AvailableOutputs => _session.Outputs.Select(o => $"{o.Name} {o.ShapeText}").ToArray();
+
+    /// <summary>Whether the model runs on the GPU (false when running on the CPU, including after a fallback).</summary>
+    public bool UsesGpu => _session.UsesGpu;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<FeatureMapInfo> Describe(int height, int width)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+        if (_described.TryGetValue((height, width), out FeatureMapInfo[]? known)) return known;
+        int channels = _inputDimensions[1] > 0 ? (int)_inputDimensions[1] : 3;
+        // Probe with a zero image into separate tensors, so that Extract's buffers are untouched.
+        var input = new Tensor(1, channels, height, width);
+        CheckInput(input, nameof(height));
+        Tensor[] maps = _outputNames.Select(_ => new Tensor(1)).ToArray();
+        _session.Run(_inputName, input, _outputNames, maps);
+        var infos = new FeatureMapInfo[maps.Length];
+        for (int i = 0; i < maps.Length; i++)
+        {
+            Tensor m = maps[i];
+            if (m.Rank != 4)
+            {
+                throw new InvalidOperationException($"Output '{OutputNames[i]}' has shape {m} for a {height}x{width} input; a feature map must be rank 4 (NCHW).");
+            }
+            infos[i] = new FeatureMapInfo(OutputNames[i], m.C, m.H, m.W, Math.Max(1, (int)Math.Round((double)height / m.H)));
+        }
+        _described[(height, width)] = infos;
+        return infos;
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentException">The batch is not rank 4 or its channel count / size does not fit the model's input.</exception>
+    public IReadOnlyList<Tensor> Extract(Tensor batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        CheckInput(batch, nameof(batch));
+        _session.Run(_inputName, batch, _outputNames, _outputs);
+        for (int i = 0; i < _outputs.Length; i++)
+        {
+            if (_outputs[i].Rank != 4)
+            {
+                throw new InvalidOperationException($"Output '{OutputNames[i]}' has shape {_outputs[i]}; a feature map must be rank 4 (NCHW).");
+            }
+        }
+        return _outputs;
+    }
+
+    /// <summary>Runs the model and returns the selected outputs whatever their rank (used by featurizers built on top, such as MS-CaiT).</summary>
+    internal IReadOnlyList<Tensor> RunRaw(Tensor batch)
+    {
+        CheckInput(batch, nameof(batch));
+        _session.Run(_inputName, batch, _outputNames, _outputs);
+        return _outputs;
+    }
+
+    private void CheckInput(Tensor batch, string argument)
+    {
+        batch.CheckRank4(argument);
+        string[] axes = ["batch", "channel", "height", "width"];
+        for (int axis = 0; axis < 4; axis++)
+        {
+            long expected = _inputDimensions[axis];
+            if (expected > 0 && batch.Shape[axis] != expected)
+            {
+                throw new ArgumentException(
+                    $"Input '{InputName}' of the model expects {axes[axis]} size {expected} (model input shape {FormatDims(_inputDimensions)}) but the batch has shape {batch}.", argument);
+            }
+        }
+    }
+
+    private static string FormatDims(long[] dims) => "[" + string.Join(", ", dims.Select(d => d < 0 ? "?" : d.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]";
+
+    /// <inheritdoc/>
+    public void Dispose() => _session.Dispose();
+}

@@ -34,15 +34,16 @@ internal static class CsFlowBenchCommand
         var maxTrain = new Option<int>("--max-train") { Description = "Use at most this many training images (0: all), a seeded random subset.", DefaultValueFactory = _ => 0 };
         var save = new Option<string?>("--save") { Description = "Save the trained CS-Flow model here." };
         var seed = new Option<int>("--seed") { Description = "Seed of weights, shuffling and subset.", DefaultValueFactory = _ => 0 };
+        var json = new Option<string?>("--json") { Description = "Synthetic mode: also write the timed steps (seconds) to this JSON file." };
 
         var cmd = new Command("csflow", "CS-Flow: synthetic training-step timing, or a full experiment (features, training, image AUROC) with --data.");
-        foreach (Option o in new Option[] { data, model, layer, size, channels, featureSize, hidden, batch, epochs, steps, maxTrain, save, seed }) cmd.Options.Add(o);
+        foreach (Option o in new Option[] { data, model, layer, size, channels, featureSize, hidden, batch, epochs, steps, maxTrain, save, seed, json }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             string? dataPath = r.GetValue(data);
             if (dataPath is null)
             {
-                RunSynthetic(r.GetValue(channels), r.GetValue(featureSize), r.GetValue(hidden), r.GetValue(batch), r.GetValue(steps));
+                RunSynthetic(r.GetValue(channels), r.GetValue(featureSize), r.GetValue(hidden), r.GetValue(batch), r.GetValue(steps), r.GetValue(json));
             }
             else
             {
@@ -54,7 +55,7 @@ internal static class CsFlowBenchCommand
         return cmd;
     }
 
-    private static void RunSynthetic(int channels, int featureSize, int hidden, int batch, int steps)
+    private static void RunSynthetic(int channels, int featureSize, int hidden, int batch, int steps, string? jsonPath)
     {
         var options = new CsFlowNetworkOptions { Channels = channels, HiddenChannels = hidden };
         var network = new CsFlowNetwork(options);
@@ -65,6 +66,7 @@ internal static class CsFlowBenchCommand
         var trainer = new Optim.Adam(network.Parameters, new Optim.AdamOptions { LearningRate = 2e-4, Epsilon = 1e-4, WeightDecay = 1e-5 });
         Tensor[] gz = [new(1), new(1), new(1)];
         var gld = new double[batch];
+        var timed = new List<(double Forward, double Backward, double Total)>();
         for (int i = 0; i <= steps; i++)
         {
             var clock = Stopwatch.StartNew();
@@ -78,6 +80,16 @@ internal static class CsFlowBenchCommand
             double total = clock.Elapsed.TotalSeconds;
             Console.WriteLine($"{(i == 0 ? "warm-up" : "step " + i)}: forward {forward:F2} s ({gflop / forward:F1} GFLOP/s), backward {backward:F2} s, " +
                               $"clip+Adam {total - forward - backward:F2} s, total {total:F2} s = {total / batch * 1000:F0} ms/sample");
+            if (i > 0) timed.Add((forward, backward, total));
+        }
+        if (jsonPath is not null)
+        {
+            File.WriteAllText(jsonPath, System.Text.Json.JsonSerializer.Serialize(new
+            {
+                forward_s = timed.Select(t => t.Forward).ToArray(),
+                backward_s = timed.Select(t => t.Backward).ToArray(),
+                step_s = timed.Select(t => t.Total).ToArray(),
+            }));
         }
     }
 

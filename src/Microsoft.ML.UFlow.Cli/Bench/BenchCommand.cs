@@ -8,6 +8,7 @@ internal static class BenchCommand
     public static Command Create()
     {
         var bench = new Command("bench", "Speed benchmarks (print ratios against references run in the same process or script).");
+        bench.Subcommands.Add(FeaturesBenchCommand.Create());
         bench.Subcommands.Add(CsFlowBenchCommand.Create());
         return bench;
     }

@@ -55,6 +55,18 @@ public sealed class MsCaitFeaturizerTests
     }
 
     [Fact]
+    public void ModelsFromBytesGiveTheSameMapsAsFromFiles()
+    {
+        Tensor batch = MsCaitFixtures.Pattern(1, 448);
+        using MsCaitFeaturizer fromFiles = Open();
+        using MsCaitFeaturizer fromBytes = MsCaitFeaturizer.FromBytes(
+            File.ReadAllBytes(MsCaitFixtures.File("mscait_fine.onnx")), File.ReadAllBytes(MsCaitFixtures.File("mscait_coarse.onnx")), TwoThreads);
+        IReadOnlyList<Tensor> a = fromFiles.Extract(batch), b = fromBytes.Extract(batch);
+        Assert.Equal(a[0].Span.ToArray(), b[0].Span.ToArray());
+        Assert.Equal(a[1].Span.ToArray(), b[1].Span.ToArray());
+    }
+
+    [Fact]
     public void WrongInputSizeIsRejected()
     {
         using MsCaitFeaturizer featurizer = Open();

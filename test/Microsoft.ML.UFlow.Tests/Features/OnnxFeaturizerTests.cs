@@ -6,7 +6,7 @@ using Microsoft.ML.UFlow.Tests.Infrastructure;
 namespace Microsoft.ML.UFlow.Tests.Features;
 
 /// <summary>Featurizer behaviour on the small MobileNetV2 backbone at 64x64 (fast): batching, probing, errors, GPU requests.</summary>
-public sealed class OnnxFeaturizerTests
+public sealed class OnnxFeaturizerTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const string MobileNet = "mobilenetv2_1.0_imagenet_features";
     private static readonly string[] Scales = ["stride4", "stride8", "stride16"];
@@ -119,9 +119,28 @@ public sealed class OnnxFeaturizerTests
         Assert.Equal(cpu.Extract(batch)[0].Span.ToArray(), fallback.Extract(batch)[0].Span.ToArray());
 
         var e = Assert.Throws<OnnxRuntimeException>(() => new OnnxFeaturizer(path, ["stride8"], new OnnxRuntimeOptions { GpuDeviceId = 0, FallbackToCpu = false }));
+        output.WriteLine(e.Message);
         Assert.Contains("GPU device 0", e.Message);
         Assert.Contains("FallbackToCpu", e.Message);
         Assert.NotEqual(OnnxRuntimeErrorCode.Ok, e.ErrorCode);
+    }
+
+    [SharedDataFact]
+    public void EveryOptimisationLevelAndThreadSettingGivesTheSameFeatures()
+    {
+        string path = TestVectors.Model(MobileNet);
+        Tensor batch = RandomBatch(1, 64, 5);
+        using var reference = new OnnxFeaturizer(path, ["stride16"], new OnnxRuntimeOptions { IntraOpNumThreads = 1, GraphOptimizationLevel = OnnxGraphOptimizationLevel.Disabled });
+        float[] expected = reference.Extract(batch)[0].Span.ToArray();
+        foreach (OnnxGraphOptimizationLevel level in Enum.GetValues<OnnxGraphOptimizationLevel>())
+        {
+            using var other = new OnnxFeaturizer(path, ["stride16"], new OnnxRuntimeOptions { IntraOpNumThreads = 2, InterOpNumThreads = 2, GraphOptimizationLevel = level, AllowThreadSpinning = false });
+            ReadOnlySpan<float> actual = other.Extract(batch)[0].Span;
+            for (int i = 0; i < expected.Length; i++)
+            {
+                Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-4f * Math.Max(1f, Math.Abs(expected[i])), $"{level} at {i}: {actual[i]} vs {expected[i]}");
+            }
+        }
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Features.Onnx;
@@ -106,6 +105,11 @@ internal sealed unsafe class OrtSession : IDisposable
             OrtApi.SetGraphOptimizationLevel(handle, (int)options.GraphOptimizationLevel);
             if (options.IntraOpNumThreads is int intra) OrtApi.SetIntraOpNumThreads(handle, intra);
             if (options.InterOpNumThreads is int inter) OrtApi.SetInterOpNumThreads(handle, inter);
+            if (!options.AllowThreadSpinning)
+            {
+                OrtApi.AddSessionConfigEntry(handle, "session.intra_op.allow_spinning", "0");
+                OrtApi.AddSessionConfigEntry(handle, "session.inter_op.allow_spinning", "0");
+            }
             return handle;
         }
         catch
@@ -159,7 +163,7 @@ internal sealed unsafe class OrtSession : IDisposable
             }
             for (int i = 0; i < outputs.Length; i++)
             {
-                CopyOut(outputs[i], System.Text.Encoding.UTF8.GetString(outputNames[i], 0, outputNames[i].Length - 1), destinations[i]);
+                CopyOut(outputs[i], outputNames[i], destinations[i]);
             }
         }
         finally
@@ -172,16 +176,17 @@ internal sealed unsafe class OrtSession : IDisposable
         }
     }
 
-    private static void CopyOut(IntPtr value, string name, Tensor destination)
+    private static void CopyOut(IntPtr value, byte[] nameUtf8z, Tensor destination)
     {
+        string Name() => System.Text.Encoding.UTF8.GetString(nameUtf8z, 0, nameUtf8z.Length - 1);
         (int type, long[] dims, IntPtr data) = OrtApi.GetTensor(value);
         if (type != OrtApi.ElementTypeFloat)
         {
-            throw new InvalidOperationException($"Model output '{name}' has ONNX element type {type}; only float32 (1) outputs are supported.");
+            throw new InvalidOperationException($"Model output '{Name()}' has ONNX element type {type}; only float32 (1) outputs are supported.");
         }
         if (dims.Length is < 1 or > 4)
         {
-            throw new InvalidOperationException($"Model output '{name}' has rank {dims.Length}; outputs of rank 1 to 4 are supported.");
+            throw new InvalidOperationException($"Model output '{Name()}' has rank {dims.Length}; outputs of rank 1 to 4 are supported.");
         }
         var shape = new int[dims.Length];
         for (int i = 0; i < dims.Length; i++) shape[i] = checked((int)dims[i]);

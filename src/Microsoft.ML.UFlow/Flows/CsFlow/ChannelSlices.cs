@@ -17,16 +17,4 @@ internal static class ChannelSlices
             src.Slice(n * srcStride + srcStart * plane, count * plane).CopyTo(dst.Slice(n * dstStride + dstStart * plane, count * plane));
         }
     }
-
-    /// <summary>destination[:, dstStart:dstStart+count] += source[:, srcStart:srcStart+count].</summary>
-    public static void Add(Tensor source, int srcStart, Tensor destination, int dstStart, int count)
-    {
-        int plane = source.H * source.W;
-        int srcStride = source.C * plane, dstStride = destination.C * plane;
-        for (int n = 0; n < source.N; n++)
-        {
-            Span<float> d = destination.Span.Slice(n * dstStride + dstStart * plane, count * plane);
-            TensorPrimitives.Add(d, source.Span.Slice(n * srcStride + srcStart * plane, count * plane), d);
-        }
-    }
 }

@@ -37,9 +37,14 @@ else
 fi
 
 have_turbojpeg() {
-  { command -v ldconfig >/dev/null && ldconfig -p 2>/dev/null | grep -q 'libturbojpeg\.so\.0'; } ||
-  { [ -x /sbin/ldconfig ] && /sbin/ldconfig -p 2>/dev/null | grep -q 'libturbojpeg\.so\.0'; } ||
-  ls /usr/lib/x86_64-linux-gnu/libturbojpeg.so.0* /usr/lib64/libturbojpeg.so.0* >/dev/null 2>&1
+  local cache f
+  # Capture first: with pipefail, `ldconfig -p | grep -q` can fail when grep exits early and ldconfig gets SIGPIPE.
+  cache="$( (ldconfig -p || /sbin/ldconfig -p) 2>/dev/null || true)"
+  case "$cache" in *libturbojpeg.so.0*) return 0 ;; esac
+  for f in /usr/lib/x86_64-linux-gnu/libturbojpeg.so.0 /lib/x86_64-linux-gnu/libturbojpeg.so.0 /usr/lib64/libturbojpeg.so.0 /usr/lib/libturbojpeg.so.0; do
+    [ -e "$f" ] && return 0
+  done
+  return 1
 }
 
 if have_turbojpeg; then

@@ -11,7 +11,7 @@ coarse model, and the row-major reshape of tokens into maps.
 Usage (on a machine with internet access or a populated timm/Hugging Face cache):
     pip install torch timm==0.9.16
     python tools/export_mscait.py --out models/
-which writes models/mscait_m48_448_fine.onnx (about 1.1 GB with external weights inlined) and models/mscait_s24_224_coarse.onnx.
+which writes models/mscait_m48_448_fine.onnx (about 1.2 GB) and models/mscait_s24_224_coarse.onnx (about 150 MB).
 Check: --verify compares ONNX Runtime's tokens with PyTorch's on a random input (needs onnxruntime installed).
 """
 import argparse

@@ -12,6 +12,14 @@ namespace Microsoft.ML.UFlow.Features;
 /// The model runs on ONNX Runtime through the project's own binding. The input must be an already normalised NCHW
 /// float32 batch. Output tensors are reused between calls.
 /// </remarks>
+/// <example>
+/// <code>
+/// var options = new OnnxRuntimeOptions { IntraOpNumThreads = 2 };
+/// using var featurizer = new OnnxFeaturizer("resnet50v2_imagenet_layer1-3.onnx", ["layer1_act", "layer2_act", "layer3_act"], options);
+/// IReadOnlyList&lt;FeatureMapInfo&gt; scales = featurizer.Describe(256, 256);   // 256, 512, 1024 channels at strides 4, 8, 16
+/// IReadOnlyList&lt;Tensor&gt; maps = featurizer.Extract(batch);              // batch: normalised [N, 3, 256, 256]
+/// </code>
+/// </example>
 public sealed class OnnxFeaturizer : IFeaturizer
 {
     private readonly OrtSession _session;

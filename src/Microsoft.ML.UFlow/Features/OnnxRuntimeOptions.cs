@@ -12,6 +12,13 @@ public sealed class OnnxRuntimeOptions
     /// <summary>Threads used to run independent operators in parallel; null (the default) lets ONNX Runtime decide.</summary>
     public int? InterOpNumThreads { get; set; }
 
+    /// <summary>
+    /// Whether ONNX Runtime's worker threads busy-wait for work after a run (its default, true: lowest latency for
+    /// back-to-back runs). Set false when other CPU work (such as training the flow) runs between featurizer calls, so that
+    /// idle ONNX Runtime threads do not take cores from it.
+    /// </summary>
+    public bool AllowThreadSpinning { get; set; } = true;
+
     /// <summary>Graph optimisation level; the default is <see cref="OnnxGraphOptimizationLevel.All"/>.</summary>
     public OnnxGraphOptimizationLevel GraphOptimizationLevel { get; set; } = OnnxGraphOptimizationLevel.All;
 

@@ -28,4 +28,15 @@ public sealed class OnnxFeaturizerTestVectorTests
             TestVectors.AssertMatches(expected[i], maps[i]);
         }
     }
+
+    [SharedDataFact]
+    public void ResNetReportsWideResNetChannelCountsAtStrides4To16()
+    {
+        using var featurizer = new OnnxFeaturizer(TestVectors.Model(ResNet), ["layer1_act", "layer2_act", "layer3_act"],
+            new OnnxRuntimeOptions { IntraOpNumThreads = 2 });
+        IReadOnlyList<FeatureMapInfo> infos = featurizer.Describe(64, 96); // small probe; non-square works too
+        Assert.Equal(new FeatureMapInfo("layer1_act", 256, 16, 24, 4), infos[0]);
+        Assert.Equal(new FeatureMapInfo("layer2_act", 512, 8, 12, 8), infos[1]);
+        Assert.Equal(new FeatureMapInfo("layer3_act", 1024, 4, 6, 16), infos[2]);
+    }
 }

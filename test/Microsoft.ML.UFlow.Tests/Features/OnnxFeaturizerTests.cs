@@ -134,7 +134,7 @@ public sealed class OnnxFeaturizerTests(Xunit.Abstractions.ITestOutputHelper out
         float[] expected = reference.Extract(batch)[0].Span.ToArray();
         foreach (OnnxGraphOptimizationLevel level in Enum.GetValues<OnnxGraphOptimizationLevel>())
         {
-            using var other = new OnnxFeaturizer(path, ["stride16"], new OnnxRuntimeOptions { IntraOpNumThreads = 2, InterOpNumThreads = 2, GraphOptimizationLevel = level });
+            using var other = new OnnxFeaturizer(path, ["stride16"], new OnnxRuntimeOptions { IntraOpNumThreads = 2, InterOpNumThreads = 2, GraphOptimizationLevel = level, AllowThreadSpinning = false });
             ReadOnlySpan<float> actual = other.Extract(batch)[0].Span;
             for (int i = 0; i < expected.Length; i++)
             {

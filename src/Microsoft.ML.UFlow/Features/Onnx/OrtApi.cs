@@ -51,6 +51,7 @@ internal static unsafe class OrtApi
     private const int SlotReleaseStatus = 93;
     private const int SlotGetAvailableProviders = 125;
     private const int SlotReleaseAvailableProviders = 126;
+    private const int SlotAddSessionConfigEntry = 130;
     private const int SlotAppendExecutionProviderCuda = 152;
 
     /// <summary>Release slots of the native object kinds wrapped by <see cref="OrtHandle"/>.</summary>
@@ -156,6 +157,17 @@ internal static unsafe class OrtApi
 
     public static void SetInterOpNumThreads(OrtHandle options, int threads) =>
         Check(((delegate* unmanaged<IntPtr, int, IntPtr>)Table[SlotSetInterOpNumThreads])(options.Pointer, threads), "SetInterOpNumThreads");
+
+    /// <summary>Sets a session configuration entry (keys of onnxruntime_session_options_config_keys.h).</summary>
+    public static void AddSessionConfigEntry(OrtHandle options, string key, string value)
+    {
+        byte[] k = NullTerminatedUtf8(key), v = NullTerminatedUtf8(value);
+        fixed (byte* pk = k)
+        fixed (byte* pv = v)
+        {
+            Check(((delegate* unmanaged<IntPtr, byte*, byte*, IntPtr>)Table[SlotAddSessionConfigEntry])(options.Pointer, pk, pv), $"AddSessionConfigEntry({key})");
+        }
+    }
 
     /// <summary>OrtCUDAProviderOptions (the legacy struct accepted by slot 152), with ORT's documented defaults.</summary>
     [StructLayout(LayoutKind.Sequential)]

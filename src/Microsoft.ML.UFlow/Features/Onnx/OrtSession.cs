@@ -105,6 +105,11 @@ internal sealed unsafe class OrtSession : IDisposable
             OrtApi.SetGraphOptimizationLevel(handle, (int)options.GraphOptimizationLevel);
             if (options.IntraOpNumThreads is int intra) OrtApi.SetIntraOpNumThreads(handle, intra);
             if (options.InterOpNumThreads is int inter) OrtApi.SetInterOpNumThreads(handle, inter);
+            if (!options.AllowThreadSpinning)
+            {
+                OrtApi.AddSessionConfigEntry(handle, "session.intra_op.allow_spinning", "0");
+                OrtApi.AddSessionConfigEntry(handle, "session.inter_op.allow_spinning", "0");
+            }
             return handle;
         }
         catch

@@ -178,4 +178,29 @@ public sealed class ComponentRoundTripTests : IDisposable
         Assert.Equal([24, 28, 28], maps[0].Shape.ToArray());
         Assert.Equal([16, 14, 14], maps[1].Shape.ToArray());
     }
+
+    [Fact]
+    public void CsFlowRoundTripsAndChangesItsThreshold()
+    {
+        var random = new Nn.SeededRandom(21);
+        var schema = new DataSchema([new SchemaColumn(UFlowColumns.Features, ColumnType.FeatureMaps(3))]);
+        IDataView Features(int rows) => new InMemoryDataView(schema, Enumerable.Range(0, rows).Select(_ => new object?[]
+        {
+            new[] { 8, 4, 2 }.Select(side =>
+            {
+                var t = new Tensor(6, side, side);
+                var span = t.Span;
+                for (int i = 0; i < span.Length; i++) span[i] = (float)random.NextGaussian();
+                return t;
+            }).ToArray(),
+        }).ToList());
+        var train = Features(4);
+        var trainer = _ctx.AnomalyDetection.Trainers.CsFlow(new CsFlowTrainer.Options { Epochs = 1, BatchSize = 2, HiddenChannels = 8, OutputSize = 16 });
+        var loaded = RoundTrip.CheckEstimator(trainer, train, Features(2), ApiTestData.WrongType(UFlowColumns.Features));
+        var row = loaded.Transform(train).GetRows().First();
+        Assert.Equal([16, 16], row.Get<Tensor>(UFlowColumns.AnomalyMap).Shape.ToArray());
+        Assert.False(row.Get<bool>(UFlowColumns.PredictedLabel));
+        var lowered = _ctx.AnomalyDetection.ChangeModelThreshold((CsFlowScoreTransformer)loaded, float.NegativeInfinity);
+        Assert.True(lowered.Transform(train).GetRows().First().Get<bool>(UFlowColumns.PredictedLabel));
+    }
 }

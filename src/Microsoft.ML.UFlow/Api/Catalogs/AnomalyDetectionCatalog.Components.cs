@@ -25,9 +25,11 @@ public sealed partial class AnomalyDetectionCatalog
         ITransformer result = model switch
         {
             AnomalyScoreTransformer scorer => scorer.WithThreshold(threshold),
+            CsFlowScoreTransformer csflow => csflow.WithThreshold(threshold),
             TransformerChain<ITransformer> chain => ReplaceScorer(chain, threshold),
             TransformerChain<AnomalyScoreTransformer> chain => ReplaceScorer(chain, threshold),
             TransformerChain<NfaSegmentationTransformer> chain => ReplaceScorer(chain, threshold),
+            TransformerChain<CsFlowScoreTransformer> chain => ReplaceScorer(chain, threshold),
             _ => throw new ArgumentException($"ChangeModelThreshold needs an AnomalyScoreTransformer or a chain holding one; got {model.GetType().Name}.", nameof(model)),
         };
         return (TModel)result;
@@ -35,9 +37,15 @@ public sealed partial class AnomalyDetectionCatalog
 
     private static TransformerChain<T> ReplaceScorer<T>(TransformerChain<T> chain, float threshold) where T : class, ITransformer
     {
-        int index = chain.Select((t, i) => (t, i)).LastOrDefault(p => p.t is AnomalyScoreTransformer, (null!, -1)).Item2;
-        if (index < 0) throw new ArgumentException("The chain holds no AnomalyScoreTransformer.", nameof(chain));
-        return chain.Replace(index, ((AnomalyScoreTransformer)chain.ElementAt(index)).WithThreshold(threshold));
+        int index = chain.Select((t, i) => (t, i)).LastOrDefault(p => p.t is AnomalyScoreTransformer or CsFlowScoreTransformer, (null!, -1)).Item2;
+        if (index < 0) throw new ArgumentException("The chain holds no AnomalyScoreTransformer or CsFlowScoreTransformer.", nameof(chain));
+        ITransformer replaced = chain.ElementAt(index) switch
+        {
+            AnomalyScoreTransformer u => u.WithThreshold(threshold),
+            CsFlowScoreTransformer c => c.WithThreshold(threshold),
+            _ => throw new InvalidOperationException(),
+        };
+        return chain.Replace(index, replaced);
     }
 }
 
@@ -49,4 +57,11 @@ public sealed partial class AnomalyDetectionTrainers
     /// <c>Score</c> and <c>PredictedLabel</c>; append <see cref="AnomalyDetectionCatalog.SegmentWithNfa"/> for the automatic segmentation.
     /// </summary>
     public UFlowTrainer UFlow(UFlowTrainer.Options? options = null) => new(options ?? new UFlowTrainer.Options(), Context.Seed);
+
+    /// <summary>
+    /// CS-Flow (Rudolph et al.): a cross-scale flow over three-scale features (see
+    /// <see cref="TransformsCatalog.ApplyOnnxFeaturizerForCsFlow"/>), for image-level detection; the fitted
+    /// <see cref="CsFlowScoreTransformer"/> adds <c>AnomalyMap</c>, <c>Score</c> and <c>PredictedLabel</c>.
+    /// </summary>
+    public CsFlowTrainer CsFlow(CsFlowTrainer.Options? options = null) => new(options ?? new CsFlowTrainer.Options(), Context.Seed);
 }

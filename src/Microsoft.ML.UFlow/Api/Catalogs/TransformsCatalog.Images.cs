@@ -68,4 +68,15 @@ public sealed partial class TransformsCatalog
         }
         return new(new CaiTFeaturizerTransformer(outputColumnName, inputColumnName, File.ReadAllBytes(fineModelFile), File.ReadAllBytes(coarseModelFile)));
     }
+
+    /// <summary>
+    /// CS-Flow's features (METHOD.md C.1): one ONNX output (for example MobileNetV2's <c>stride16</c>) computed on the
+    /// normalised input at full size and on its nearest-neighbour copies at 1/2 and 1/4, as three feature maps.
+    /// </summary>
+    public TrivialEstimator<OnnxFeaturizerTransformer> ApplyOnnxFeaturizerForCsFlow(string outputColumnName, string inputColumnName, string modelFile, string outputName)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(modelFile);
+        if (!File.Exists(modelFile)) throw new FileNotFoundException($"ONNX model '{modelFile}' does not exist.", modelFile);
+        return new(new OnnxFeaturizerTransformer(outputColumnName, inputColumnName, File.ReadAllBytes(modelFile), [outputName], Path.GetFileName(modelFile), csFlowScales: true));
+    }
 }

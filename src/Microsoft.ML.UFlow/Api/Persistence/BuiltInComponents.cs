@@ -16,6 +16,7 @@ internal static class BuiltInComponents
         (OnnxFeaturizerTransformer.Name, OnnxFeaturizerTransformer.Load),
         (CaiTFeaturizerTransformer.Name, CaiTFeaturizerTransformer.Load),
         (AnomalyScoreTransformer.Name, AnomalyScoreTransformer.Load),
+        (CsFlowScoreTransformer.Name, CsFlowScoreTransformer.Load),
         (NfaSegmentationTransformer.Name, NfaSegmentationTransformer.Load),
     ];
 }

@@ -1,6 +1,7 @@
 using Microsoft.ML.UFlow.Api.Data;
 using Microsoft.ML.UFlow.Api.Persistence;
 using Microsoft.ML.UFlow.Features;
+using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Api.Transforms;
@@ -25,7 +26,11 @@ public sealed class OnnxFeaturizerTransformer : RowToRowTransformer, IDisposable
     /// <param name="onnxModel">The ONNX model bytes.</param>
     /// <param name="outputNames">The model outputs to keep, finest scale first.</param>
     /// <param name="modelName">A name for messages (the file name).</param>
-    public OnnxFeaturizerTransformer(string outputColumnName, string inputColumnName, byte[] onnxModel, IReadOnlyList<string> outputNames, string modelName = "model.onnx")
+    /// <param name="csFlowScales">
+    /// CS-Flow mode (METHOD.md C.1): run the single named output on the input at full size and on its nearest-neighbour
+    /// copies at 1/2 and 1/4, giving three maps.
+    /// </param>
+    public OnnxFeaturizerTransformer(string outputColumnName, string inputColumnName, byte[] onnxModel, IReadOnlyList<string> outputNames, string modelName = "model.onnx", bool csFlowScales = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(outputColumnName);
         ArgumentException.ThrowIfNullOrEmpty(inputColumnName);
@@ -38,8 +43,17 @@ public sealed class OnnxFeaturizerTransformer : RowToRowTransformer, IDisposable
         _outputs = outputNames.ToArray();
         ModelName = modelName;
         // Open the session now so that a bad model or a wrong output name fails at construction (Fit), not at the first row.
-        _featurizer = OnnxFeaturizer.FromBytes(_model, _outputs);
+        CsFlowScales = csFlowScales;
+        if (csFlowScales && _outputs.Length != 1) throw new ArgumentException($"CS-Flow features use one model output at three input scales; got {_outputs.Length} outputs.", nameof(outputNames));
+        IFeaturizer onnx = OnnxFeaturizer.FromBytes(_model, _outputs);
+        _featurizer = csFlowScales ? new CsFlowFeaturizer(onnx) : onnx;
+        _mapCount = _featurizer.OutputNames.Count;
     }
+
+    private readonly int _mapCount;
+
+    /// <summary>Whether the single output is computed at three input scales for CS-Flow.</summary>
+    public bool CsFlowScales { get; }
 
     /// <summary>The produced column.</summary>
     public string OutputColumnName { get; }
@@ -74,7 +88,7 @@ public sealed class OnnxFeaturizerTransformer : RowToRowTransformer, IDisposable
     protected override IReadOnlyList<SchemaColumn> GetAddedColumns(DataSchema inputSchema)
     {
         inputSchema.Require(InputColumnName, ColumnType.Tensor(3, -1, -1), Name);
-        return [new SchemaColumn(OutputColumnName, ColumnType.FeatureMaps(_outputs.Length))];
+        return [new SchemaColumn(OutputColumnName, ColumnType.FeatureMaps(_mapCount))];
     }
 
     /// <inheritdoc/>
@@ -82,7 +96,7 @@ public sealed class OnnxFeaturizerTransformer : RowToRowTransformer, IDisposable
     {
         var pixels = input.Get<Tensor>(InputColumnName);
         var batch = pixels.Reshape(1, pixels.Shape[0], pixels.Shape[1], pixels.Shape[2]);
-        var maps = new Tensor[_outputs.Length];
+        var maps = new Tensor[_mapCount];
         lock (_lock)
         {
             var result = Featurizer.Extract(batch);
@@ -99,7 +113,7 @@ public sealed class OnnxFeaturizerTransformer : RowToRowTransformer, IDisposable
     /// <inheritdoc/>
     protected override void SaveCore(ModelSaveContext context)
     {
-        context.WriteJson("settings.json", new Settings { Output = OutputColumnName, Input = InputColumnName, Outputs = _outputs, ModelName = ModelName });
+        context.WriteJson("settings.json", new Settings { Output = OutputColumnName, Input = InputColumnName, Outputs = _outputs, ModelName = ModelName, CsFlowScales = CsFlowScales });
         context.WriteBytes("model.onnx", _model);
     }
 
@@ -107,7 +121,7 @@ public sealed class OnnxFeaturizerTransformer : RowToRowTransformer, IDisposable
     {
         context.CheckVersion(Name, s_version);
         var s = context.ReadJson<Settings>("settings.json");
-        return new OnnxFeaturizerTransformer(s.Output, s.Input, context.ReadBytes("model.onnx"), s.Outputs, s.ModelName);
+        return new OnnxFeaturizerTransformer(s.Output, s.Input, context.ReadBytes("model.onnx"), s.Outputs, s.ModelName, s.CsFlowScales);
     }
 
     /// <summary>Releases the ONNX Runtime session.</summary>
@@ -126,5 +140,6 @@ public sealed class OnnxFeaturizerTransformer : RowToRowTransformer, IDisposable
         public string Input { get; set; } = "";
         public string[] Outputs { get; set; } = [];
         public string ModelName { get; set; } = "";
+        public bool CsFlowScales { get; set; }
     }
 }

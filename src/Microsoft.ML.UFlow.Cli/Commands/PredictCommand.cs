@@ -31,9 +31,11 @@ internal static class PredictCommand
         var engine = ctx.Model.CreatePredictionEngine(model, inputSchema);
         output.Create();
         var table = new Table().AddColumn("image").AddColumn(new TableColumn("score").RightAligned()).AddColumn(new TableColumn("max -log10 NFA").RightAligned())
-            .AddColumn(new TableColumn("anomalous pixels").RightAligned()).AddColumn("verdict").AddColumn("mask / overlay");
-        foreach (var image in images)
+            .AddColumn(new TableColumn("anomalous pixels").RightAligned()).AddColumn("verdict").AddColumn("outputs");
+        var stems = UniqueStems(images);
+        for (int index = 0; index < images.Length; index++)
         {
+            var image = images[index];
             if (!image.Exists) throw new FileNotFoundException($"Image '{image.FullName}' does not exist.", image.FullName);
             var row = engine.PredictImage(image.FullName);
             float score = row.Get<float>(UFlowColumns.Score);
@@ -41,14 +43,30 @@ internal static class PredictCommand
             var mask = row.Get<Tensor>(UFlowColumns.SegmentationMask);
             float maxLogNfa = TensorPrimitives.Max(logNfa.Span);
             int pixels = (int)TensorPrimitives.Sum(mask.Span);
-            string stem = Path.GetFileNameWithoutExtension(image.Name);
-            var (maskPng, overlayPng) = ReportImages.WritePrediction(output.FullName, stem, row);
+            string stem = stems[index];
+            ReportImages.WritePrediction(output.FullName, stem, row);
             table.AddRow(Markup.Escape(image.Name), score.ToString("0.0000", CultureInfo.InvariantCulture), maxLogNfa.ToString("0.00", CultureInfo.InvariantCulture),
                 pixels.ToString(CultureInfo.InvariantCulture), pixels > 0 ? "[red]anomalous[/]" : "[green]normal[/]",
-                Markup.Escape($"{Path.GetFileName(maskPng)} / {Path.GetFileName(overlayPng)}"));
+                Markup.Escape($"{stem}_{{mask,overlay}}.png"));
         }
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"PNGs written to [green]{Markup.Escape(output.FullName)}[/]");
         return 0;
+    }
+
+    /// <summary>Output names: the file stem, or parent_stem (then a counter) when two inputs share a stem (MVTec's 000.png in every folder).</summary>
+    private static string[] UniqueStems(FileInfo[] images)
+    {
+        var plain = images.Select(i => Path.GetFileNameWithoutExtension(i.Name)).ToArray();
+        var result = new string[images.Length];
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < images.Length; i++)
+        {
+            string stem = plain.Count(p => p == plain[i]) == 1 ? plain[i] : $"{images[i].Directory?.Name}_{plain[i]}";
+            string candidate = stem;
+            for (int k = 2; !used.Add(candidate); k++) candidate = $"{stem}_{k}";
+            result[i] = candidate;
+        }
+        return result;
     }
 }

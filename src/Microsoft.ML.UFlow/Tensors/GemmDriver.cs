@@ -29,13 +29,13 @@ internal static unsafe class GemmDriver
     public static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
     /// <summary>
-    /// The k-block size for a reduction of length k: blocks of at most <see cref="KC"/>, all of equal size but the
+    /// The k-block size for a reduction of length k: blocks of at most <see cref="KC"/>, all of equal size (a multiple of 8) but the
     /// last, so that no tiny tail block pays a full C update. Depends on k alone (never on threads).
     /// </summary>
     public static int BlockSize(int k)
     {
         int blocks = Math.Max(1, (k + KC - 1) / KC);
-        return (k + blocks - 1) / blocks;
+        return Math.Min(KC, RoundUp((k + blocks - 1) / blocks, 8)); // multiples of 8 keep pixel runs aligned
     }
 
     /// <summary>Packs all of A once, block by block, in the layout <see cref="PrepackedA"/> reads (parallel over k-blocks).</summary>

@@ -155,7 +155,8 @@ internal readonly unsafe struct ImageB(float* src, int* tap, int* pix, int nr) :
 
 /// <summary>
 /// Transposed implicit im2col for the weight gradient: B(p, kk) = src[tap[kk] + pix[p]] (k runs over pixels, columns
-/// over kernel taps), gathered 8 taps at a time.
+/// over kernel taps). Runs of 8 pixels contiguous in the image are moved as 8×8 register transposes (8 taps × 8
+/// pixels); pixels at row ends are gathered 8 taps at a time.
 /// </summary>
 internal readonly unsafe struct ImageTransposedB(float* src, int* tap, int* pix, int nr) : IPackB
 {
@@ -170,8 +171,7 @@ internal readonly unsafe struct ImageTransposedB(float* src, int* tap, int* pix,
             {
                 for (int v = 0; v < nr; v += 8)
                 {
-                    Vector256<int> index = Vector256.Load(t + v);
-                    for (int k = 0; k < kc; k++) Vector256.Store(Avx2.GatherVector256(src + pix[k0 + k], index, 4), dst + k * nr + v);
+                    PackEight(src, t + v, pix + k0, kc, dst + v, nr);
                 }
             }
             else
@@ -183,6 +183,44 @@ internal readonly unsafe struct ImageTransposedB(float* src, int* tap, int* pix,
                     float* d = dst + k * nr;
                     for (int c = 0; c < cols; c++) d[c] = s[t[c]];
                 }
+            }
+        }
+    }
+
+    /// <summary>dst[k·stride + c] = src[tap[c] + pix[k]] for 8 taps c and kc pixels k.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackEight(float* src, int* tap, int* pix, int kc, float* dst, int stride)
+    {
+        float* s0 = src + tap[0], s1 = src + tap[1], s2 = src + tap[2], s3 = src + tap[3];
+        float* s4 = src + tap[4], s5 = src + tap[5], s6 = src + tap[6], s7 = src + tap[7];
+        Vector256<int> index = Vector256.Load(tap);
+        int k = 0;
+        while (k < kc)
+        {
+            int p = pix[k];
+            if (k + 8 <= kc && pix[k + 7] - p == 7)
+            {
+                Vector256<float> r0 = Vector256.Load(s0 + p), r1 = Vector256.Load(s1 + p), r2 = Vector256.Load(s2 + p), r3 = Vector256.Load(s3 + p);
+                Vector256<float> r4 = Vector256.Load(s4 + p), r5 = Vector256.Load(s5 + p), r6 = Vector256.Load(s6 + p), r7 = Vector256.Load(s7 + p);
+                Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+                Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+                Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+                Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+                float* d = dst + k * stride;
+                Vector256.Store(Avx.Permute2x128(u0, u4, 0x20), d);
+                Vector256.Store(Avx.Permute2x128(u1, u5, 0x20), d + stride);
+                Vector256.Store(Avx.Permute2x128(u2, u6, 0x20), d + 2 * stride);
+                Vector256.Store(Avx.Permute2x128(u3, u7, 0x20), d + 3 * stride);
+                Vector256.Store(Avx.Permute2x128(u0, u4, 0x31), d + 4 * stride);
+                Vector256.Store(Avx.Permute2x128(u1, u5, 0x31), d + 5 * stride);
+                Vector256.Store(Avx.Permute2x128(u2, u6, 0x31), d + 6 * stride);
+                Vector256.Store(Avx.Permute2x128(u3, u7, 0x31), d + 7 * stride);
+                k += 8;
+            }
+            else
+            {
+                Vector256.Store(Avx2.GatherVector256(src + p, index, 4), dst + k * stride);
+                k++;
             }
         }
     }

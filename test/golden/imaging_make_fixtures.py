@@ -251,6 +251,26 @@ def synthetic(rng):
         im = Image.open(path)
         im.load()
         entries.append(expected_entry("bmp/" + name, im, bmp_target_mode(im)))
+    # Colour and grey JPEGs written by Pillow (libjpeg-turbo): 4:2:0, 4:4:4, progressive, odd sizes, RGB-coded.
+    os.makedirs(os.path.join(OUT, "jpeg"), exist_ok=True)
+    yy, xx = np.mgrid[0:37, 0:53]
+    smooth = np.stack([(xx * 5) % 256, (yy * 7) % 256, ((xx + yy) * 3) % 256], axis=-1).astype(np.int32)
+    noise = np.array([rng.randrange(-30, 31) for _ in range(37 * 53 * 3)]).reshape(37, 53, 3)
+    photo = Image.fromarray(np.clip(smooth + noise, 0, 255).astype(np.uint8), "RGB")
+    jpegs = {
+        "ycc420.jpg": (photo, dict(quality=85, subsampling=2)),
+        "ycc444.jpg": (photo, dict(quality=95, subsampling=0)),
+        "ycc422_progressive.jpg": (photo, dict(quality=75, subsampling=1, progressive=True)),
+        "grey.jpg": (photo.convert("L"), dict(quality=90)),
+    }
+    for name, (img, opts) in jpegs.items():
+        path = os.path.join(OUT, "jpeg", name)
+        img.save(path, "JPEG", **opts)
+        im = Image.open(path)
+        im.load()
+        entries.append(expected_entry("jpeg/" + name, im, "L" if im.mode == "L" else "RGB"))
+    # CMYK is rejected by the C# decoder (not part of the expected list).
+    photo.convert("CMYK").save(os.path.join(OUT, "jpeg", "cmyk.jpg"), "JPEG", quality=80)
     with open(os.path.join(OUT, "synthetic.json"), "w") as f:
         json.dump(entries, f, indent=0)
     print(f"synthetic: {len(entries)} files")
@@ -280,6 +300,19 @@ def resize_cases(rng):
             for (tw, th) in targets:
                 out = np.asarray(img.resize((tw, th), Image.BILINEAR))
                 cases.append({"source": src_name, "width": tw, "height": th, "channels": nch, "pixels": out.tobytes().hex()})
+    # LA and RGBA: PIL premultiplies alpha (La / RGBa) around the resize.
+    for mode in ("LA", "RGBA"):
+        nch = CHANNELS[mode]
+        w, h = 29, 19
+        arr = np.array([rng.randrange(256) for _ in range(h * w * nch)], dtype=np.uint8).reshape(h, w, nch)
+        arr[0:3, :, -1] = 0
+        arr[3:6, :, -1] = 255
+        img = Image.fromarray(arr, mode)
+        src_name = f"resize/src_{mode}_{w}x{h}.png"
+        img.save(os.path.join(OUT, src_name))
+        for (tw, th) in [(11, 7), (29, 9), (40, 25), (7, 19)]:
+            out = np.asarray(img.resize((tw, th), Image.BILINEAR))
+            cases.append({"source": src_name, "width": tw, "height": th, "channels": nch, "pixels": out.tobytes().hex()})
     with open(os.path.join(OUT, "resize.json"), "w") as f:
         json.dump(cases, f, indent=0)
     print(f"resize: {len(cases)} cases")

@@ -13,6 +13,8 @@ internal static class BenchCommand
         bench.Subcommands.Add(NfaBenchCommand.Create());
         bench.Subcommands.Add(MetricsBenchCommand.Create());
         bench.Subcommands.Add(CsFlowBenchCommand.Create());
+
+        bench.Subcommands.Add(ImagingBenchCommand.Create());
         return bench;
     }
 }

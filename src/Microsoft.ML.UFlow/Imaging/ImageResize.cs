@@ -16,16 +16,59 @@ public static class ImageResize
 
     /// <summary>
     /// Resizes to <paramref name="width"/> × <paramref name="height"/> with PIL's bilinear filter (antialiased when
-    /// reducing). Every channel is filtered independently; unlike PIL, 2- and 4-channel images are not
-    /// alpha-premultiplied first. Returns a new image (a copy when the size is unchanged).
+    /// reducing). Images with alpha (2 or 4 channels) are premultiplied before and un-premultiplied after, in PIL's
+    /// integer arithmetic (its LA → La and RGBA → RGBa conversions). Returns a new image (a copy when the size is
+    /// unchanged).
     /// </summary>
     public static Image Bilinear(Image source, int width, int height)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
-        int c = source.Channels;
         if (width == source.Width && height == source.Height) return source.Clone();
+        if (source.Channels is 2 or 4)
+        {
+            Image resized = BilinearPlain(Premultiply(source), width, height);
+            Unpremultiply(resized);
+            return resized;
+        }
+        return BilinearPlain(source, width, height);
+    }
+
+    /// <summary>Colour × alpha / 255 with PIL's rounding: t = c·a + 128, ((t &gt;&gt; 8) + t) &gt;&gt; 8.</summary>
+    private static Image Premultiply(Image source)
+    {
+        Image p = source.Clone();
+        Span<byte> px = p.Pixels;
+        int c = p.Channels;
+        for (int i = 0; i < px.Length; i += c)
+        {
+            int alpha = px[i + c - 1];
+            for (int k = 0; k < c - 1; k++)
+            {
+                int t = px[i + k] * alpha + 128;
+                px[i + k] = (byte)(((t >> 8) + t) >> 8);
+            }
+        }
+        return p;
+    }
+
+    /// <summary>Inverse of <see cref="Premultiply"/> as PIL does it: min(255, 255·c / a), left alone when a is 0 or 255.</summary>
+    private static void Unpremultiply(Image image)
+    {
+        Span<byte> px = image.Pixels;
+        int c = image.Channels;
+        for (int i = 0; i < px.Length; i += c)
+        {
+            int alpha = px[i + c - 1];
+            if (alpha is 0 or 255) continue;
+            for (int k = 0; k < c - 1; k++) px[i + k] = (byte)Math.Min(255, 255 * px[i + k] / alpha);
+        }
+    }
+
+    private static Image BilinearPlain(Image source, int width, int height)
+    {
+        int c = source.Channels;
         bool horizontal = width != source.Width;
         bool vertical = height != source.Height;
         var output = new Image(width, height, c);
@@ -108,10 +151,23 @@ public static class ImageResize
         fixed (int* counts = kx.Count)
         {
             long srcLength = src.Length;
+            int totalRows = src.Length / inStride;
+            if (c == 1 && Avx2.IsSupported)
+            {
+                HorizontalGreyAvx2(srcBase, srcBase + srcLength, inStride, rowFirst, rows, kx, dstBase, outWidth);
+                return;
+            }
             for (int r = 0; r < rows; r++)
             {
                 byte* s = srcBase + (long)(rowFirst + r) * inStride;
                 byte* d = dstBase + (long)r * outStride;
+                // Two rows per step while a further row follows them (so a 4-byte load never leaves the buffer).
+                if (c == 3 && Avx2.IsSupported && r + 1 < rows && rowFirst + r + 2 < totalRows)
+                {
+                    HorizontalTwoRowsRgbAvx2(s, s + inStride, d, d + outStride, outWidth, firsts, counts, weights, ks);
+                    r++;
+                    continue;
+                }
                 if (c == 3 && Sse41.IsSupported)
                 {
                     HorizontalRowRgbSse41(s, srcBase + srcLength, d, outWidth, firsts, counts, weights, ks);
@@ -163,6 +219,70 @@ public static class ImageResize
             d[xx * 3] = (byte)v.GetElement(0);
             d[xx * 3 + 1] = (byte)v.GetElement(1);
             d[xx * 3 + 2] = (byte)v.GetElement(2);
+        }
+    }
+
+    /// <summary>
+    /// Grey rows: each output is a dot product of up to 8 consecutive input bytes per step with the weights, which are
+    /// copied to a zero-padded stride of a multiple of 8 so that the extra lanes contribute nothing.
+    /// </summary>
+    private static unsafe void HorizontalGreyAvx2(byte* srcBase, byte* srcEnd, int inStride, int rowFirst, int rows, ResampleCoefficients kx, byte* dstBase, int outWidth)
+    {
+        int ks = kx.KernelSize, padded = (ks + 7) & ~7;
+        int[] wp = new int[outWidth * padded];
+        for (int xx = 0; xx < outWidth; xx++) Array.Copy(kx.Weights, xx * ks, wp, xx * padded, kx.Count[xx]);
+        fixed (int* weights = wp)
+        fixed (int* firsts = kx.First)
+        fixed (int* counts = kx.Count)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                byte* s = srcBase + (long)(rowFirst + r) * inStride;
+                byte* d = dstBase + (long)r * outWidth;
+                for (int xx = 0; xx < outWidth; xx++)
+                {
+                    byte* p = s + firsts[xx];
+                    int* k = weights + xx * padded;
+                    int n = counts[xx];
+                    Vector256<int> acc = Vector256<int>.Zero;
+                    int t = 0;
+                    for (; t < n && p + t + 8 <= srcEnd; t += 8)
+                    {
+                        acc = Avx2.Add(acc, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + t), Avx.LoadVector256(k + t)));
+                    }
+                    int sum = Rounding + Vector256.Sum(acc);
+                    for (; t < n; t++) sum += p[t] * k[t];
+                    d[xx] = Clip8(sum);
+                }
+            }
+        }
+    }
+
+    /// <summary>Two RGB rows at once: lanes 0–3 hold a tap's 4 bytes from the first row, lanes 4–7 from the second.</summary>
+    private static unsafe void HorizontalTwoRowsRgbAvx2(byte* s0, byte* s1, byte* d0, byte* d1, int outWidth, int* firsts, int* counts, int* weights, int ks)
+    {
+        Vector256<int> rounding = Vector256.Create(Rounding);
+        Vector256<int> max = Vector256.Create(255);
+        for (int xx = 0; xx < outWidth; xx++)
+        {
+            int* k = weights + xx * ks;
+            int offset = firsts[xx] * 3;
+            byte* p0 = s0 + offset, p1 = s1 + offset;
+            int n = counts[xx];
+            Vector256<int> acc = rounding;
+            for (int x = 0; x < n; x++)
+            {
+                ulong both = Unsafe.ReadUnaligned<uint>(p0 + 3 * x) | ((ulong)Unsafe.ReadUnaligned<uint>(p1 + 3 * x) << 32);
+                Vector256<int> px = Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(both).AsByte());
+                acc = Avx2.Add(acc, Avx2.MultiplyLow(px, Vector256.Create(k[x])));
+            }
+            Vector256<int> v = Avx2.Min(Avx2.Max(Avx2.ShiftRightArithmetic(acc, ResampleCoefficients.PrecisionBits), Vector256<int>.Zero), max);
+            d0[xx * 3] = (byte)v.GetElement(0);
+            d0[xx * 3 + 1] = (byte)v.GetElement(1);
+            d0[xx * 3 + 2] = (byte)v.GetElement(2);
+            d1[xx * 3] = (byte)v.GetElement(4);
+            d1[xx * 3 + 1] = (byte)v.GetElement(5);
+            d1[xx * 3 + 2] = (byte)v.GetElement(6);
         }
     }
 

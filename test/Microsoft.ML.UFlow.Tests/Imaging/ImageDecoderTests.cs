@@ -12,7 +12,8 @@ public class ImageDecoderTests
         return data;
     }
 
-    /// <summary>Every synthetic PNG (each colour type, bit depth, Adam7, tRNS, all filter types) and BMP variant is pixel-identical to PIL.</summary>
+    /// <summary>Every synthetic PNG (each colour type, bit depth, Adam7, tRNS, all filter types), BMP variant and colour /
+    /// grey / progressive JPEG is pixel-identical to PIL.</summary>
     [Theory]
     [MemberData(nameof(SyntheticNames))]
     public void SyntheticFilesArePixelIdenticalToPil(string name)
@@ -65,6 +66,15 @@ public class ImageDecoderTests
         Assert.StartsWith("x.gif: ", e1.Message);
         var e2 = Assert.Throws<ImageDecodeException>(() => ImageDecoder.Decode([], "empty.png"));
         Assert.Contains("empty", e2.Reason);
+    }
+
+    [Fact]
+    public void CmykJpegIsRejectedWithTheFileName()
+    {
+        string path = ImagingFixtures.PathOf("jpeg/cmyk.jpg");
+        var e = Assert.Throws<ImageDecodeException>(() => ImageDecoder.Decode(path));
+        Assert.Equal(path, e.FileName);
+        Assert.Contains("CMYK", e.Reason);
     }
 
     [Fact]

@@ -116,14 +116,22 @@ internal static class PngDecoder
             var image = new Image(h.Width, h.Height, channels);
             using var ms = new MemoryStream(compressed, 0, at, writable: false);
             using var z = new ZLibStream(ms, CompressionMode.Decompress);
+            byte[] raw = ArrayPool<byte>.Shared.Rent((int)rawSize);
             try
             {
-                ReadScanlines(z, h, image, palette, alpha, name);
+                // One large read: zlib inflates much faster into a big buffer than scanline by scanline.
+                int got = z.ReadAtLeast(raw.AsSpan(0, (int)rawSize), (int)rawSize, throwOnEndOfStream: false);
+                if (got < rawSize) throw new ImageDecodeException(name, $"truncated PNG: the IDAT data holds {got} of the {rawSize} bytes of scanlines.");
+                ReadScanlines(raw, h, image, palette, alpha, name);
             }
             catch (Exception e) when (e is InvalidDataException || (e is IOException && e is not ImageDecodeException))
             {
                 // zlib reports bad data as InvalidDataException or, for some states, ZLibException (an IOException).
                 throw new ImageDecodeException(name, "corrupt zlib data in IDAT: " + e.Message, e);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(raw);
             }
             return image;
         }
@@ -187,19 +195,20 @@ internal static class PngDecoder
         return (pw, ph);
     }
 
-    private static void ReadScanlines(Stream z, Header h, Image image, byte[]? palette, byte[]? alpha, string name)
+    private static void ReadScanlines(byte[] data, Header h, Image image, byte[]? palette, byte[]? alpha, string name)
     {
         int bpp = Math.Max(1, h.BitsPerPixel / 8);
         int maxRow = (int)h.RowBytes(h.Width);
-        byte[] rented = ArrayPool<byte>.Shared.Rent(4 * (maxRow + 1));
+        // Two reconstructed-line buffers (for paths that convert lines before storing them) and a zero line.
+        byte[] rented = ArrayPool<byte>.Shared.Rent(3 * maxRow);
+        int at = 0;
         try
         {
-            Span<byte> all = rented.AsSpan(0, 4 * (maxRow + 1));
+            Span<byte> all = rented.AsSpan(0, 3 * maxRow);
             all.Clear();
-            Span<byte> raw = all[..(maxRow + 1)];
-            Span<byte> lineA = all.Slice(maxRow + 1, maxRow);
-            Span<byte> lineB = all.Slice(2 * (maxRow + 1), maxRow);
-            ReadOnlySpan<byte> zeros = all.Slice(3 * (maxRow + 1), maxRow);
+            Span<byte> lineA = all[..maxRow];
+            Span<byte> lineB = all.Slice(maxRow, maxRow);
+            ReadOnlySpan<byte> zeros = all.Slice(2 * maxRow, maxRow);
             bool direct = h.Interlace == 0 && h.BitDepth == 8 && h.ColorType != 3;
             int passes = h.Interlace == 0 ? 1 : 7;
             for (int p = 0; p < passes; p++)
@@ -213,11 +222,11 @@ internal static class PngDecoder
                     if (pw == 0 || ph == 0) continue;
                 }
                 int rowBytes = (int)h.RowBytes(pw);
-                Span<byte> line = raw[..(rowBytes + 1)];
                 ReadOnlySpan<byte> prev = zeros[..rowBytes];
                 for (int j = 0; j < ph; j++)
                 {
-                    ReadRow(z, line, name);
+                    ReadOnlySpan<byte> line = data.AsSpan(at, rowBytes + 1);
+                    at += rowBytes + 1;
                     int y = y0 + j * dy;
                     Span<byte> cur = direct ? image.Row(y) : ((j & 1) == 0 ? lineA : lineB)[..rowBytes];
                     if (!PngFilters.Unfilter(line[0], line[1..], cur, prev, bpp))
@@ -233,12 +242,6 @@ internal static class PngDecoder
         {
             ArrayPool<byte>.Shared.Return(rented);
         }
-    }
-
-    private static void ReadRow(Stream z, Span<byte> line, string name)
-    {
-        int got = z.ReadAtLeast(line, line.Length, throwOnEndOfStream: false);
-        if (got < line.Length) throw new ImageDecodeException(name, "truncated PNG: the IDAT data ends before the last scanline.");
     }
 
     /// <summary>Converts one reconstructed scanline to 8-bit output pixels at x = x0 + i·dx of row y.</summary>

@@ -14,6 +14,8 @@ namespace Microsoft.ML.UFlow.Scoring;
 /// </remarks>
 public sealed class NfaSegmenter
 {
+    private const float LowestFiniteLogPfa = float.MinValue / 8;
+
     private readonly NfaSegmentationOptions _options;
     private readonly NfaComponentTree _tree = new();
     private readonly float _threshold;
@@ -63,7 +65,7 @@ public sealed class NfaSegmenter
         {
             throw new ArgumentOutOfRangeException(nameof(scale), scale, $"The last image had {_scaleCount} scales.");
         }
-        return _scaleMaps[scale].AsSpan(0, _pixelCounts[scale]);
+        return _scaleMaps[scale].AsSpan(0, _scaleHeights[scale] * _scaleWidths[scale]);
     }
 
     /// <summary>
@@ -79,6 +81,7 @@ public sealed class NfaSegmenter
         {
             throw new ArgumentException("At least one latent scale is needed.", nameof(latents));
         }
+        CheckOutputs(negativeLog10Nfa.Length, mask.Length);
         PrepareScales(latents.Count);
         for (int l = 0; l < latents.Count; l++)
         {
@@ -103,6 +106,7 @@ public sealed class NfaSegmenter
         {
             throw new ArgumentException("At least one latent scale is needed.", nameof(scales));
         }
+        CheckOutputs(negativeLog10Nfa.Length, mask.Length);
         PrepareScales(scales.Length);
         for (int l = 0; l < scales.Length; l++)
         {
@@ -124,6 +128,71 @@ public sealed class NfaSegmenter
         var mask = new bool[size];
         NfaImageResult summary = Segment(latents, sample, map, mask);
         return (map, mask, summary);
+    }
+
+    /// <summary>
+    /// Segments every sample of a batch of latents (one NCHW tensor per scale, same N): writes −log10 NFA into
+    /// <paramref name="negativeLog10Nfa"/> (shape [N, 1, S, S]) and the masks into <paramref name="masks"/>
+    /// (N·S·S values, sample-major), and returns the per-image summaries. With
+    /// <paramref name="maxDegreeOfParallelism"/> &gt; 1, images run in parallel on private segmenters with these options.
+    /// </summary>
+    /// <exception cref="ArgumentException">Shapes or lengths do not match.</exception>
+    public NfaImageResult[] SegmentBatch(IReadOnlyList<Tensor> latents, Tensor negativeLog10Nfa, bool[] masks, int maxDegreeOfParallelism = 1)
+    {
+        ArgumentNullException.ThrowIfNull(latents);
+        ArgumentNullException.ThrowIfNull(negativeLog10Nfa);
+        ArgumentNullException.ThrowIfNull(masks);
+        if (latents.Count == 0 || latents[0] is null)
+        {
+            throw new ArgumentException("At least one latent scale is needed.", nameof(latents));
+        }
+        latents[0].CheckRank4("latents[0]");
+        int n = latents[0].N, s = _options.OutputSize, size = s * s;
+        for (int l = 1; l < latents.Count; l++)
+        {
+            Tensor z = latents[l] ?? throw new ArgumentException($"Latent scale {l} is null.", nameof(latents));
+            z.CheckRank4($"latents[{l}]");
+            if (z.N != n)
+            {
+                throw new ArgumentException($"latents[{l}] has {z.N} samples but latents[0] has {n}.", nameof(latents));
+            }
+        }
+        negativeLog10Nfa.CheckShape(nameof(negativeLog10Nfa), n, 1, s, s);
+        if (masks.Length != n * size)
+        {
+            throw new ArgumentException($"The masks have {masks.Length} values but {n}x{s}x{s} = {n * size} are needed.", nameof(masks));
+        }
+        var results = new NfaImageResult[n];
+        if (maxDegreeOfParallelism <= 1 || n <= 1)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                results[i] = Segment(latents, i, negativeLog10Nfa.Sample(i), masks.AsSpan(i * size, size));
+            }
+            return results;
+        }
+        Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism },
+            () => new NfaSegmenter(_options),
+            (i, _, segmenter) =>
+            {
+                results[i] = segmenter.Segment(latents, i, negativeLog10Nfa.Sample(i), masks.AsSpan(i * size, size));
+                return segmenter;
+            },
+            _ => { });
+        return results;
+    }
+
+    private void CheckOutputs(int mapLength, int maskLength)
+    {
+        int s = _options.OutputSize, size = s * s;
+        if (mapLength != size)
+        {
+            throw new ArgumentException($"The output map has {mapLength} values but {s}x{s} = {size} are needed.", "negativeLog10Nfa");
+        }
+        if (maskLength != size)
+        {
+            throw new ArgumentException($"The mask has {maskLength} values but {s}x{s} = {size} are needed.", "mask");
+        }
     }
 
     private void PrepareScales(int count)
@@ -169,15 +238,7 @@ public sealed class NfaSegmenter
 
     private NfaImageResult Combine(Span<float> negativeLog10Nfa, Span<bool> mask)
     {
-        int s = _options.OutputSize, size = s * s;
-        if (negativeLog10Nfa.Length != size)
-        {
-            throw new ArgumentException($"The output map has {negativeLog10Nfa.Length} values but {s}x{s} = {size} are needed.", nameof(negativeLog10Nfa));
-        }
-        if (mask.Length != size)
-        {
-            throw new ArgumentException($"The mask has {mask.Length} values but {s}x{s} = {size} are needed.", nameof(mask));
-        }
+        int s = _options.OutputSize;
         UpdateNumberOfTests();
         for (int l = 0; l < _scaleCount; l++)
         {
@@ -191,16 +252,15 @@ public sealed class NfaSegmenter
             for (int p = 0; p < plane; p++)
             {
                 float v = map[p];
-                filled[p] = float.IsNaN(v) ? 0f : v; // "no region" ⇒ log PFA = 0, blended at region borders
+                // "No region" ⇒ log PFA = 0, blended at region borders. A region containing an all-zero latent pixel
+                // has log PFA = −∞, clamped so that zero interpolation weights never produce 0·∞ = NaN.
+                filled[p] = float.IsNaN(v) ? 0f : Math.Max(v, LowestFiniteLogPfa);
             }
             _upsampler.Upsample(filled, h, w, negativeLog10Nfa, s, _options.Upsampling, accumulateMinimum: l > 0);
         }
         // −log10 NFA = −(log10 N_T + min_l M_l), with log10 N_T cast to float32 as in the official code.
-        TensorPrimitives.Negate(negativeLog10Nfa, negativeLog10Nfa);
-        TensorPrimitives.Subtract(negativeLog10Nfa, (float)_log10NumberOfTests, negativeLog10Nfa);
-
-        int detected = ThresholdMask.Apply(negativeLog10Nfa, _threshold, mask);
-        return new NfaImageResult { MaxNegativeLog10Nfa = TensorPrimitives.Max(negativeLog10Nfa), DetectedPixels = detected };
+        int detected = NfaOutputPass.Apply(negativeLog10Nfa, (float)_log10NumberOfTests, _threshold, mask, out float max);
+        return new NfaImageResult { MaxNegativeLog10Nfa = max, DetectedPixels = detected };
     }
 
     private void UpdateNumberOfTests()

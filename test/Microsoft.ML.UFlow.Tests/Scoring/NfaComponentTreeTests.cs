@@ -70,6 +70,7 @@ public class NfaComponentTreeTests
     public void RandomContinuousMapsMatchLiteralReference(ulong seed, bool guard)
     {
         var rng = new SeededRandom(seed);
+        int merges = 0, failedMerges = 0;
         for (int trial = 0; trial < 150; trial++)
         {
             int h = 1 + rng.NextInt(9), w = 1 + rng.NextInt(9), channels = 1 + rng.NextInt(12);
@@ -78,8 +79,11 @@ public class NfaComponentTreeTests
             {
                 x[p] = rng.NextUniform(0.05f, 3f) * channels; // u from 0.05 to 3: both sides of the mean
             }
-            AssertMatchesReference(x, h, w, channels, guard);
+            (int m, int f) = AssertMatchesReference(x, h, w, channels, guard);
+            merges += m;
+            failedMerges += f;
         }
+        Assert.True(merges > 20 && failedMerges > 20, $"the maps must exercise both outcomes of merge: {merges} merges, {failedMerges} failed tests");
     }
 
     [Theory]
@@ -88,6 +92,7 @@ public class NfaComponentTreeTests
     public void RandomMapsWithTiesMatchLiteralReference(ulong seed, bool guard)
     {
         var rng = new SeededRandom(seed);
+        int merges = 0, failedMerges = 0;
         for (int trial = 0; trial < 200; trial++)
         {
             int h = 1 + rng.NextInt(8), w = 1 + rng.NextInt(8), channels = 2 + rng.NextInt(6);
@@ -97,15 +102,18 @@ public class NfaComponentTreeTests
             {
                 x[p] = (1 + rng.NextInt(levels)) * channels * 0.5f; // u in {0.5, 1, 1.5, ...}: many ties, u = 1 exactly
             }
-            AssertMatchesReference(x, h, w, channels, guard);
+            (int m, int f) = AssertMatchesReference(x, h, w, channels, guard);
+            merges += m;
+            failedMerges += f;
         }
+        Assert.True(merges > 20 && failedMerges > 20, $"the maps must exercise both outcomes of merge: {merges} merges, {failedMerges} failed tests");
     }
 
     [Fact]
     public void ChiSquareSizedMapsMatchLiteralReference()
     {
         var rng = new SeededRandom(5);
-        foreach ((int h, int w, int c, double sigma) in new[] { (14, 14, 192, 1.0), (12, 16, 50, 1.05), (10, 10, 20, 0.97) })
+        foreach ((int h, int w, int c, double sigma) in new[] { (14, 14, 192, 1.0), (12, 16, 50, 1.05), (10, 10, 20, 0.97), (28, 28, 816, 1.1) })
         {
             var x = new float[h * w];
             for (int p = 0; p < x.Length; p++)
@@ -169,7 +177,7 @@ public class NfaComponentTreeTests
         Assert.Contains("row 1, column 1", e.Message);
     }
 
-    private static void AssertMatchesReference(float[] x, int h, int w, int channels, bool guard)
+    private static (int Merges, int FailedMergeTests) AssertMatchesReference(float[] x, int h, int w, int channels, bool guard)
     {
         var tree = new NfaComponentTree();
         tree.Build(x, h, w);
@@ -197,5 +205,6 @@ public class NfaComponentTreeTests
         {
             Assert.True(expected[p].Equals(map[p]), $"{h}x{w} C={channels} guard={guard}: pixel {p} reference {expected[p]} fast {map[p]}");
         }
+        return (reference.Merges, reference.FailedMergeTests);
     }
 }

@@ -24,6 +24,12 @@ internal sealed class NfaReferenceTree
 
     public Node Root { get; }
 
+    /// <summary>Successful merges of the last driver run (the tests check that merges are exercised).</summary>
+    public int Merges { get; private set; }
+
+    /// <summary>Merge tests that failed in the last driver run.</summary>
+    public int FailedMergeTests { get; private set; }
+
     public IReadOnlyList<Node> Nodes => _nodes;
 
     public Node? OriginalParent(Node n) => _originalParent[n];
@@ -148,6 +154,11 @@ internal sealed class NfaReferenceTree
             {
                 foreach (Node c in _children[b].ToList()) Delete(c);
                 merged = true;
+                Merges++;
+            }
+            else
+            {
+                FailedMergeTests++;
             }
         }
         return merged;

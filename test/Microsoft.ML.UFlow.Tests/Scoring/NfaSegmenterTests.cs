@@ -23,6 +23,7 @@ public class NfaSegmenterTests
             NfaImageResult result = segmenter.Segment(latents, 0, map, mask);
             imagesWithDetection += result.IsAnomalous ? 1 : 0;
             Assert.Equal(mask.Count(m => m), result.DetectedPixels);
+            Assert.Equal(map.Max(), result.MaxNegativeLog10Nfa);
         }
         Assert.Equal(476.92371, segmenter.Log10NumberOfTests, 5);
         Assert.True(imagesWithDetection <= 1, $"{imagesWithDetection} of 100 H0 images had a detection");
@@ -190,6 +191,23 @@ public class NfaSegmenterTests
     }
 
     [Fact]
+    public void AllZeroLatentPixelGivesAFiniteDetectionWithoutNaN()
+    {
+        // u = 0 makes the Chernoff expression −∞ (here the whole all-zero fine scale is one root region); the
+        // output must stay NaN-free through the bilinear blending and detect everything.
+        var rng = new SeededRandom(83);
+        Tensor[] latents = MsCaitLatents();
+        FillGaussian(latents[1].Span, rng, 1.0);
+        var segmenter = new NfaSegmenter();
+        (float[] map, bool[] mask, NfaImageResult summary) = segmenter.Segment(latents, 0);
+        Assert.True(float.IsNegativeInfinity(MinIgnoringNaN(segmenter.ScaleLogPfaMap(0))));
+        Assert.DoesNotContain(map, float.IsNaN);
+        Assert.Equal(256 * 256, summary.DetectedPixels);
+        Assert.Equal(map.Max(), summary.MaxNegativeLog10Nfa);
+        Assert.Equal(mask.Count(m => m), summary.DetectedPixels);
+    }
+
+    [Fact]
     public void TensorAndSpanOverloadsAgreeAndReuseBuffers()
     {
         var rng = new SeededRandom(81);
@@ -215,6 +233,36 @@ public class NfaSegmenterTests
     }
 
     [Fact]
+    public void BatchMatchesPerImageCallsSequentialAndParallel()
+    {
+        var rng = new SeededRandom(85);
+        Tensor[] latents = MsCaitLatents(samples: 3);
+        foreach (Tensor z in latents) FillGaussian(z.Span, rng, 1.0);
+        for (int c = 0; c < FineChannels; c++)
+            for (int i = 4; i < 11; i++)
+                for (int j = 4; j < 11; j++)
+                    latents[0][1, c, i, j] *= 1.5f; // sample 1 has an anomaly
+        var options = new NfaSegmentationOptions { OutputSize = 64 };
+        var single = new NfaSegmenter(options);
+        foreach (int parallelism in new[] { 1, 2 })
+        {
+            var output = new Tensor(3, 1, 64, 64);
+            var masks = new bool[3 * 64 * 64];
+            NfaImageResult[] results = new NfaSegmenter(options).SegmentBatch(latents, output, masks, parallelism);
+            for (int i = 0; i < 3; i++)
+            {
+                (float[] map, bool[] mask, NfaImageResult summary) = single.Segment(latents, i);
+                Assert.Equal(map, output.Sample(i).ToArray());
+                Assert.Equal(mask, masks.AsSpan(i * 4096, 4096).ToArray());
+                Assert.Equal(summary, results[i]);
+            }
+            Assert.False(results[0].IsAnomalous);
+            Assert.True(results[1].IsAnomalous);
+        }
+        Assert.Throws<ArgumentException>(() => single.SegmentBatch(latents, new Tensor(2, 1, 64, 64), new bool[2 * 4096]));
+    }
+
+    [Fact]
     public void BadInputsNameTheProblem()
     {
         var segmenter = new NfaSegmenter();
@@ -231,37 +279,63 @@ public class NfaSegmenterTests
         Assert.Throws<ArgumentException>(() => new NfaLatentScale(new float[10], 2, 2, 2));
     }
 
-    [Fact]
-    public void SumOfSquaresMatchesNaiveLoop()
+    [Theory]
+    [InlineData(37, 5, 7)]
+    [InlineData(816, 28, 28)]
+    [InlineData(6, 3, 3)]
+    [InlineData(1, 4, 4)]
+    public void SumOfSquaresIsTheChannelOrderFmaChain(int channels, int height, int width)
     {
+        // Every SIMD path must give exactly x = fma(z_c, z_c, x) over c in order (starting from z_0²), and the
+        // float result must be close to a double sum.
         var rng = new SeededRandom(91);
-        var z = new float[37 * 5 * 7];
+        int plane = height * width;
+        var z = new float[channels * plane];
         FillGaussian(z, rng, 1.0);
-        var x = new float[35];
-        LatentStatistics.SumOfSquares(z, 37, 5, 7, x);
-        for (int p = 0; p < 35; p++)
+        var x = new float[plane];
+        LatentStatistics.SumOfSquares(z, channels, height, width, x);
+        for (int p = 0; p < plane; p++)
         {
-            double sum = 0;
-            for (int c = 0; c < 37; c++) sum += (double)z[c * 35 + p] * z[c * 35 + p];
-            Assert.Equal(sum, x[p], 4);
+            float chain = z[p] * z[p];
+            double sum = (double)z[p] * z[p];
+            for (int c = 1; c < channels; c++)
+            {
+                float v = z[c * plane + p];
+                chain = MathF.FusedMultiplyAdd(v, v, chain);
+                sum += (double)v * v;
+            }
+            Assert.Equal(chain, x[p]);
+            Assert.True(Math.Abs(sum - x[p]) <= 1e-5 * sum, $"pixel {p}: {x[p]} vs {sum}");
         }
-        Assert.Equal(z.Sum(v => (double)v * v) / z.Length, LatentStatistics.MeanSquare(z), 6);
+        double mean = z.Sum(v => (double)v * v) / z.Length;
+        Assert.Equal(mean, LatentStatistics.MeanSquare(z), 1e-6 * mean);
     }
 
     internal static Tensor[] MsCaitLatents(int samples = 1) =>
         [new Tensor(samples, FineChannels, FineSize, FineSize), new Tensor(samples, CoarseChannels, CoarseSize, CoarseSize)];
 
-    // Box–Muller using both outputs (tests generate tens of millions of samples).
+    // Box–Muller in float, vectorised (tests generate tens of millions of samples): r = σ·√(−2 ln u1) with
+    // u1 ∈ (0, 1], angle 2π·u2; the cosine and sine halves fill the first and second half of the span.
     internal static void FillGaussian(Span<float> values, SeededRandom rng, double sigma)
     {
-        for (int i = 0; i < values.Length; i += 2)
+        int pairs = (values.Length + 1) / 2;
+        float[] buffer = System.Buffers.ArrayPool<float>.Shared.Rent(4 * pairs);
+        Span<float> radius = buffer.AsSpan(0, pairs), angle = buffer.AsSpan(pairs, pairs);
+        Span<float> sin = buffer.AsSpan(2 * pairs, pairs), cos = buffer.AsSpan(3 * pairs, pairs);
+        for (int i = 0; i < pairs; i++)
         {
-            double u1 = 1.0 - rng.NextDouble(), u2 = rng.NextDouble();
-            double r = sigma * Math.Sqrt(-2.0 * Math.Log(u1));
-            (double sin, double cos) = Math.SinCos(2.0 * Math.PI * u2);
-            values[i] = (float)(r * cos);
-            if (i + 1 < values.Length) values[i + 1] = (float)(r * sin);
+            radius[i] = (float)(1.0 - rng.NextDouble());
+            angle[i] = (float)(2.0 * Math.PI * rng.NextDouble());
         }
+        TensorPrimitives.Log(radius, radius);
+        TensorPrimitives.Multiply(radius, (float)(-2.0 * sigma * sigma), radius);
+        TensorPrimitives.Sqrt(radius, radius);
+        TensorPrimitives.SinCos(angle, sin, cos);
+        TensorPrimitives.Multiply(radius, cos, cos);
+        TensorPrimitives.Multiply(radius, sin, sin);
+        cos.CopyTo(values);
+        sin[..(values.Length - pairs)].CopyTo(values[pairs..]);
+        System.Buffers.ArrayPool<float>.Shared.Return(buffer);
     }
 
     // Multiplies the latents of a block of fine cells (and the coarse cells under it) by √variance.

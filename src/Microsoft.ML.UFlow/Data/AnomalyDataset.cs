@@ -10,8 +10,21 @@ public sealed class AnomalyDataset
     private readonly IReadOnlyList<DatasetItem> _train;
     private readonly IReadOnlyList<DatasetItem> _test;
 
-    internal AnomalyDataset(string name, string root, DatasetLayout layout, IReadOnlyList<DatasetItem> train, IReadOnlyList<DatasetItem> test)
+    /// <summary>Creates a data set from item lists (the readers use this; so can callers with their own layouts).</summary>
+    /// <param name="name">A short name.</param>
+    /// <param name="root">The folder the items come from.</param>
+    /// <param name="layout">The layout the items were read from.</param>
+    /// <param name="train">Training items; all must be normal.</param>
+    /// <param name="test">Test items.</param>
+    /// <exception cref="ArgumentException">A training item is anomalous.</exception>
+    public AnomalyDataset(string name, string root, DatasetLayout layout, IReadOnlyList<DatasetItem> train, IReadOnlyList<DatasetItem> test)
     {
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(test);
+        foreach (var item in train)
+        {
+            if (item.IsAnomalous) throw new ArgumentException($"Training item '{item.ImagePath}' is anomalous; training uses normal images only.", nameof(train));
+        }
         Name = name;
         Root = root;
         Layout = layout;

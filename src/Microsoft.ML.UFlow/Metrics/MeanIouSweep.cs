@@ -5,12 +5,18 @@ namespace Microsoft.ML.UFlow.Metrics;
 /// image is reduced to two histograms over the threshold grid (all predicted pixels and predicted ∩ ground truth),
 /// from which |P ∩ G| and |P ∪ G| follow for every threshold; only one running IoU sum per threshold is kept.
 /// </summary>
+/// <remarks>
+/// Scores are compared with the thresholds in double precision (U-Flow compares float32 with float32 thresholds; the
+/// two agree for every threshold that is a float32 value, such as the integer NFA grid). The per-image IoU and the mean
+/// are accumulated in double (U-Flow: float32), so values agree with U-Flow's to about 1e-7.
+/// </remarks>
 public sealed class MeanIouSweep
 {
     private readonly double[] _thresholds;
     private readonly double[] _iouSums;
     private readonly long[] _all;
     private readonly long[] _hits;
+    private readonly bool _integerGrid; // consecutive integers (the NFA grid): the bin is a ceiling, not a search
 
     /// <summary>Creates a sweep over strictly increasing, finite thresholds; the prediction at t is score &gt; t.</summary>
     /// <exception cref="ArgumentException">The thresholds are empty, not finite or not strictly increasing.</exception>
@@ -24,6 +30,8 @@ public sealed class MeanIouSweep
             if (!double.IsFinite(_thresholds[i])) throw new ArgumentException($"Threshold #{i} is {_thresholds[i]}.", nameof(thresholds));
             if (i > 0 && !(_thresholds[i] > _thresholds[i - 1])) throw new ArgumentException($"Thresholds must increase strictly (#{i - 1} = {_thresholds[i - 1]}, #{i} = {_thresholds[i]}).", nameof(thresholds));
         }
+        _integerGrid = double.IsInteger(_thresholds[0]) && Math.Abs(_thresholds[0]) < 1e15;
+        for (int i = 1; i < _thresholds.Length && _integerGrid; i++) _integerGrid = _thresholds[i] == _thresholds[0] + i;
         _iouSums = new double[_thresholds.Length];
         _all = new long[_thresholds.Length + 1];
         _hits = new long[_thresholds.Length + 1];
@@ -98,6 +106,16 @@ public sealed class MeanIouSweep
     // Number of thresholds strictly below the score (the score is predicted anomalous at exactly those).
     private int CountBelow(double score)
     {
+        if (_integerGrid)
+        {
+            // #{t0 + j < s} = ceil(s − t0), clamped; then corrected by comparison in case s − t0 was rounded
+            // (e.g. a tiny positive score next to threshold 0).
+            double c = Math.Ceiling(score - _thresholds[0]);
+            int k = c <= 0 ? 0 : c >= _thresholds.Length ? _thresholds.Length : (int)c;
+            while (k < _thresholds.Length && _thresholds[k] < score) k++;
+            while (k > 0 && _thresholds[k - 1] >= score) k--;
+            return k;
+        }
         int lo = 0, hi = _thresholds.Length;
         while (lo < hi)
         {

@@ -70,6 +70,23 @@ public sealed class ThresholdAndImageMetricTests
         Assert.Equal(all[400], sweep.MeanIouAt(0));
         Assert.Equal(all.Max(), sweep.Best().MeanIou);
         Assert.Throws<ArgumentException>(() => sweep.MeanIouAt(0.5));
+
+        // The integer-grid shortcut against the general search: edge values around the thresholds.
+        float[] edges = [-1e30f, -401f, -400f, -399.5f, -1e-30f, -0f, 0f, 1e-30f, 1e-7f, 0.5f, 1f, 999.99994f, 1000f, 1001f, 3e38f, float.PositiveInfinity, float.NegativeInfinity];
+        var gt = new float[edges.Length];
+        var general = new MeanIouSweep(sweep.Thresholds.Select(t => t + 1e-300 * 0).Append(5000.5)); // not a pure integer grid
+        var fast = MeanIouSweep.ForNegativeLogNfa();
+        for (int e = 0; e < edges.Length; e++)
+        {
+            gt[e] = e % 2;
+        }
+        general.Add(edges, gt);
+        fast.Add(edges, gt);
+        Assert.Equal(fast.MeanIous(), general.MeanIous().Take(1401));
+        foreach (int j in new[] { 0, 399, 400, 401, 1399, 1400 })
+        {
+            Assert.Equal(IntersectionOverUnion.Compute(edges, sweep.Thresholds[j], gt), fast.MeanIous()[j]);
+        }
     }
 
     [Fact]

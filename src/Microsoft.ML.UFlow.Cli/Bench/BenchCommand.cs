@@ -15,6 +15,8 @@ internal static class BenchCommand
         bench.Subcommands.Add(CsFlowBenchCommand.Create());
 
         bench.Subcommands.Add(ImagingBenchCommand.Create());
+
+        bench.Subcommands.Add(FlowBenchCommand.Create());
         return bench;
     }
 }

@@ -1,6 +1,11 @@
+using Microsoft.ML.UFlow.Tensors;
+
 namespace Microsoft.ML.UFlow.Flows;
 
-/// <summary>Runs element-wise work over planes in parallel only when there is enough of it to pay for the threads.</summary>
+/// <summary>
+/// Runs element-wise work over planes on the engine's workers (<see cref="Engine.Threads"/>), only when there is enough
+/// of it to pay for the threads. Items write disjoint outputs, so results never depend on the thread count.
+/// </summary>
 internal static class FlowParallel
 {
     /// <summary>Below this many float operations a loop runs on the calling thread.</summary>
@@ -8,11 +13,11 @@ internal static class FlowParallel
 
     public static void For(int count, int workPerItem, Action<int> body)
     {
-        if (count <= 1 || (long)count * workPerItem < MinParallelWork)
+        if (count <= 1 || Engine.Threads <= 1 || (long)count * workPerItem < MinParallelWork)
         {
             for (int i = 0; i < count; i++) body(i);
             return;
         }
-        Parallel.For(0, count, body);
+        EngineParallel.Run(count, Engine.Threads, (task, _) => body(task));
     }
 }

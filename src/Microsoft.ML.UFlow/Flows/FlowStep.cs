@@ -10,7 +10,7 @@ namespace Microsoft.ML.UFlow.Flows;
 /// </summary>
 /// <remarks>
 /// Backward uses stored activations: <see cref="Forward"/> keeps its input (by reference: the caller must not
-/// overwrite it before <see cref="Backward"/>), the coupling input, the tanh and exp(j) maps and the pre-affine tensor.
+/// overwrite it before <see cref="Backward"/>), the coupling input, the tanh and exp(j) maps and the coupled half y2.
 /// <see cref="Inverse"/> reuses the same subnet buffers, so calling it between Forward and Backward invalidates Backward.
 /// Every buffer is owned by the step and reused across calls with the same shape.
 /// </remarks>
@@ -34,7 +34,7 @@ public sealed class FlowStep
     private readonly Tensor _x1 = new(1);
     private readonly Tensor _tanh = new(1);
     private readonly Tensor _expJ = new(1);
-    private readonly Tensor _u = new(1);
+    private readonly Tensor _y2 = new(1);
     private readonly Tensor _output = new(1);
     private readonly Tensor _gradInput = new(1);
     private readonly Tensor _gradA = new(1);
@@ -136,12 +136,11 @@ public sealed class FlowStep
         if (logDet.Length != n) throw new ArgumentException($"logDet has {logDet.Length} entries for a batch of {n}.", nameof(logDet));
         _input = x;
         _x1.EnsureShape(n, c1, h, w);
-        _u.EnsureShape(n, c, h, w);
+        _y2.EnsureShape(n, c2, h, w);
         _tanh.EnsureShape(n, c2, h, w);
         _expJ.EnsureShape(n, c2, h, w);
         _output.EnsureShape(n, c, h, w);
         ChannelOps.Copy(x, 0, _x1, 0, c1);
-        ChannelOps.Copy(x, 0, _u, 0, c1);
         Tensor a = _conv2.Forward(_relu.Forward(_conv1.Forward(_x1)));
 
         double[] sums = PlaneSums(n * c2);
@@ -150,7 +149,7 @@ public sealed class FlowStep
         {
             int b = nc / c2, ch = nc % c2;
             ReadOnlySpan<float> s = a.Plane(b, ch), t = a.Plane(b, c2 + ch), x2 = x.Plane(b, c1 + ch);
-            Span<float> th = _tanh.Plane(b, ch), e = _expJ.Plane(b, ch), y2 = _u.Plane(b, c1 + ch);
+            Span<float> th = _tanh.Plane(b, ch), e = _expJ.Plane(b, ch), y2 = _y2.Plane(b, ch);
             TensorPrimitives.Multiply(s, SubnetOutputScale, th);
             TensorPrimitives.Tanh(th, th);
             TensorPrimitives.Multiply(th, alpha, e);          // j = α·tanh(0.1·s)
@@ -174,7 +173,7 @@ public sealed class FlowStep
         {
             int b = ni / c, i = ni % c, src = _permutation[i];
             Span<float> y = _output.Plane(b, i);
-            TensorPrimitives.Multiply(_u.Plane(b, src), scale[src], y);
+            TensorPrimitives.Multiply(CouplingOutput(x, b, src), scale[src], y);
             TensorPrimitives.Add(y, offset[src], y);
         });
         return _output;
@@ -206,7 +205,7 @@ public sealed class FlowStep
             for (int b = 0; b < n; b++)
             {
                 ReadOnlySpan<float> gy = gradOutput.Plane(b, i);
-                dScale += TensorPrimitives.Dot(gy, _u.Plane(b, src));
+                dScale += TensorPrimitives.Dot(gy, CouplingOutput(x, b, src));
                 dOffset += TensorPrimitives.Sum(gy);
                 TensorPrimitives.Multiply(gy, scale[src], gu.Plane(b, src));
             }
@@ -296,6 +295,9 @@ public sealed class FlowStep
         }
         return x;
     }
+
+    // Channel ch of u = concat(x1, y2), the coupling output, without materialising it.
+    private Span<float> CouplingOutput(Tensor x, int sample, int ch) => ch < PassiveChannels ? x.Plane(sample, ch) : _y2.Plane(sample, ch - PassiveChannels);
 
     private double[] PlaneSums(int count)
     {

@@ -30,13 +30,16 @@ public sealed class UShapedFlow
     private readonly Tensor _logDet = new(1);
     private float[] _stepGradLogDet = [];
 
-    /// <summary>Builds the flow with PyTorch-default subnet initialisation and permutations drawn from <see cref="UFlowConfig.Seed"/>.</summary>
+    /// <summary>The architecture this flow was built for.</summary>
     public UFlowConfig Config { get; }
 
     /// <summary>The channel plan.</summary>
     public UFlowPlan Plan { get; }
 
-    /// <summary>Creates the flow for <paramref name="config"/>.</summary>
+    /// <summary>
+    /// Creates the flow for <paramref name="config"/> with PyTorch-default subnet initialisation, global scale g₀ and zero
+    /// offsets, and permutations, all drawn from <see cref="UFlowConfig.Seed"/> (stages built coarsest first).
+    /// </summary>
     public UShapedFlow(UFlowConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);

@@ -34,24 +34,29 @@ public static class AnomalyMap
         Tensor map = (destination ?? new Tensor(1)).EnsureShape(n, 1, outputHeight, outputWidth);
         int size = outputHeight * outputWidth;
         float invScales = 1f / latents.Count;
-        Parallel.For(0, n, () => (new float[size], new float[64]), (b, _, scratch) =>
+        int workers = Math.Max(1, Math.Min(Engine.Threads, n));
+        int maxPlane = latents.Max(z => z.H * z.W);
+        float[][] resizedScratch = new float[workers][], probabilityScratch = new float[workers][];
+        for (int w = 0; w < workers; w++)
         {
-            var (resized, probability) = scratch;
+            resizedScratch[w] = new float[size];
+            probabilityScratch[w] = new float[maxPlane];
+        }
+        EngineParallel.Run(n, workers, (b, worker) =>
+        {
+            float[] resized = resizedScratch[worker];
             Span<float> a = map.Sample(b);
             a.Clear();
             foreach (Tensor z in latents)
             {
-                int hw = z.H * z.W;
-                if (probability.Length < hw) probability = new float[hw];
-                Span<float> p = probability.AsSpan(0, hw);
+                Span<float> p = probabilityScratch[worker].AsSpan(0, z.H * z.W);
                 ProbabilityPlane(z, b, p);
                 BilinearResize.Forward(p, z.H, z.W, resized, outputHeight, outputWidth);
                 TensorPrimitives.Add(a, resized, a);
             }
             TensorPrimitives.Multiply(a, -invScales, a);
             TensorPrimitives.Add(a, 1f, a);
-            return (resized, probability);
-        }, _ => { });
+        });
         return map;
     }
 

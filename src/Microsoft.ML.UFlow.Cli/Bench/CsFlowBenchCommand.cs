@@ -34,11 +34,12 @@ internal static class CsFlowBenchCommand
         var maxTrain = new Option<int>("--max-train") { Description = "Use at most this many training images (0: all), a seeded random subset.", DefaultValueFactory = _ => 0 };
         var save = new Option<string?>("--save") { Description = "Save the trained CS-Flow model here." };
         var seed = new Option<int>("--seed") { Description = "Seed of weights, shuffling and subset.", DefaultValueFactory = _ => 0 };
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate (CS-Flow: 2e-4).", DefaultValueFactory = _ => 2e-4 };
         var cache = new Option<string?>("--cache") { Description = "Folder for cached three-scale features (reused when the data, backbone, layer, size and subset match)." };
         var json = new Option<string?>("--json") { Description = "Synthetic mode: also write the timed steps (seconds) to this JSON file." };
 
         var cmd = new Command("csflow", "CS-Flow: synthetic training-step timing, or a full experiment (features, training, image AUROC) with --data.");
-        foreach (Option o in new Option[] { data, model, layer, size, channels, featureSize, hidden, batch, epochs, steps, maxTrain, save, seed, json, cache }) cmd.Options.Add(o);
+        foreach (Option o in new Option[] { data, model, layer, size, channels, featureSize, hidden, batch, epochs, steps, maxTrain, save, seed, json, cache, lr }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             string? dataPath = r.GetValue(data);
@@ -49,7 +50,7 @@ internal static class CsFlowBenchCommand
             else
             {
                 RunExperiment(dataPath, r.GetValue(model)!, r.GetValue(layer)!, r.GetValue(size), r.GetValue(hidden), r.GetValue(batch), r.GetValue(epochs),
-                    r.GetValue(maxTrain), r.GetValue(save), r.GetValue(seed), r.GetValue(cache));
+                    r.GetValue(maxTrain), r.GetValue(save), r.GetValue(seed), r.GetValue(cache), r.GetValue(lr));
             }
             return 0;
         });
@@ -119,7 +120,7 @@ internal static class CsFlowBenchCommand
         return t;
     }
 
-    private static void RunExperiment(string dataPath, string backbone, string layer, int inputSize, int hidden, int batch, int epochs, int maxTrain, string? savePath, int seed, string? cacheDir)
+    private static void RunExperiment(string dataPath, string backbone, string layer, int inputSize, int hidden, int batch, int epochs, int maxTrain, string? savePath, int seed, string? cacheDir, double learningRate)
     {
         AnomalyDataset dataset = DatasetReader.Open(dataPath);
         using var featurizer = new OnnxFeaturizer(backbone, [layer]);
@@ -144,8 +145,9 @@ internal static class CsFlowBenchCommand
 
         var options = new CsFlowTrainerOptions
         {
-            Epochs = epochs,
+            Epochs = Math.Max(1, epochs),
             BatchSize = batch,
+            LearningRate = learningRate,
             ShuffleSeed = (ulong)seed,
             Network = new CsFlowNetworkOptions { HiddenChannels = hidden, Seed = (ulong)seed },
         };
@@ -179,7 +181,7 @@ internal static class CsFlowBenchCommand
         }
         bool[] labels = test.Select(t => t.IsAnomalous).ToArray();
         double auroc = RocAuc.Compute(scores, labels);
-        Console.WriteLine($"RESULT data={dataset.Name} backbone={Path.GetFileName(backbone)}:{layer} input={inputSize} hidden={hidden} batch={batch} epochs={epochs} " +
+        Console.WriteLine($"RESULT data={dataset.Name} backbone={Path.GetFileName(backbone)}:{layer} input={inputSize} hidden={hidden} batch={batch} lr={learningRate.ToString(Inv)} epochs={epochs} " +
                           $"train={train.Count} test={test.Count} image_AUROC={auroc.ToString("F4", Inv)} train_s={trainSeconds:F0} score_s={clock.Elapsed.TotalSeconds:F0}");
         if (savePath is not null)
         {

@@ -29,15 +29,17 @@ internal static class CsFlowBenchCommand
         var featureSize = new Option<int>("--feature-size") { Description = "Synthetic mode: side of the scale-0 feature map.", DefaultValueFactory = _ => 24 };
         var hidden = new Option<int>("--hidden") { Description = "Hidden width of the subnetworks (CS-Flow: 1024).", DefaultValueFactory = _ => 1024 };
         var batch = new Option<int>("--batch") { Description = "Batch size (CS-Flow: 16).", DefaultValueFactory = _ => 16 };
-        var epochs = new Option<int>("--epochs") { Description = "Training epochs (CS-Flow: 60 on MTD, 240 on MVTec AD).", DefaultValueFactory = _ => 1 };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs (CS-Flow: 60 on MTD, 240 on MVTec AD); 0 scores with the untrained flow (baseline).", DefaultValueFactory = _ => 1 };
         var steps = new Option<int>("--steps") { Description = "Synthetic mode: timed training steps.", DefaultValueFactory = _ => 2 };
         var maxTrain = new Option<int>("--max-train") { Description = "Use at most this many training images (0: all), a seeded random subset.", DefaultValueFactory = _ => 0 };
         var save = new Option<string?>("--save") { Description = "Save the trained CS-Flow model here." };
         var seed = new Option<int>("--seed") { Description = "Seed of weights, shuffling and subset.", DefaultValueFactory = _ => 0 };
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate (CS-Flow: 2e-4).", DefaultValueFactory = _ => 2e-4 };
+        var cache = new Option<string?>("--cache") { Description = "Folder for cached three-scale features (reused when the data, backbone, layer, size and subset match)." };
         var json = new Option<string?>("--json") { Description = "Synthetic mode: also write the timed steps (seconds) to this JSON file." };
 
         var cmd = new Command("csflow", "CS-Flow: synthetic training-step timing, or a full experiment (features, training, image AUROC) with --data.");
-        foreach (Option o in new Option[] { data, model, layer, size, channels, featureSize, hidden, batch, epochs, steps, maxTrain, save, seed, json }) cmd.Options.Add(o);
+        foreach (Option o in new Option[] { data, model, layer, size, channels, featureSize, hidden, batch, epochs, steps, maxTrain, save, seed, json, cache, lr }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             string? dataPath = r.GetValue(data);
@@ -48,7 +50,7 @@ internal static class CsFlowBenchCommand
             else
             {
                 RunExperiment(dataPath, r.GetValue(model)!, r.GetValue(layer)!, r.GetValue(size), r.GetValue(hidden), r.GetValue(batch), r.GetValue(epochs),
-                    r.GetValue(maxTrain), r.GetValue(save), r.GetValue(seed));
+                    r.GetValue(maxTrain), r.GetValue(save), r.GetValue(seed), r.GetValue(cache), r.GetValue(lr));
             }
             return 0;
         });
@@ -118,7 +120,7 @@ internal static class CsFlowBenchCommand
         return t;
     }
 
-    private static void RunExperiment(string dataPath, string backbone, string layer, int inputSize, int hidden, int batch, int epochs, int maxTrain, string? savePath, int seed)
+    private static void RunExperiment(string dataPath, string backbone, string layer, int inputSize, int hidden, int batch, int epochs, int maxTrain, string? savePath, int seed, string? cacheDir, double learningRate)
     {
         AnomalyDataset dataset = DatasetReader.Open(dataPath);
         using var featurizer = new OnnxFeaturizer(backbone, [layer]);
@@ -135,15 +137,17 @@ internal static class CsFlowBenchCommand
         List<DatasetItem> test = dataset.Test.ToList();
 
         var clock = Stopwatch.StartNew();
-        Tensor[] trainFeatures = Featurize(train, featurizer, inputSize);
-        Tensor[] testFeatures = Featurize(test, featurizer, inputSize);
+        string key = $"{dataset.Name}_{Path.GetFileNameWithoutExtension(backbone)}_{layer}_{inputSize}_{maxTrain}_{seed}";
+        Tensor[] trainFeatures = Cached(cacheDir, key + "_train", () => Featurize(train, featurizer, inputSize));
+        Tensor[] testFeatures = Cached(cacheDir, key + "_test", () => Featurize(test, featurizer, inputSize));
         Console.WriteLine($"features: {clock.Elapsed.TotalSeconds:F0} s for {train.Count + test.Count} images; scales " +
                           string.Join(" / ", trainFeatures.Select(t => $"{t.C}x{t.H}x{t.W}")));
 
         var options = new CsFlowTrainerOptions
         {
-            Epochs = epochs,
+            Epochs = Math.Max(1, epochs),
             BatchSize = batch,
+            LearningRate = learningRate,
             ShuffleSeed = (ulong)seed,
             Network = new CsFlowNetworkOptions { HiddenChannels = hidden, Seed = (ulong)seed },
         };
@@ -153,7 +157,17 @@ internal static class CsFlowBenchCommand
         var progress = new ConsoleProgress(r => Console.WriteLine(
             $"epoch {r.Epoch}/{r.Epochs}: loss {r.MeanLoss.ToString("F5", Inv)} ({r.Elapsed.TotalSeconds:F0} s)"));
         clock.Restart();
-        model = new CsFlowTrainer(options).Fit(source, progress);
+        if (epochs == 0)
+        {
+            // Baseline: the untrained flow (γ = 0: identity up to the permutations), i.e. the mean of x²/2 over the features.
+            var networkOptions = options.Network.Clone();
+            networkOptions.Channels = trainFeatures[0].C;
+            model = new CsFlowModel(new CsFlowNetwork(networkOptions));
+        }
+        else
+        {
+            model = new CsFlowTrainer(options).Fit(source, progress);
+        }
         double trainSeconds = clock.Elapsed.TotalSeconds;
 
         clock.Restart();
@@ -167,7 +181,7 @@ internal static class CsFlowBenchCommand
         }
         bool[] labels = test.Select(t => t.IsAnomalous).ToArray();
         double auroc = RocAuc.Compute(scores, labels);
-        Console.WriteLine($"RESULT data={dataset.Name} backbone={Path.GetFileName(backbone)}:{layer} input={inputSize} hidden={hidden} batch={batch} epochs={epochs} " +
+        Console.WriteLine($"RESULT data={dataset.Name} backbone={Path.GetFileName(backbone)}:{layer} input={inputSize} hidden={hidden} batch={batch} lr={learningRate.ToString(Inv)} epochs={epochs} " +
                           $"train={train.Count} test={test.Count} image_AUROC={auroc.ToString("F4", Inv)} train_s={trainSeconds:F0} score_s={clock.Elapsed.TotalSeconds:F0}");
         if (savePath is not null)
         {
@@ -176,6 +190,38 @@ internal static class CsFlowBenchCommand
             model.Save(savePath);
             Console.WriteLine($"saved {savePath}");
         }
+    }
+
+    private static Tensor[] Cached(string? dir, string key, Func<Tensor[]> compute)
+    {
+        if (dir is null) return compute();
+        Directory.CreateDirectory(dir);
+        string path = Path.Combine(dir, key + ".f32");
+        if (File.Exists(path))
+        {
+            using var r = new BinaryReader(File.OpenRead(path));
+            var loaded = new Tensor[3];
+            for (int s = 0; s < 3; s++)
+            {
+                loaded[s] = new Tensor(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32());
+                byte[] bytes = r.ReadBytes(loaded[s].Length * 4);
+                Buffer.BlockCopy(bytes, 0, loaded[s].Buffer, 0, bytes.Length);
+            }
+            Console.WriteLine($"features from cache {path}");
+            return loaded;
+        }
+        Tensor[] t = compute();
+        string temp = path + ".tmp";
+        using (var w = new BinaryWriter(File.Create(temp)))
+        {
+            foreach (Tensor x in t)
+            {
+                w.Write(x.N); w.Write(x.C); w.Write(x.H); w.Write(x.W);
+                w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.Span));
+            }
+        }
+        File.Move(temp, path, overwrite: true);
+        return t;
     }
 
     /// <summary>Decodes, converts to RGB, resizes (PIL bilinear) and normalises the images, and extracts three-scale features.</summary>

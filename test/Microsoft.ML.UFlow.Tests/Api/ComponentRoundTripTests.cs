@@ -182,7 +182,7 @@ public sealed class ComponentRoundTripTests : IDisposable
     [Fact]
     public void CsFlowRoundTripsAndChangesItsThreshold()
     {
-        var random = new Nn.SeededRandom(21);
+        var random = new Microsoft.ML.UFlow.Nn.SeededRandom(21);
         var schema = new DataSchema([new SchemaColumn(UFlowColumns.Features, ColumnType.FeatureMaps(3))]);
         IDataView Features(int rows) => new InMemoryDataView(schema, Enumerable.Range(0, rows).Select(_ => new object?[]
         {

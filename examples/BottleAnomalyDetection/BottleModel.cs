@@ -39,7 +39,7 @@ public static class BottleModel
             .Append(ctx.Transforms.ExtractPixels(outputColumnName: "Pixels", inputColumnName: "Image"))
             .Append(ctx.Transforms.ApplyOnnxFeaturizer(outputColumnName: "Features", inputColumnName: "Pixels",
                 modelFile: backboneOnnx, outputNames: ["stride4", "stride8", "stride16"]))
-            .Append(ctx.AnomalyDetection.Trainers.UFlow(new UFlowTrainer.Options { Epochs = epochs, BatchSize = 8, LearningRate = 1e-4 }))
+            .Append(ctx.AnomalyDetection.Trainers.UFlow(new UFlowTrainer.Options { Epochs = epochs, BatchSize = 8, LearningRate = 1e-3 }))
             .Append(ctx.AnomalyDetection.SegmentWithNfa());
 
     /// <summary>Trains on the normal images of <paramref name="categoryFolder"/> and saves the model to <paramref name="modelPath"/>.</summary>

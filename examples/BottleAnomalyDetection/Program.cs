@@ -6,7 +6,7 @@ using Microsoft.ML.UFlow.Api;
 // SHARED_DIR defaults to ../shared beside the repository (data/mvtec_ad/bottle and models/mobilenetv2_1.0_imagenet_features.onnx).
 string repo = FindRepositoryRoot();
 string shared = args.Length > 0 ? args[0] : Path.GetFullPath(Path.Combine(repo, "..", "shared"));
-int epochs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20;
+int epochs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 30;
 string bottle = Path.Combine(shared, "data", "mvtec_ad", "bottle");
 string backbone = Path.Combine(shared, "models", "mobilenetv2_1.0_imagenet_features.onnx");
 if (!Directory.Exists(bottle) || !File.Exists(backbone))

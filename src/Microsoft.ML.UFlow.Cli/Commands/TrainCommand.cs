@@ -19,7 +19,7 @@ internal static class TrainCommand
         var inputSize = new Option<int>("--input-size") { Description = "Square input size in pixels (multiple of 32).", DefaultValueFactory = _ => 256 };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs over the cached features.", DefaultValueFactory = _ => UFlowTrainer.Options.DefaultEpochs };
         var batch = new Option<int>("--batch") { Description = "Mini-batch size.", DefaultValueFactory = _ => 8 };
-        var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-4 };
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => UFlowTrainer.Options.DefaultLearningRate };
         var seed = new Option<int>("--seed") { Description = "Seed for initialisation and shuffling.", DefaultValueFactory = _ => 0 };
         var output = new Option<FileInfo>("--out") { Description = "The model .zip to write.", Required = true };
 

@@ -16,8 +16,15 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
     /// <summary>Options of <see cref="UFlowTrainer"/>; the defaults are those for CNN backbones on two CPU cores.</summary>
     public sealed class Options
     {
-        /// <summary>The default number of epochs: chosen so that MobileNetV2 U-Flow on MVTec bottle trains in the 30-minute budget on 2 cores.</summary>
-        public const int DefaultEpochs = 20;
+        /// <summary>
+        /// The default number of epochs (30, with <see cref="DefaultLearningRate"/>): measured on MVTec AD bottle with MobileNetV2
+        /// features at 256 on 2 CPU cores, pixel AUROC 0.950 for about 6 CPU-minutes of featurising and training. The official
+        /// configuration (lr 1e-4, 200 epochs) is a GPU budget; with lr 1e-4, 20 epochs reached only 0.855.
+        /// </summary>
+        public const int DefaultEpochs = 30;
+
+        /// <summary>The default Adam learning rate (1e-3, anomalib's U-Flow default; the official MVTec default config uses 1e-4 with 200 epochs).</summary>
+        public const double DefaultLearningRate = 1e-3;
 
         /// <summary>The feature-maps column (default <c>Features</c>).</summary>
         public string FeatureColumnName { get; set; } = UFlowColumns.Features;
@@ -28,8 +35,8 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
         /// <summary>Mini-batch size (default 8, the official MVTec default config).</summary>
         public int BatchSize { get; set; } = 8;
 
-        /// <summary>Adam learning rate (default 1e-4, the official MVTec default config).</summary>
-        public double LearningRate { get; set; } = 1e-4;
+        /// <summary>Adam learning rate (default <see cref="DefaultLearningRate"/>).</summary>
+        public double LearningRate { get; set; } = DefaultLearningRate;
 
         /// <summary>L2 weight decay added to the gradient (default 1e-5, METHOD.md A.5).</summary>
         public double WeightDecay { get; set; } = 1e-5;

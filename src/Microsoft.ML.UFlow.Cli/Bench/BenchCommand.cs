@@ -13,6 +13,9 @@ internal static class BenchCommand
         bench.Subcommands.Add(NfaBenchCommand.Create());
         bench.Subcommands.Add(ImagingBenchCommand.Create());
         bench.Subcommands.Add(EngineBenchCommand.Create());
+        bench.Subcommands.Add(CsFlowBenchCommand.Create());
+
+
         bench.Subcommands.Add(FlowBenchCommand.Create());
         return bench;
     }

@@ -1,0 +1,257 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML.UFlow.Data;
+using Microsoft.ML.UFlow.Features;
+using Microsoft.ML.UFlow.Flows;
+using Microsoft.ML.UFlow.Flows.CsFlow;
+using Microsoft.ML.UFlow.Imaging;
+using Microsoft.ML.UFlow.Metrics;
+using Microsoft.ML.UFlow.Tensors;
+
+namespace Microsoft.ML.UFlow.Cli.Bench;
+
+/// <summary>
+/// <c>uflow bench csflow</c>: CS-Flow training-step speed on synthetic features, or (with <c>--data</c>) a complete
+/// experiment: three-scale features from an ONNX backbone, training, image AUROC on the test split.
+/// </summary>
+internal static class CsFlowBenchCommand
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static Command Create()
+    {
+        var data = new Option<string?>("--data") { Description = "MTD folder (with split.txt) or MVTec AD category folder; without it, only the synthetic step timing runs." };
+        var model = new Option<string>("--backbone") { Description = "ONNX backbone file.", DefaultValueFactory = _ => "../shared/models/mobilenetv2_1.0_imagenet_features.onnx" };
+        var layer = new Option<string>("--layer") { Description = "Backbone output used at every input scale.", DefaultValueFactory = _ => "stride16" };
+        var size = new Option<int>("--input-size") { Description = "Side of the full-scale input (C.1: 768 for MVTec AD, 384 for MTD).", DefaultValueFactory = _ => 384 };
+        var channels = new Option<int>("--channels") { Description = "Synthetic mode: feature channels.", DefaultValueFactory = _ => 96 };
+        var featureSize = new Option<int>("--feature-size") { Description = "Synthetic mode: side of the scale-0 feature map.", DefaultValueFactory = _ => 24 };
+        var hidden = new Option<int>("--hidden") { Description = "Hidden width of the subnetworks (CS-Flow: 1024).", DefaultValueFactory = _ => 1024 };
+        var batch = new Option<int>("--batch") { Description = "Batch size (CS-Flow: 16).", DefaultValueFactory = _ => 16 };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs (CS-Flow: 60 on MTD, 240 on MVTec AD); 0 scores with the untrained flow (baseline).", DefaultValueFactory = _ => 1 };
+        var steps = new Option<int>("--steps") { Description = "Synthetic mode: timed training steps.", DefaultValueFactory = _ => 2 };
+        var maxTrain = new Option<int>("--max-train") { Description = "Use at most this many training images (0: all), a seeded random subset.", DefaultValueFactory = _ => 0 };
+        var save = new Option<string?>("--save") { Description = "Save the trained CS-Flow model here." };
+        var seed = new Option<int>("--seed") { Description = "Seed of weights, shuffling and subset.", DefaultValueFactory = _ => 0 };
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate (CS-Flow: 2e-4).", DefaultValueFactory = _ => 2e-4 };
+        var cache = new Option<string?>("--cache") { Description = "Folder for cached three-scale features (reused when the data, backbone, layer, size and subset match)." };
+        var json = new Option<string?>("--json") { Description = "Synthetic mode: also write the timed steps (seconds) to this JSON file." };
+
+        var cmd = new Command("csflow", "CS-Flow: synthetic training-step timing, or a full experiment (features, training, image AUROC) with --data.");
+        foreach (Option o in new Option[] { data, model, layer, size, channels, featureSize, hidden, batch, epochs, steps, maxTrain, save, seed, json, cache, lr }) cmd.Options.Add(o);
+        cmd.SetAction(r =>
+        {
+            string? dataPath = r.GetValue(data);
+            if (dataPath is null)
+            {
+                RunSynthetic(r.GetValue(channels), r.GetValue(featureSize), r.GetValue(hidden), r.GetValue(batch), r.GetValue(steps), r.GetValue(json));
+            }
+            else
+            {
+                RunExperiment(dataPath, r.GetValue(model)!, r.GetValue(layer)!, r.GetValue(size), r.GetValue(hidden), r.GetValue(batch), r.GetValue(epochs),
+                    r.GetValue(maxTrain), r.GetValue(save), r.GetValue(seed), r.GetValue(cache), r.GetValue(lr));
+            }
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static void RunSynthetic(int channels, int featureSize, int hidden, int batch, int steps, string? jsonPath)
+    {
+        var options = new CsFlowNetworkOptions { Channels = channels, HiddenChannels = hidden };
+        var network = new CsFlowNetwork(options);
+        Tensor[] x = Enumerable.Range(0, 3).Select(s => Random(batch, channels, featureSize >> s, (ulong)s)).ToArray();
+        double gflop = ForwardGflop(options, featureSize) * batch;
+        Console.WriteLine($"CS-Flow step, C={channels}, features {featureSize}/{featureSize / 2}/{featureSize / 4}, hidden {hidden}, batch {batch}, " +
+                          $"{network.ParameterCount / 1e6:F1} M parameters, {Engine.Threads} threads ({Engine.Isa}); forward convolutions {gflop:F1} GFLOP");
+        var trainer = new Optim.Adam(network.Parameters, new Optim.AdamOptions { LearningRate = 2e-4, Epsilon = 1e-4, WeightDecay = 1e-5 });
+        Tensor[] gz = [new(1), new(1), new(1)];
+        var gld = new double[batch];
+        var timed = new List<(double Forward, double Backward, double Total)>();
+        for (int i = 0; i <= steps; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            (IReadOnlyList<Tensor> z, double[] ld) = network.Forward(x);
+            double forward = clock.Elapsed.TotalSeconds;
+            CsFlowLoss.Compute(z, ld, gz, gld);
+            network.Backward(gz, gld);
+            double backward = clock.Elapsed.TotalSeconds - forward;
+            Optim.GradientClipping.ClipGradNorm(network.Parameters, 1.0);
+            trainer.Step();
+            double total = clock.Elapsed.TotalSeconds;
+            Console.WriteLine($"{(i == 0 ? "warm-up" : "step " + i)}: forward {forward:F2} s ({gflop / forward:F1} GFLOP/s), backward {backward:F2} s, " +
+                              $"clip+Adam {total - forward - backward:F2} s, total {total:F2} s = {total / batch * 1000:F0} ms/sample");
+            if (i > 0) timed.Add((forward, backward, total));
+        }
+        if (jsonPath is not null)
+        {
+            File.WriteAllText(jsonPath, System.Text.Json.JsonSerializer.Serialize(new
+            {
+                forward_s = timed.Select(t => t.Forward).ToArray(),
+                backward_s = timed.Select(t => t.Backward).ToArray(),
+                step_s = timed.Select(t => t.Total).ToArray(),
+            }));
+        }
+    }
+
+    /// <summary>FLOPs (in G) of the convolutions of one forward pass per sample.</summary>
+    private static double ForwardGflop(CsFlowNetworkOptions o, int featureSize)
+    {
+        double p0 = featureSize * featureSize, p1 = p0 / 4, p2 = p0 / 16;
+        int c1 = o.Channels / 2, c2 = o.Channels - c1;
+        double total = 0;
+        foreach (int k in o.KernelSizes)
+        {
+            foreach (int cin in new[] { c2, c1 })
+            {
+                int cout = 2 * (o.Channels - cin);
+                total += 2.0 * k * k * o.HiddenChannels * (cin * (p0 + p1 + p2) + cout * ((p0 + p1 + p2) + (p0 + p1) + (p1 + p2)));
+            }
+        }
+        return total / 1e9;
+    }
+
+    private static Tensor Random(int n, int c, int hw, ulong seed)
+    {
+        var r = new Nn.SeededRandom(seed);
+        var t = new Tensor(n, c, hw, hw);
+        for (int i = 0; i < t.Length; i++) t.Span[i] = (float)r.NextGaussian();
+        return t;
+    }
+
+    private static void RunExperiment(string dataPath, string backbone, string layer, int inputSize, int hidden, int batch, int epochs, int maxTrain, string? savePath, int seed, string? cacheDir, double learningRate)
+    {
+        AnomalyDataset dataset = DatasetReader.Open(dataPath);
+        using var featurizer = new OnnxFeaturizer(backbone, [layer]);
+        IReadOnlyList<FeatureMapInfo> info = featurizer.Describe(inputSize, inputSize);
+        Console.WriteLine($"data {dataset.Name} ({dataset.Layout}): {dataset.TrainCount} train, {dataset.TestCount} test; backbone {Path.GetFileName(backbone)}:{layer} " +
+                          $"({info[0].Channels} channels, {info[0].Height}x{info[0].Width} at {inputSize}); engine {Engine.Threads} threads ({Engine.Isa})");
+
+        List<DatasetItem> train = dataset.Train.ToList();
+        if (maxTrain > 0 && maxTrain < train.Count)
+        {
+            int[] order = new Nn.SeededRandom((ulong)seed + 1000).Permutation(train.Count);
+            train = order.Take(maxTrain).Order().Select(i => train[i]).ToList();
+        }
+        List<DatasetItem> test = dataset.Test.ToList();
+
+        var clock = Stopwatch.StartNew();
+        string key = $"{dataset.Name}_{Path.GetFileNameWithoutExtension(backbone)}_{layer}_{inputSize}_{maxTrain}_{seed}";
+        Tensor[] trainFeatures = Cached(cacheDir, key + "_train", () => Featurize(train, featurizer, inputSize));
+        Tensor[] testFeatures = Cached(cacheDir, key + "_test", () => Featurize(test, featurizer, inputSize));
+        Console.WriteLine($"features: {clock.Elapsed.TotalSeconds:F0} s for {train.Count + test.Count} images; scales " +
+                          string.Join(" / ", trainFeatures.Select(t => $"{t.C}x{t.H}x{t.W}")));
+
+        var options = new CsFlowTrainerOptions
+        {
+            Epochs = Math.Max(1, epochs),
+            BatchSize = batch,
+            LearningRate = learningRate,
+            ShuffleSeed = (ulong)seed,
+            Network = new CsFlowNetworkOptions { HiddenChannels = hidden, Seed = (ulong)seed },
+        };
+        var source = new InMemoryFeatureSource(trainFeatures);
+        var evalBatch = new Tensor[] { new(1), new(1), new(1) };
+        CsFlowModel? model = null;
+        var progress = new ConsoleProgress(r => Console.WriteLine(
+            $"epoch {r.Epoch}/{r.Epochs}: loss {r.MeanLoss.ToString("F5", Inv)} ({r.Elapsed.TotalSeconds:F0} s)"));
+        clock.Restart();
+        if (epochs == 0)
+        {
+            // Baseline: the untrained flow (γ = 0: identity up to the permutations), i.e. the mean of x²/2 over the features.
+            var networkOptions = options.Network.Clone();
+            networkOptions.Channels = trainFeatures[0].C;
+            model = new CsFlowModel(new CsFlowNetwork(networkOptions));
+        }
+        else
+        {
+            model = new CsFlowTrainer(options).Fit(source, progress);
+        }
+        double trainSeconds = clock.Elapsed.TotalSeconds;
+
+        clock.Restart();
+        var testSource = new InMemoryFeatureSource(testFeatures);
+        var scores = new double[test.Count];
+        for (int start = 0; start < test.Count; start += 16)
+        {
+            int n = Math.Min(16, test.Count - start);
+            testSource.ReadBatch(Enumerable.Range(start, n).ToArray(), evalBatch);
+            model.ScoreImages(evalBatch).CopyTo(scores, start);
+        }
+        bool[] labels = test.Select(t => t.IsAnomalous).ToArray();
+        double auroc = RocAuc.Compute(scores, labels);
+        Console.WriteLine($"RESULT data={dataset.Name} backbone={Path.GetFileName(backbone)}:{layer} input={inputSize} hidden={hidden} batch={batch} lr={learningRate.ToString(Inv)} epochs={epochs} " +
+                          $"train={train.Count} test={test.Count} image_AUROC={auroc.ToString("F4", Inv)} train_s={trainSeconds:F0} score_s={clock.Elapsed.TotalSeconds:F0}");
+        if (savePath is not null)
+        {
+            model.Metadata["backbone"] = Path.GetFileName(backbone) + ":" + layer;
+            model.Metadata["input_size"] = inputSize.ToString(Inv);
+            model.Save(savePath);
+            Console.WriteLine($"saved {savePath}");
+        }
+    }
+
+    private static Tensor[] Cached(string? dir, string key, Func<Tensor[]> compute)
+    {
+        if (dir is null) return compute();
+        Directory.CreateDirectory(dir);
+        string path = Path.Combine(dir, key + ".f32");
+        if (File.Exists(path))
+        {
+            using var r = new BinaryReader(File.OpenRead(path));
+            var loaded = new Tensor[3];
+            for (int s = 0; s < 3; s++)
+            {
+                loaded[s] = new Tensor(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32());
+                byte[] bytes = r.ReadBytes(loaded[s].Length * 4);
+                Buffer.BlockCopy(bytes, 0, loaded[s].Buffer, 0, bytes.Length);
+            }
+            Console.WriteLine($"features from cache {path}");
+            return loaded;
+        }
+        Tensor[] t = compute();
+        string temp = path + ".tmp";
+        using (var w = new BinaryWriter(File.Create(temp)))
+        {
+            foreach (Tensor x in t)
+            {
+                w.Write(x.N); w.Write(x.C); w.Write(x.H); w.Write(x.W);
+                w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.Span));
+            }
+        }
+        File.Move(temp, path, overwrite: true);
+        return t;
+    }
+
+    /// <summary>Decodes, converts to RGB, resizes (PIL bilinear) and normalises the images, and extracts three-scale features.</summary>
+    private static Tensor[] Featurize(List<DatasetItem> items, OnnxFeaturizer featurizer, int inputSize)
+    {
+        const int chunk = 8;
+        Tensor[]? all = null;
+        var input = new Tensor(1);
+        for (int start = 0; start < items.Count; start += chunk)
+        {
+            int n = Math.Min(chunk, items.Count - start);
+            input.EnsureShape(n, 3, inputSize, inputSize);
+            Parallel.For(0, n, i =>
+            {
+                Image image = ImageDecoder.Decode(items[start + i].ImagePath);
+                if (image.Channels != 3) image = image.ToRgb();
+                ImageNormalization.ToTensor(ImageResize.Bilinear(image, inputSize, inputSize), input, i);
+            });
+            Tensor[] f = CsFlowInputScales.ExtractFeatures(input, x => featurizer.Extract(x)[0].Clone());
+            all ??= f.Select(t => new Tensor(items.Count, t.C, t.H, t.W)).ToArray();
+            for (int s = 0; s < 3; s++)
+            {
+                for (int i = 0; i < n; i++) f[s].Sample(i).CopyTo(all[s].Sample(start + i));
+            }
+        }
+        return all ?? throw new InvalidOperationException("No images.");
+    }
+
+    private sealed class ConsoleProgress(Action<CsFlowEpochReport> report) : IProgress<CsFlowEpochReport>
+    {
+        public void Report(CsFlowEpochReport value) => report(value);
+    }
+}

@@ -1,0 +1,214 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.ML.UFlow.Nn;
+using Microsoft.ML.UFlow.Tensors;
+
+namespace Microsoft.ML.UFlow.Flows.CsFlow;
+
+/// <summary>
+/// A trained CS-Flow: the network, plus free-form metadata (e.g. the backbone and input size the features came from).
+/// Scores features (METHOD.md C.4) and saves/loads itself bit for bit.
+/// </summary>
+/// <remarks>Scoring reuses the network's buffers: use one model per thread.</remarks>
+public sealed class CsFlowModel
+{
+    /// <summary>Wraps a network (not copied) and metadata (copied).</summary>
+    public CsFlowModel(CsFlowNetwork network, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        Network = network ?? throw new ArgumentNullException(nameof(network));
+        Metadata = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+    }
+
+    /// <summary>The flow.</summary>
+    public CsFlowNetwork Network { get; }
+
+    /// <summary>Free-form key/value metadata saved with the model.</summary>
+    public Dictionary<string, string> Metadata { get; }
+
+    /// <summary>Image scores (mean z²/2 over all latent values, per sample) of a batch of three-scale features.</summary>
+    public double[] ScoreImages(IReadOnlyList<Tensor> features) => CsFlowScoring.ImageScores(Network.Forward(features).Latents);
+
+    /// <summary>
+    /// Image scores and localisation maps (channel-mean z² of the finest scale, bilinearly upsampled to
+    /// <paramref name="mapHeight"/>×<paramref name="mapWidth"/>; N×1×H×W) of a batch of three-scale features.
+    /// </summary>
+    public (double[] ImageScores, Tensor Maps) Score(IReadOnlyList<Tensor> features, int mapHeight, int mapWidth)
+    {
+        IReadOnlyList<Tensor> z = Network.Forward(features).Latents;
+        return (CsFlowScoring.ImageScores(z), CsFlowScoring.LocalizationMap(z[0], mapHeight, mapWidth));
+    }
+
+    /// <summary>Writes the model to a file atomically (temporary file in the same folder, then rename).</summary>
+    public void Save(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string full = Path.GetFullPath(path);
+        string temp = full + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            {
+                Save(stream);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    /// <summary>Writes the model to a stream (header, architecture, permutations, metadata, weights).</summary>
+    public void Save(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        CsFlowNetworkOptions o = Network.Options;
+        w.Write(CsFlowModelFormat.Signature);
+        w.Write(CsFlowModelFormat.WrittenVersion);
+        w.Write(CsFlowModelFormat.MinimumReaderVersion);
+        w.Write(o.Channels);
+        w.Write(o.HiddenChannels);
+        w.Write(o.KernelSizes.Length);
+        foreach (int k in o.KernelSizes) w.Write(k);
+        w.Write(o.Alpha);
+        w.Write(o.Seed);
+        for (int b = 0; b < Network.BlockCount; b++)
+        {
+            for (int s = 0; s < 3; s++)
+            {
+                foreach (int i in Network.Permute(b).Permutation(s)) w.Write(i);
+            }
+        }
+        w.Write(Metadata.Count);
+        foreach (var (key, value) in Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            w.Write(key);
+            w.Write(value);
+        }
+        w.Write(Network.Parameters.Count);
+        foreach (Parameter p in Network.Parameters)
+        {
+            w.Write(p.Name);
+            w.Write(p.Value.Rank);
+            foreach (int d in p.Value.Shape) w.Write(d);
+            WriteFloats(w, p.Value.Span);
+        }
+        w.Write(CsFlowModelFormat.EndMarker);
+    }
+
+    /// <summary>Reads a model written by <see cref="Save(string)"/>.</summary>
+    /// <exception cref="InvalidDataException">The file is not a CS-Flow model, is truncated, or was written by a newer version.</exception>
+    public static CsFlowModel Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var stream = File.OpenRead(path);
+        try
+        {
+            return Load(stream);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"'{path}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>Reads a model written by <see cref="Save(Stream)"/>.</summary>
+    /// <exception cref="InvalidDataException">The data is not a CS-Flow model, is truncated, or was written by a newer version.</exception>
+    public static CsFlowModel Load(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+        try
+        {
+            string signature = r.ReadString();
+            if (signature != CsFlowModelFormat.Signature) throw new InvalidDataException($"Not a CS-Flow model (signature '{signature}').");
+            int version = r.ReadInt32();
+            int minimumReader = r.ReadInt32();
+            if (minimumReader > CsFlowModelFormat.ReadableVersion)
+            {
+                throw new InvalidDataException(
+                    $"The CS-Flow model was written with format version {version} and needs a reader of version {minimumReader} or newer; this library reads up to {CsFlowModelFormat.ReadableVersion}. Update the library.");
+            }
+            var options = new CsFlowNetworkOptions
+            {
+                Channels = r.ReadInt32(),
+                HiddenChannels = r.ReadInt32(),
+            };
+            int blocks = r.ReadInt32();
+            if (blocks is < 1 or > 1000) throw new InvalidDataException($"Implausible block count {blocks}.");
+            options.KernelSizes = new int[blocks];
+            for (int b = 0; b < blocks; b++) options.KernelSizes[b] = r.ReadInt32();
+            options.Alpha = r.ReadSingle();
+            options.Seed = r.ReadUInt64();
+            try
+            {
+                options.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidDataException($"Invalid architecture in the model: {e.Message}", e);
+            }
+            var permutations = new IReadOnlyList<int[]>[blocks];
+            for (int b = 0; b < blocks; b++)
+            {
+                var perScale = new int[3][];
+                for (int s = 0; s < 3; s++)
+                {
+                    perScale[s] = new int[options.Channels];
+                    for (int i = 0; i < options.Channels; i++) perScale[s][i] = r.ReadInt32();
+                }
+                permutations[b] = perScale;
+            }
+            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+            int metaCount = r.ReadInt32();
+            for (int i = 0; i < metaCount; i++) metadata[r.ReadString()] = r.ReadString();
+
+            CsFlowNetwork network;
+            try
+            {
+                network = new CsFlowNetwork(options, permutations);
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidDataException($"Invalid permutations in the model: {e.Message}", e);
+            }
+            int count = r.ReadInt32();
+            if (count != network.Parameters.Count) throw new InvalidDataException($"The model holds {count} parameter tensors but its architecture has {network.Parameters.Count}.");
+            foreach (Parameter p in network.Parameters)
+            {
+                string name = r.ReadString();
+                if (name != p.Name) throw new InvalidDataException($"Expected parameter '{p.Name}' but found '{name}'.");
+                int rank = r.ReadInt32();
+                var shape = new int[rank];
+                for (int i = 0; i < rank; i++) shape[i] = r.ReadInt32();
+                if (!p.Value.SameShape(shape)) throw new InvalidDataException($"Parameter '{name}' has shape {Tensor.Format(shape)} but {p.Value} was expected.");
+                ReadFloats(r, p.Value.Span);
+            }
+            if (r.ReadString() != CsFlowModelFormat.EndMarker) throw new InvalidDataException("The end marker is missing (corrupt file).");
+            return new CsFlowModel(network, metadata);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException("The CS-Flow model is truncated.", e);
+        }
+    }
+
+    private static void WriteFloats(BinaryWriter w, ReadOnlySpan<float> values)
+    {
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Big-endian platforms are not supported.");
+        w.Write(MemoryMarshal.AsBytes(values));
+    }
+
+    private static void ReadFloats(BinaryReader r, Span<float> values)
+    {
+        Span<byte> bytes = MemoryMarshal.AsBytes(values);
+        int read = 0;
+        while (read < bytes.Length)
+        {
+            int got = r.Read(bytes[read..]);
+            if (got == 0) throw new EndOfStreamException();
+            read += got;
+        }
+    }
+}

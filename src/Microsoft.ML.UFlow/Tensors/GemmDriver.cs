@@ -14,7 +14,7 @@ namespace Microsoft.ML.UFlow.Tensors;
 internal static unsafe class GemmDriver
 {
     public const int KC = 256;
-    public const int MC = 240;
+    public const int MC = 120;
     public const int NC = 384;
 
     /// <summary>Floats needed for a packed A block of M rows.</summary>

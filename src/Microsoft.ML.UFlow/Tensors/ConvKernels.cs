@@ -56,7 +56,11 @@ internal static unsafe class ConvKernels
         {
             fixed (float* dy = gradOutput, w = weight, dx = gradInput)
             {
-                if (g.Stride == 1)
+                if (g.OutChannels == 0 || g.OutHeight * g.OutWidth == 0)
+                {
+                    gradInput.Clear();
+                }
+                else if (g.Stride == 1)
                 {
                     // dX = "same" convolution of dY with W'[ci, co, ky, kx] = W[co, ci, k−1−ky, k−1−kx].
                     var image = PaddedImage.Create(ws, dy, g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.Pad, threads);
@@ -93,6 +97,7 @@ internal static unsafe class ConvKernels
             fixed (float* x = input, dy = gradOutput, dw = gradWeight, db = gradBias)
             {
                 if (!gradBias.IsEmpty) BiasGradient(dy, db, g.Batch, cout, p, threads);
+                if (kk == 0 || cout == 0 || p == 0 || g.Batch == 0) return;
                 var image = PaddedImage.Create(ws, x, g.Batch, g.InChannels, g.InHeight, g.InWidth, g.Pad, threads);
                 int* tap = TapOffsets(ws, g.InChannels, k, image);
                 int* pix = PixelOffsets(ws, g.OutHeight, g.OutWidth, g.Stride, image);
@@ -126,6 +131,7 @@ internal static unsafe class ConvKernels
     private static void ImplicitConvolution(GemmKernel kernel, int threads, Workspace ws, PrepackedA a, PaddedImage image, int* tap, int* pix,
         int batch, int m, int kk, int p, float* output, float* bias)
     {
+        if (p == 0 || batch == 0) return;
         int nr = kernel.NR;
         // Enough pieces to keep every thread busy even for one sample; about 512 pixels each otherwise.
         int perSample = Math.Max((2 * threads + batch - 1) / batch, (p + 255) / 512);

@@ -56,7 +56,11 @@ internal static unsafe class ConvKernels
         {
             fixed (float* dy = gradOutput, w = weight, dx = gradInput)
             {
-                if (g.Stride == 1)
+                if (g.OutChannels == 0 || g.OutHeight * g.OutWidth == 0)
+                {
+                    gradInput.Clear();
+                }
+                else if (g.Stride == 1)
                 {
                     // dX = "same" convolution of dY with W'[ci, co, ky, kx] = W[co, ci, k−1−ky, k−1−kx].
                     var image = PaddedImage.Create(ws, dy, g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.Pad, threads);
@@ -93,25 +97,32 @@ internal static unsafe class ConvKernels
             fixed (float* x = input, dy = gradOutput, dw = gradWeight, db = gradBias)
             {
                 if (!gradBias.IsEmpty) BiasGradient(dy, db, g.Batch, cout, p, threads);
+                if (kk == 0 || cout == 0 || p == 0 || g.Batch == 0) return;
                 var image = PaddedImage.Create(ws, x, g.Batch, g.InChannels, g.InHeight, g.InWidth, g.Pad, threads);
                 int* tap = TapOffsets(ws, g.InChannels, k, image);
                 int* pix = PixelOffsets(ws, g.OutHeight, g.OutWidth, g.Stride, image);
-                // Split dW by columns (kernel taps); every column chunk reduces over all samples and pixels itself.
-                int nr = kernel.NR;
-                int chunks = Math.Max(1, Math.Min(threads, kk / nr));
-                int width = GemmDriver.RoundUp((kk + chunks - 1) / chunks, nr);
-                chunks = (kk + width - 1) / width;
+                // Split dW over whichever side duplicates less packing: by columns (kernel taps), every chunk packs
+                // all of dY; by rows (output channels), every chunk packs all of the image taps. Either way each
+                // element is reduced over all samples and pixels by one task, in a fixed order.
+                int mr = kernel.MR, nr = kernel.NR;
+                bool byRows = cout > kk;
+                int extent = byRows ? cout : kk, unit = byRows ? mr : nr;
+                int chunks = Math.Max(1, Math.Min(threads, extent / unit));
+                int width = GemmDriver.RoundUp((extent + chunks - 1) / chunks, unit);
+                chunks = (extent + width - 1) / width;
                 nint pdy = (nint)dy, pdw = (nint)dw, ptap = (nint)tap, ppix = (nint)pix;
                 EngineParallel.Run(chunks, threads, (t, worker) =>
                 {
-                    int j0 = t * width, j1 = Math.Min(kk, j0 + width);
-                    float* aScratch = ws.Floats(SlotA, worker, GemmDriver.PackedASize(kernel, cout));
+                    int start = t * width, end = Math.Min(extent, start + width);
+                    int i0 = byRows ? start : 0, rows = byRows ? end - start : cout;
+                    int j0 = byRows ? 0 : start, j1 = byRows ? kk : end;
+                    float* aScratch = ws.Floats(SlotA, worker, GemmDriver.PackedASize(kernel, rows));
                     float* bScratch = ws.Floats(SlotB, worker, GemmDriver.PackedBSize());
                     for (int n = 0; n < g.Batch; n++)
                     {
-                        var a = new MatrixA((float*)pdy + (long)n * cout * p, p, cout, kernel.MR, transposed: false);
+                        var a = new MatrixA((float*)pdy + ((long)n * cout + i0) * p, p, rows, mr, transposed: false);
                         var b = new ImageTransposedB(image.Sample(n), (int*)ptap, (int*)ppix, nr);
-                        GemmDriver.Run(kernel, ref a, ref b, cout, j0, j1, p, (float*)pdw, kk, aScratch, bScratch);
+                        GemmDriver.Run(kernel, ref a, ref b, rows, j0, j1, p, (float*)pdw + (long)i0 * kk, kk, aScratch, bScratch);
                     }
                 });
             }
@@ -126,6 +137,7 @@ internal static unsafe class ConvKernels
     private static void ImplicitConvolution(GemmKernel kernel, int threads, Workspace ws, PrepackedA a, PaddedImage image, int* tap, int* pix,
         int batch, int m, int kk, int p, float* output, float* bias)
     {
+        if (p == 0 || batch == 0) return;
         int nr = kernel.NR;
         // Enough pieces to keep every thread busy even for one sample; about 512 pixels each otherwise.
         int perSample = Math.Max((2 * threads + batch - 1) / batch, (p + 255) / 512);

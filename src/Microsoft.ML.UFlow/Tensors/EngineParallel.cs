@@ -9,10 +9,13 @@ internal static class EngineParallel
 {
     public delegate void TaskBody(int task, int worker);
 
+    /// <summary>Most workers one call uses (workspace buffers are keyed by worker index below this).</summary>
+    public const int MaxWorkers = 64;
+
     /// <summary>Runs body(task, worker) for every task in [0, taskCount).</summary>
     public static void Run(int taskCount, int workers, TaskBody body)
     {
-        workers = Math.Min(workers, taskCount);
+        workers = Math.Min(Math.Min(workers, taskCount), MaxWorkers);
         if (workers <= 1)
         {
             for (int t = 0; t < taskCount; t++) body(t, 0);

@@ -14,7 +14,7 @@ namespace Microsoft.ML.UFlow.Tensors;
 internal static unsafe class GemmDriver
 {
     public const int KC = 256;
-    public const int MC = 240;
+    public const int MC = 120;
     public const int NC = 384;
 
     /// <summary>Floats needed for a packed A block of M rows.</summary>
@@ -35,7 +35,7 @@ internal static unsafe class GemmDriver
     public static int BlockSize(int k)
     {
         int blocks = Math.Max(1, (k + KC - 1) / KC);
-        return Math.Min(KC, RoundUp((k + blocks - 1) / blocks, 8)); // multiples of 8 keep pixel runs aligned
+        return Math.Max(1, Math.Min(KC, RoundUp((k + blocks - 1) / blocks, 8))); // multiples of 8 keep pixel runs aligned
     }
 
     /// <summary>Packs all of A once, block by block, in the layout <see cref="PrepackedA"/> reads (parallel over k-blocks).</summary>

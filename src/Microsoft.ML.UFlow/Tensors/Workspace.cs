@@ -20,10 +20,10 @@ internal sealed unsafe class Workspace
     public static void Return(Workspace workspace) => s_pool.Add(workspace);
 
     /// <summary>A buffer of at least <paramref name="count"/> floats for (slot, worker); contents unspecified.</summary>
-    public float* Floats(int slot, int worker, long count) => (float*)Bytes(slot * 64 + worker, count * sizeof(float));
+    public float* Floats(int slot, int worker, long count) => (float*)Bytes(slot * EngineParallel.MaxWorkers + worker, count * sizeof(float));
 
     /// <summary>A buffer of at least <paramref name="count"/> ints for (slot, worker); contents unspecified.</summary>
-    public int* Ints(int slot, int worker, long count) => (int*)Bytes(slot * 64 + worker, count * sizeof(int));
+    public int* Ints(int slot, int worker, long count) => (int*)Bytes(slot * EngineParallel.MaxWorkers + worker, count * sizeof(int));
 
     private void* Bytes(int key, long bytes)
     {

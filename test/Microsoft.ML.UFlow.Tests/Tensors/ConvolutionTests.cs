@@ -126,3 +126,25 @@ public sealed class ConvolutionTests
         }
     }
 }
+
+public sealed class ConvolutionEdgeTests
+{
+    [Fact]
+    public void EmptyBatchesAndChannelsGiveBiasOrZero()
+    {
+        var w = new Tensor(4, 0, 3, 3);
+        var b = new Tensor([1f, 2f, 3f, 4f], 4);
+        var y = new Tensor(1, 4, 5, 5);
+        Convolution.Forward(new Tensor(1, 0, 5, 5), w, b, 1, y);
+        Assert.Equal(3f, y[0, 2, 4, 4]);
+        var dw = new Tensor(4, 0, 3, 3);
+        var db = new Tensor(4);
+        var dy = new Tensor(1, 4, 5, 5);
+        dy.Span.Fill(1f);
+        Convolution.BackwardWeight(new Tensor(1, 0, 5, 5), dy, 1, dw, db, accumulate: false);
+        Assert.Equal(25f, db.Span[3]);
+        var empty = new Tensor(0, 3, 5, 5);
+        Convolution.Forward(empty, new Tensor(2, 3, 3, 3), null, 2, new Tensor(0, 2, 3, 3));
+        Convolution.BackwardInput(new Tensor(0, 2, 3, 3), new Tensor(2, 3, 3, 3), 2, new Tensor(0, 3, 5, 5));
+    }
+}

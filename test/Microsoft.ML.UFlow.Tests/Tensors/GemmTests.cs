@@ -20,7 +20,7 @@ public sealed unsafe class GemmTests
     {
         GemmKernel kernel = Kernel(kernelName);
         var random = new SeededRandom(7);
-        // Sizes straddle the tile (MR, NR), the vector width and the cache blocks (KC = 256, NC = 384, MC = 240).
+        // Sizes straddle the tile (MR, NR), the vector width and the cache blocks (KC = 256, NC = 384, MC = 120).
         int[][] sizes = [[1, 1, 1], [7, 17, 33], [17, 65, 7], [33, 7, 65], [65, 33, 17], [13, 400, 300], [250, 37, 513], [12, 32, 256]];
         foreach (int[] s in sizes)
         {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.ML.UFlow.Cli.Bench;
+using Microsoft.ML.UFlow.Cli.Commands;
 
 namespace Microsoft.ML.UFlow.Cli;
 
@@ -9,6 +10,9 @@ internal static class Program
     private static int Main(string[] args)
     {
         var root = new RootCommand("U-Flow / CS-Flow unsupervised anomaly detection: train, evaluate, predict, benchmark.");
+        root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(PredictCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         return root.Parse(args).Invoke();
     }

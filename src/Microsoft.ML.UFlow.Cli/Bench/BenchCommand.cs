@@ -8,7 +8,10 @@ internal static class BenchCommand
     public static Command Create()
     {
         var bench = new Command("bench", "Speed benchmarks (print ratios against references run in the same process or script).");
+        bench.Subcommands.Add(EngineBenchCommand.Create());
         bench.Subcommands.Add(FeaturesBenchCommand.Create());
+        bench.Subcommands.Add(NfaBenchCommand.Create());
+        bench.Subcommands.Add(MetricsBenchCommand.Create());
         return bench;
     }
 }

@@ -1,0 +1,49 @@
+using Microsoft.ML.UFlow.Api;
+using Microsoft.ML.UFlow.Api.AnomalyDetection;
+using Microsoft.ML.UFlow.Api.Transforms;
+using Microsoft.ML.UFlow.Features;
+
+namespace Microsoft.ML.UFlow.Cli;
+
+/// <summary>The pipeline 'uflow train' fits: load → resize (PIL bilinear) → ImageNet pixels → ONNX features → U-Flow → NFA.</summary>
+internal static class DefaultPipeline
+{
+    private static readonly string[][] s_knownLayerSets =
+    [
+        ["stride4", "stride8", "stride16"],        // MobileNetV2 features model
+        ["layer1_act", "layer2_act", "layer3_act"], // ResNet-50 v2 cut after stage 3
+    ];
+
+    public static EstimatorChain<NfaSegmentationTransformer> Create(UFlowContext ctx, string backbone, IReadOnlyList<string> layers, int inputSize, UFlowTrainer.Options options)
+    {
+        if (inputSize < 32 || inputSize % 32 != 0) throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, "--input-size must be a positive multiple of 32.");
+        return ctx.Transforms.LoadImages(UFlowColumns.Image)
+            .Append(ctx.Transforms.ResizeImages(UFlowColumns.Image, inputSize, inputSize))
+            .Append(ctx.Transforms.ExtractPixels(UFlowColumns.Pixels, UFlowColumns.Image))
+            .Append(ctx.Transforms.ApplyOnnxFeaturizer(UFlowColumns.Features, UFlowColumns.Pixels, backbone, layers))
+            .Append(ctx.AnomalyDetection.Trainers.UFlow(options))
+            .Append(ctx.AnomalyDetection.SegmentWithNfa());
+    }
+
+    /// <summary>The layers to use: the user's list, or the first known set that the model has.</summary>
+    public static string[] ResolveLayers(string backbone, string? layers)
+    {
+        if (!string.IsNullOrWhiteSpace(layers)) return layers.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (!File.Exists(backbone)) throw new FileNotFoundException($"Backbone '{backbone}' does not exist.", backbone);
+        ArgumentException? last = null;
+        foreach (var set in s_knownLayerSets)
+        {
+            try
+            {
+                using var probe = new OnnxFeaturizer(backbone, set);
+                return set;
+            }
+            catch (ArgumentException e) { last = e; }
+        }
+        throw new ArgumentException($"Cannot choose layers for '{Path.GetFileName(backbone)}'; pass --layers. {last?.Message}");
+    }
+
+    /// <summary>The input size of a loaded pipeline (its resize), or 256.</summary>
+    public static int InputSize(ITransformer model)
+        => model is IEnumerable<ITransformer> chain ? chain.OfType<ResizeImagesTransformer>().Select(r => r.ImageHeight).FirstOrDefault(256) : 256;
+}

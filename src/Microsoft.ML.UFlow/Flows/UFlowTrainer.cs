@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using Microsoft.ML.UFlow.Nn;
+using Microsoft.ML.UFlow.Optim;
+using Microsoft.ML.UFlow.Tensors;
+
+namespace Microsoft.ML.UFlow.Flows;
+
+/// <summary>
+/// Trains a <see cref="UShapedFlow"/> on cached features (METHOD.md A.4–A.5): per epoch a seeded shuffle, batches with
+/// drop_last = false, the official loss, Adam with L2 weight decay, the LinearLR schedule stepped per epoch, a report
+/// and an optional validation metric with early stopping.
+/// </summary>
+public sealed class UFlowTrainer
+{
+    private readonly Tensor[] _batch;
+    private readonly Tensor[] _gradLatents;
+    private float[] _gradLogDet = [];
+
+    /// <summary>Creates a trainer for <paramref name="flow"/>; the optimiser state starts fresh.</summary>
+    public UFlowTrainer(UShapedFlow flow, UFlowTrainingOptions? options = null)
+    {
+        Flow = flow ?? throw new ArgumentNullException(nameof(flow));
+        Options = options ?? new UFlowTrainingOptions();
+        Options.Validate();
+        Optimizer = new Adam(flow.Parameters, new AdamOptions { LearningRate = Options.LearningRate, WeightDecay = Options.WeightDecay });
+        _batch = Enumerable.Range(0, flow.ScaleCount).Select(_ => new Tensor(1)).ToArray();
+        _gradLatents = Enumerable.Range(0, flow.ScaleCount).Select(_ => new Tensor(1)).ToArray();
+    }
+
+    /// <summary>The flow being trained.</summary>
+    public UShapedFlow Flow { get; }
+
+    /// <summary>The settings.</summary>
+    public UFlowTrainingOptions Options { get; }
+
+    /// <summary>The optimiser (its learning rate is set per epoch by the schedule).</summary>
+    public Adam Optimizer { get; }
+
+    /// <summary>
+    /// One optimisation step on a batch: zero gradients, forward, loss, backward, Adam step. Returns the loss (before the
+    /// update). Does not check for divergence.
+    /// </summary>
+    public double Step(IReadOnlyList<Tensor> features)
+    {
+        Optimizer.ZeroGrad();
+        double loss = ComputeGradients(features);
+        Optimizer.Step();
+        return loss;
+    }
+
+    /// <summary>Runs forward, loss and backward, adding to the gradients (they are not zeroed). Returns the loss; backward is skipped when it is not finite.</summary>
+    public double ComputeGradients(IReadOnlyList<Tensor> features)
+    {
+        FlowOutput output = Flow.Forward(features);
+        int n = output.LogDet.Length;
+        if (_gradLogDet.Length != n) _gradLogDet = new float[n];
+        double loss = UFlowLoss.Compute(output, _gradLatents, _gradLogDet);
+        if (!double.IsFinite(loss)) return loss;
+        Flow.Backward(_gradLatents, _gradLogDet);
+        return loss;
+    }
+
+    /// <summary>Runs up to <see cref="UFlowTrainingOptions.Epochs"/> epochs over <paramref name="source"/>.</summary>
+    /// <exception cref="FlowTrainingDivergedException">The loss or a weight became NaN/Inf; the last good weights were restored.</exception>
+    public UFlowTrainingResult Train(IFeatureBatchSource source, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (source.Count == 0) throw new ArgumentException("The training source has no samples.", nameof(source));
+        var shuffle = new SeededRandom(Options.Seed);
+        var reports = new List<UFlowEpochReport>();
+        float[][] lastGood = Snapshot(null);
+        float[][]? best = null;
+        double? bestMetric = null;
+        int bestEpoch = -1, sinceBest = 0;
+        bool stoppedEarly = false;
+        int[] order = new int[source.Count];
+        for (int epoch = 0; epoch < Options.Epochs; epoch++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var clock = Stopwatch.StartNew();
+            double lr = Options.LearningRateAt(epoch);
+            Optimizer.Options.LearningRate = lr;
+            shuffle.Permutation(source.Count).CopyTo(order, 0);
+            double lossSum = 0;
+            int batchIndex = 0;
+            for (int start = 0; start < order.Length; start += Options.BatchSize, batchIndex++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int count = Math.Min(Options.BatchSize, order.Length - start);
+                source.ReadBatch(order.AsSpan(start, count), _batch);
+                double loss = Step(_batch);
+                if (!double.IsFinite(loss)) Diverged(lastGood, epoch, batchIndex, $"the loss is {loss}");
+                if (FirstNonFinite() is { } bad) Diverged(lastGood, epoch, batchIndex, $"parameter '{bad}' contains NaN or Inf");
+                lossSum += loss * count;
+            }
+            Snapshot(lastGood);
+
+            double? metric = Options.ValidationMetric?.Invoke(Flow, epoch);
+            if (metric is { } m)
+            {
+                if (bestMetric is null || m > bestMetric)
+                {
+                    bestMetric = m;
+                    bestEpoch = epoch;
+                    sinceBest = 0;
+                    if (Options.RestoreBestWeights) best = Snapshot(best);
+                }
+                else
+                {
+                    sinceBest++;
+                }
+            }
+            var report = new UFlowEpochReport
+            {
+                Epoch = epoch,
+                Loss = lossSum / order.Length,
+                LearningRate = lr,
+                Metric = metric,
+                BestMetric = bestMetric,
+                BestEpoch = bestEpoch,
+                Elapsed = clock.Elapsed,
+            };
+            reports.Add(report);
+            Options.EpochCompleted?.Invoke(report);
+            if (report.StopRequested || (bestMetric is not null && sinceBest >= Options.EarlyStoppingPatience))
+            {
+                stoppedEarly = epoch < Options.Epochs - 1;
+                break;
+            }
+        }
+        if (best is not null) Restore(best);
+        return new UFlowTrainingResult { Epochs = reports, BestMetric = bestMetric, BestEpoch = bestEpoch, StoppedEarly = stoppedEarly };
+    }
+
+    private void Diverged(float[][] lastGood, int epoch, int batch, string what)
+    {
+        Restore(lastGood);
+        throw new FlowTrainingDivergedException(epoch, batch, what);
+    }
+
+    private string? FirstNonFinite()
+    {
+        foreach (Parameter p in Flow.Parameters)
+        {
+            if (!float.IsFinite(TensorPrimitives.MaxMagnitude(p.Value.Span))) return p.Name;
+        }
+        return null;
+    }
+
+    private float[][] Snapshot(float[][]? into)
+    {
+        IReadOnlyList<Parameter> ps = Flow.Parameters;
+        into ??= ps.Select(p => new float[p.Value.Length]).ToArray();
+        for (int i = 0; i < ps.Count; i++) ps[i].Value.Span.CopyTo(into[i]);
+        return into;
+    }
+
+    private void Restore(float[][] from)
+    {
+        IReadOnlyList<Parameter> ps = Flow.Parameters;
+        for (int i = 0; i < ps.Count; i++) from[i].CopyTo(ps[i].Value.Span);
+    }
+}

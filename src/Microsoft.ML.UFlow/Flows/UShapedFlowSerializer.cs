@@ -1,0 +1,204 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.ML.UFlow.Nn;
+
+namespace Microsoft.ML.UFlow.Flows;
+
+/// <summary>
+/// Versioned little-endian binary format of a <see cref="UShapedFlow"/>: magic <c>UFLOWNF1</c>, format version, the
+/// configuration, every step's permutation and every parameter (name, shape, float32 values), then an end marker.
+/// Loading restores the flow bit for bit; files written by a newer format version are refused with a clear message.
+/// </summary>
+public static class UShapedFlowSerializer
+{
+    /// <summary>The format version this library writes (and the newest it reads).</summary>
+    public const int FormatVersion = 1;
+
+    private static readonly byte[] Magic = "UFLOWNF1"u8.ToArray();
+    private static readonly byte[] EndMarker = "ENDFLOW!"u8.ToArray();
+
+    /// <summary>Writes <paramref name="flow"/> to <paramref name="path"/> atomically (temporary file, then rename).</summary>
+    public static void Save(UShapedFlow flow, string path)
+    {
+        ArgumentNullException.ThrowIfNull(flow);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string full = Path.GetFullPath(path);
+        string temp = full + $".tmp-{Guid.NewGuid():N}";
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                Save(flow, stream);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    /// <summary>Writes <paramref name="flow"/> to <paramref name="stream"/> (left open).</summary>
+    public static void Save(UShapedFlow flow, Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(flow);
+        ArgumentNullException.ThrowIfNull(stream);
+        using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        w.Write(Magic);
+        w.Write(FormatVersion);
+        UFlowConfig c = flow.Config;
+        w.Write(c.Scales.Count);
+        foreach (FlowScale s in c.Scales)
+        {
+            w.Write(s.Channels);
+            w.Write(s.Height);
+            w.Write(s.Width);
+        }
+        w.Write(c.FlowSteps);
+        w.Write(c.SubnetChannelsRatio);
+        w.Write(c.AffineClamp);
+        w.Write(c.FeatureLayerNorm);
+        w.Write(c.Seed);
+        for (int l = 0; l < flow.ScaleCount; l++)
+        {
+            foreach (FlowStep step in flow.Stage(l))
+            {
+                w.Write(step.Channels);
+                foreach (int p in step.Permutation) w.Write(p);
+            }
+        }
+        IReadOnlyList<Parameter> parameters = flow.Parameters;
+        w.Write(parameters.Count);
+        foreach (Parameter p in parameters)
+        {
+            w.Write(p.Name);
+            ReadOnlySpan<int> shape = p.Value.Shape;
+            w.Write(shape.Length);
+            foreach (int d in shape) w.Write(d);
+            WriteFloats(w, p.Value.Span);
+        }
+        w.Write(EndMarker);
+    }
+
+    /// <summary>Reads a flow saved by <see cref="Save(UShapedFlow, string)"/>.</summary>
+    /// <exception cref="InvalidDataException">The file is not a flow, is truncated or corrupt, or was written by a newer version.</exception>
+    public static UShapedFlow Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        return Load(stream, path);
+    }
+
+    /// <summary>Reads a flow from <paramref name="stream"/> (left open); <paramref name="sourceName"/> names it in errors.</summary>
+    public static UShapedFlow Load(Stream stream, string sourceName = "stream")
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+        try
+        {
+            if (!r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic)) throw Bad(sourceName, "it does not start with the U-Flow flow signature");
+            int version = r.ReadInt32();
+            if (version > FormatVersion)
+            {
+                throw new InvalidDataException($"The flow in '{sourceName}' has format version {version}, newer than version {FormatVersion} that this library reads; update Microsoft.ML.UFlow to load it.");
+            }
+            if (version < 1) throw Bad(sourceName, $"format version {version} is invalid");
+            int scaleCount = ReadCount(r, sourceName, "scale count", 64);
+            var scales = new FlowScale[scaleCount];
+            for (int l = 0; l < scaleCount; l++) scales[l] = new FlowScale(r.ReadInt32(), r.ReadInt32(), r.ReadInt32());
+            var config = new UFlowConfig(scales)
+            {
+                FlowSteps = ReadCount(r, sourceName, "flow steps", 1024),
+                SubnetChannelsRatio = r.ReadDouble(),
+                AffineClamp = r.ReadSingle(),
+                FeatureLayerNorm = r.ReadBoolean(),
+                Seed = r.ReadUInt64(),
+            };
+            UShapedFlow flow;
+            try
+            {
+                flow = new UShapedFlow(config);
+            }
+            catch (ArgumentException e)
+            {
+                throw Bad(sourceName, "its configuration is invalid: " + e.Message);
+            }
+            for (int l = 0; l < flow.ScaleCount; l++)
+            {
+                foreach (FlowStep step in flow.Stage(l))
+                {
+                    int channels = r.ReadInt32();
+                    if (channels != step.Channels) throw Bad(sourceName, $"step '{step.Name}' stores {channels} channels, expected {step.Channels}");
+                    var permutation = new int[channels];
+                    for (int i = 0; i < channels; i++) permutation[i] = r.ReadInt32();
+                    try
+                    {
+                        step.SetPermutation(permutation);
+                    }
+                    catch (ArgumentException e)
+                    {
+                        throw Bad(sourceName, e.Message);
+                    }
+                }
+            }
+            IReadOnlyList<Parameter> parameters = flow.Parameters;
+            int count = r.ReadInt32();
+            if (count != parameters.Count) throw Bad(sourceName, $"it stores {count} parameters, the configuration has {parameters.Count}");
+            foreach (Parameter p in parameters)
+            {
+                string name = r.ReadString();
+                if (name != p.Name) throw Bad(sourceName, $"parameter '{name}' found where '{p.Name}' was expected");
+                int rank = r.ReadInt32();
+                if (rank != p.Value.Rank) throw Bad(sourceName, $"parameter '{name}' has rank {rank}, expected {p.Value.Rank}");
+                for (int i = 0; i < rank; i++)
+                {
+                    int d = r.ReadInt32();
+                    if (d != p.Value.Shape[i]) throw Bad(sourceName, $"parameter '{name}' has dimension {i} = {d}, expected {p.Value.Shape[i]}");
+                }
+                ReadFloats(r, p.Value.Span);
+            }
+            if (!r.ReadBytes(EndMarker.Length).AsSpan().SequenceEqual(EndMarker)) throw Bad(sourceName, "the end marker is missing");
+            return flow;
+        }
+        catch (EndOfStreamException)
+        {
+            throw Bad(sourceName, "it is truncated");
+        }
+    }
+
+    private static int ReadCount(BinaryReader r, string source, string what, int max)
+    {
+        int value = r.ReadInt32();
+        if (value < 1 || value > max) throw Bad(source, $"{what} {value} is out of range");
+        return value;
+    }
+
+    private static InvalidDataException Bad(string source, string why) => new($"'{source}' is not a readable U-Flow flow: {why}.");
+
+    private static void WriteFloats(BinaryWriter w, ReadOnlySpan<float> values)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            w.Write(MemoryMarshal.AsBytes(values));
+            return;
+        }
+        foreach (float v in values) w.Write(v);
+    }
+
+    private static void ReadFloats(BinaryReader r, Span<float> values)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            Span<byte> bytes = MemoryMarshal.AsBytes(values);
+            int read = 0;
+            while (read < bytes.Length)
+            {
+                int got = r.Read(bytes[read..]);
+                if (got == 0) throw new EndOfStreamException();
+                read += got;
+            }
+            return;
+        }
+        for (int i = 0; i < values.Length; i++) values[i] = r.ReadSingle();
+    }
+}

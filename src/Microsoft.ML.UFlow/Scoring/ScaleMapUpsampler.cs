@@ -1,0 +1,108 @@
+namespace Microsoft.ML.UFlow.Scoring;
+
+/// <summary>
+/// Upsamples the per-scale NFA maps to S×S and folds them into the running minimum over scales. The bilinear mode is
+/// separable (source rows are first interpolated along x, then each output row is a SIMD blend of two of them) and
+/// performs exactly the arithmetic of <see cref="Tensors.BilinearResize.Forward"/>, hy·(hx·a + wx·b) + ly·(hx·c + wx·d),
+/// so the result is bit-identical to it; nearest follows PyTorch's <c>mode='nearest'</c>. Owns its scratch buffers.
+/// </summary>
+internal sealed class ScaleMapUpsampler
+{
+    private float[] _rows = [];   // source rows interpolated along x: inHeight × outWidth
+    private float[] _line = [];   // one output row
+    private int[] _x0 = [], _x1 = [];
+    private float[] _lx = [];
+
+    /// <summary>
+    /// Upsamples <paramref name="source"/> (inHeight×inWidth) to size×size and writes it into
+    /// <paramref name="destination"/> (<paramref name="accumulateMinimum"/> false) or replaces each destination value by
+    /// the minimum of it and the upsampled value (true).
+    /// </summary>
+    public void Upsample(ReadOnlySpan<float> source, int inHeight, int inWidth, Span<float> destination, int size, NfaUpsampling mode, bool accumulateMinimum)
+    {
+        if (source.Length != inHeight * inWidth || destination.Length != size * size)
+        {
+            throw new ArgumentException($"Upsampling {inHeight}x{inWidth} -> {size}x{size} got spans of {source.Length} and {destination.Length} values.");
+        }
+        if (_line.Length < size)
+        {
+            _line = new float[size];
+            _x0 = new int[size];
+            _x1 = new int[size];
+            _lx = new float[size];
+        }
+        Span<float> line = _line.AsSpan(0, size);
+        if (mode == NfaUpsampling.Nearest)
+        {
+            float nearestX = (float)inWidth / size, nearestY = (float)inHeight / size;
+            for (int ox = 0; ox < size; ox++)
+            {
+                _x0[ox] = NearestIndex(nearestX, ox, inWidth);
+            }
+            for (int oy = 0; oy < size; oy++)
+            {
+                ReadOnlySpan<float> row = source.Slice(NearestIndex(nearestY, oy, inHeight) * inWidth, inWidth);
+                for (int ox = 0; ox < size; ox++)
+                {
+                    line[ox] = row[_x0[ox]];
+                }
+                Store(line, destination.Slice(oy * size, size), accumulateMinimum);
+            }
+            return;
+        }
+
+        if (_rows.Length < inHeight * size)
+        {
+            _rows = new float[inHeight * size];
+        }
+        float scale = (float)inWidth / size;
+        for (int ox = 0; ox < size; ox++)
+        {
+            SourceIndex(scale, ox, inWidth, out _x0[ox], out _x1[ox], out _lx[ox]);
+        }
+        for (int iy = 0; iy < inHeight; iy++)
+        {
+            ReadOnlySpan<float> row = source.Slice(iy * inWidth, inWidth);
+            Span<float> target = _rows.AsSpan(iy * size, size);
+            for (int ox = 0; ox < size; ox++)
+            {
+                float wx = _lx[ox], hx = 1f - wx;
+                target[ox] = hx * row[_x0[ox]] + wx * row[_x1[ox]];
+            }
+        }
+        float scaleY = (float)inHeight / size;
+        for (int oy = 0; oy < size; oy++)
+        {
+            SourceIndex(scaleY, oy, inHeight, out int y0, out int y1, out float ly);
+            float hy = 1f - ly;
+            ReadOnlySpan<float> top = _rows.AsSpan(y0 * size, size), bottom = _rows.AsSpan(y1 * size, size);
+            TensorPrimitives.Multiply(top, hy, line);
+            TensorPrimitives.MultiplyAdd(bottom, ly, line, line); // ly·bottom + hy·top, rounded like the scalar form
+            Store(line, destination.Slice(oy * size, size), accumulateMinimum);
+        }
+    }
+
+    private static void Store(ReadOnlySpan<float> line, Span<float> target, bool accumulateMinimum)
+    {
+        if (accumulateMinimum)
+        {
+            TensorPrimitives.Min(target, line, target);
+        }
+        else
+        {
+            line.CopyTo(target);
+        }
+    }
+
+    // PyTorch area_pixel_compute_source_index (align_corners = False), as in Tensors.BilinearResize.
+    private static void SourceIndex(float scale, int dst, int inSize, out int i0, out int i1, out float lambda)
+    {
+        float src = MathF.Max(scale * (dst + 0.5f) - 0.5f, 0f);
+        i0 = Math.Min((int)src, inSize - 1);
+        i1 = i0 < inSize - 1 ? i0 + 1 : i0;
+        lambda = src - i0;
+    }
+
+    // PyTorch nearest_idx: floor(dst · in/out) with the scale in float, clamped to the last index.
+    private static int NearestIndex(float scale, int dst, int inSize) => Math.Min((int)MathF.Floor(dst * scale), inSize - 1);
+}

@@ -1,0 +1,46 @@
+using Microsoft.ML.UFlow.Flows;
+using Microsoft.ML.UFlow.Nn;
+using Microsoft.ML.UFlow.Tensors;
+
+namespace Microsoft.ML.UFlow.Tests.Flows;
+
+/// <summary>Seeded random inputs and perturbed (non-initial) flow parameters for tests.</summary>
+internal static class FlowTestData
+{
+    public static Tensor Gaussian(SeededRandom random, double std, params int[] shape)
+    {
+        var t = new Tensor(shape);
+        Span<float> s = t.Span;
+        for (int i = 0; i < s.Length; i++) s[i] = (float)(std * random.NextGaussian());
+        return t;
+    }
+
+    public static Tensor[] Features(UFlowConfig config, int batch, SeededRandom random, double std = 1.0)
+        => config.Scales.Select(s => Gaussian(random, std, batch, s.Channels, s.Height, s.Width)).ToArray();
+
+    /// <summary>Moves the global scale/offset and LayerNorm affine away from their initial values so every term is exercised.</summary>
+    public static void Perturb(UShapedFlow flow, SeededRandom random)
+    {
+        foreach (Parameter p in flow.Parameters)
+        {
+            Span<float> v = p.Value.Span;
+            if (p.Name.EndsWith(".global_scale", StringComparison.Ordinal) || p.Name.EndsWith(".global_offset", StringComparison.Ordinal) || p.Name.StartsWith("layernorm", StringComparison.Ordinal))
+            {
+                for (int i = 0; i < v.Length; i++) v[i] += (float)(0.3 * random.NextGaussian());
+            }
+            else
+            {
+                // Larger subnet weights so the coupling is far from identity (tanh leaves its linear range).
+                for (int i = 0; i < v.Length; i++) v[i] *= 3f;
+            }
+        }
+    }
+
+    public static double MaxAbsDiff(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        Assert.Equal(a.Length, b.Length);
+        double m = 0;
+        for (int i = 0; i < a.Length; i++) m = Math.Max(m, Math.Abs(a[i] - b[i]));
+        return m;
+    }
+}

@@ -17,6 +17,7 @@ public sealed class AnomalyScoreTransformer : RowToRowTransformer
     private static readonly ComponentVersion s_version = new("UFLOWSCR", 1, 1);
     private readonly UShapedFlow _flow;
     private readonly Lock _lock = new();
+    private Tensor? _mapBuffer;
 
     internal AnomalyScoreTransformer(UShapedFlow flow, string featureColumnName, int outputSize, float threshold, UFlowTrainingSummary summary)
     {
@@ -72,21 +73,21 @@ public sealed class AnomalyScoreTransformer : RowToRowTransformer
     /// <inheritdoc/>
     protected override void MapRow(DataRow input, object?[] outputs)
     {
-        var features = input.Get<Tensor[]>(FeatureColumnName);
-        var latents = RunFlow(features);
-        var map = new Tensor(OutputSize, OutputSize);
-        float score = LikelihoodAnomalyMap.Compute(latents, OutputSize, map.Span);
+        var (latents, map, score) = Score(input.Get<Tensor[]>(FeatureColumnName));
         outputs[0] = latents;
         outputs[1] = map;
         outputs[2] = score;
         outputs[3] = score > Threshold;
     }
 
-    /// <summary>Runs the flow on one image's [C,H,W] maps and returns copies of the latents ([C,H,W], finest first).</summary>
-    internal Tensor[] RunFlow(Tensor[] features)
+    /// <summary>
+    /// Runs the flow on one image's [C,H,W] maps; returns copies of the latents ([C,H,W], finest first), the anomaly map
+    /// [S,S] (Scoring layer, METHOD.md A.6) and the image score (its max).
+    /// </summary>
+    internal (Tensor[] Latents, Tensor Map, float Score) Score(Tensor[] features)
     {
         var scales = _flow.Config.Scales;
-        if (features.Length != scales.Count) throw new ArgumentException($"Expected {scales.Count} feature maps, got {features.Length}.");
+        if (features.Length != scales.Count) throw new ArgumentException($"{Name}: expected {scales.Count} feature maps in '{FeatureColumnName}', got {features.Length}.");
         var batch = new Tensor[features.Length];
         for (int l = 0; l < features.Length; l++)
         {
@@ -98,6 +99,7 @@ public sealed class AnomalyScoreTransformer : RowToRowTransformer
             }
             batch[l] = f.Reshape(1, s.Channels, s.Height, s.Width);
         }
+        var map = new Tensor(OutputSize, OutputSize);
         lock (_lock)
         {
             var output = _flow.Forward(batch);
@@ -108,7 +110,9 @@ public sealed class AnomalyScoreTransformer : RowToRowTransformer
                 latents[l] = new Tensor(z.C, z.H, z.W);
                 z.Sample(0).CopyTo(latents[l].Span);
             }
-            return latents;
+            _mapBuffer = Scoring.AnomalyMap.Compute(output.Latents, OutputSize, OutputSize, _mapBuffer);
+            _mapBuffer.Span.CopyTo(map.Span);
+            return (latents, map, TensorPrimitives.Max(map.Span));
         }
     }
 
@@ -123,7 +127,9 @@ public sealed class AnomalyScoreTransformer : RowToRowTransformer
             ThresholdBits = BitConverter.SingleToInt32Bits(Threshold).ToString("X8", CultureInfo.InvariantCulture),
             Summary = TrainingSummary,
         });
-        FlowPersistence.Save(context, _flow);
+        using var flowBytes = new MemoryStream();
+        UShapedFlowSerializer.Save(_flow, flowBytes);
+        context.WriteBytes("flow.bin", flowBytes.ToArray());
     }
 
     internal static AnomalyScoreTransformer Load(ModelLoadContext context)
@@ -131,7 +137,9 @@ public sealed class AnomalyScoreTransformer : RowToRowTransformer
         context.CheckVersion(Name, s_version);
         var s = context.ReadJson<Settings>("settings.json");
         float threshold = BitConverter.Int32BitsToSingle(int.Parse(s.ThresholdBits, NumberStyles.HexNumber, CultureInfo.InvariantCulture));
-        return new AnomalyScoreTransformer(FlowPersistence.Load(context), s.FeatureColumn, s.OutputSize, threshold, s.Summary!);
+        using var flowBytes = new MemoryStream(context.ReadBytes("flow.bin"));
+        var flow = UShapedFlowSerializer.Load(flowBytes, $"{context.FilePath}:{context.Folder}flow.bin");
+        return new AnomalyScoreTransformer(flow, s.FeatureColumn, s.OutputSize, threshold, s.Summary!);
     }
 
     private sealed class Settings

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML.UFlow.Api.Data;
 using Microsoft.ML.UFlow.Flows;
-using Microsoft.ML.UFlow.Nn;
-using Microsoft.ML.UFlow.Optim;
 using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Api.AnomalyDetection;
@@ -123,52 +121,30 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
             Seed = (ulong)(uint)_seed,
         };
         var flow = new UShapedFlow(config);
-        var adam = new Adam(flow.Parameters, new AdamOptions { LearningRate = _options.LearningRate, WeightDecay = _options.WeightDecay });
 
-        // 3. Train.
+        // 3. Train on the cache (Flows layer: Adam + L2, per-epoch LinearLR, seeded shuffle, divergence guard).
         clock.Restart();
-        int n = cache.Count, levels = config.Scales.Count, batchSize = Math.Min(_options.BatchSize, n);
-        int stepsPerEpoch = (n + batchSize - 1) / batchSize, totalSteps = stepsPerEpoch * _options.Epochs, step = 0;
-        var random = new SeededRandom((ulong)(uint)_seed ^ 0x5EED5EEDUL);
-        var batches = new Tensor[levels];
-        for (int l = 0; l < levels; l++) batches[l] = new Tensor(1);
-        var gradLatents = Enumerable.Range(0, levels).Select(_ => new Tensor(1)).ToArray();
-        var gradLogDet = new float[batchSize];
-        double epochLoss = double.NaN;
-        for (int epoch = 0; epoch < _options.Epochs; epoch++)
+        int n = cache.Count, batchSize = Math.Min(_options.BatchSize, n);
+        int totalSteps = (n + batchSize - 1) / batchSize * _options.Epochs, step = 0;
+        double runningLoss = double.NaN;
+        var trainer = new Flows.UFlowTrainer(flow, new UFlowTrainingOptions
         {
-            int[] order = random.Permutation(n);
-            double sum = 0;
-            int seen = 0;
-            for (int start = 0; start < n; start += batchSize)
-            {
-                int b = Math.Min(batchSize, n - start);
-                for (int l = 0; l < levels; l++)
-                {
-                    var s = config.Scales[l];
-                    var t = batches[l].EnsureShape(b, s.Channels, s.Height, s.Width);
-                    for (int i = 0; i < b; i++) cache[order[start + i]][l].Span.CopyTo(t.Sample(i));
-                }
-                adam.ZeroGrad();
-                var output = flow.Forward(batches);
-                double loss = UFlowLoss.Compute(output, gradLatents, gradLogDet.AsSpan(0, b));
-                if (!double.IsFinite(loss)) throw new InvalidOperationException($"{nameof(UFlowTrainer)}: the loss became {loss} at epoch {epoch + 1}; lower the learning rate.");
-                flow.Backward(gradLatents, gradLogDet.AsSpan(0, b));
-                adam.Step();
-                sum += loss * b;
-                seen += b;
-                progress?.Report(new TrainingProgress("train", ++step, totalSteps, sum / seen));
-            }
-            epochLoss = sum / seen;
-        }
+            Epochs = _options.Epochs,
+            BatchSize = batchSize,
+            LearningRate = _options.LearningRate,
+            WeightDecay = _options.WeightDecay,
+            Seed = (ulong)(uint)_seed,
+            EpochCompleted = report => runningLoss = report.Loss,
+        });
+        var source = new CachedFeatureSource(cache, () => progress?.Report(new TrainingProgress("train", ++step, totalSteps, double.IsNaN(runningLoss) ? null : runningLoss)));
+        var result = trainer.Train(source);
         double trainSeconds = clock.Elapsed.TotalSeconds;
-        var summary = new UFlowTrainingSummary(_options.Epochs, step, n, epochLoss, featurizeSeconds, trainSeconds);
+        var summary = new UFlowTrainingSummary(result.Epochs.Count, step, n, result.Epochs[^1].Loss, featurizeSeconds, trainSeconds);
 
         // 4. Default threshold: the highest score among the training images (no training image is flagged).
         var scorer = new AnomalyScoreTransformer(flow, _options.FeatureColumnName, _options.OutputSize, float.PositiveInfinity, summary);
-        var map = new float[_options.OutputSize * _options.OutputSize];
         float maxScore = float.NegativeInfinity;
-        foreach (var maps in cache) maxScore = MathF.Max(maxScore, LikelihoodAnomalyMap.Compute(scorer.RunFlow(maps), _options.OutputSize, map));
+        foreach (var maps in cache) maxScore = MathF.Max(maxScore, scorer.Score(maps).Score);
         return scorer.WithThreshold(maxScore);
     }
 

@@ -12,6 +12,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(FeaturesBenchCommand.Create());
         bench.Subcommands.Add(NfaBenchCommand.Create());
         bench.Subcommands.Add(MetricsBenchCommand.Create());
+        bench.Subcommands.Add(FlowBenchCommand.Create());
         return bench;
     }
 }

@@ -231,19 +231,33 @@ public class NfaSegmenterTests
         Assert.Throws<ArgumentException>(() => new NfaLatentScale(new float[10], 2, 2, 2));
     }
 
-    [Fact]
-    public void SumOfSquaresMatchesNaiveLoop()
+    [Theory]
+    [InlineData(37, 5, 7)]
+    [InlineData(816, 28, 28)]
+    [InlineData(6, 3, 3)]
+    [InlineData(1, 4, 4)]
+    public void SumOfSquaresIsTheChannelOrderFmaChain(int channels, int height, int width)
     {
+        // Every SIMD path must give exactly x = fma(z_c, z_c, x) over c in order (starting from z_0²), and the
+        // float result must be close to a double sum.
         var rng = new SeededRandom(91);
-        var z = new float[37 * 5 * 7];
+        int plane = height * width;
+        var z = new float[channels * plane];
         FillGaussian(z, rng, 1.0);
-        var x = new float[35];
-        LatentStatistics.SumOfSquares(z, 37, 5, 7, x);
-        for (int p = 0; p < 35; p++)
+        var x = new float[plane];
+        LatentStatistics.SumOfSquares(z, channels, height, width, x);
+        for (int p = 0; p < plane; p++)
         {
-            double sum = 0;
-            for (int c = 0; c < 37; c++) sum += (double)z[c * 35 + p] * z[c * 35 + p];
-            Assert.Equal(sum, x[p], 4);
+            float chain = z[p] * z[p];
+            double sum = (double)z[p] * z[p];
+            for (int c = 1; c < channels; c++)
+            {
+                float v = z[c * plane + p];
+                chain = MathF.FusedMultiplyAdd(v, v, chain);
+                sum += (double)v * v;
+            }
+            Assert.Equal(chain, x[p]);
+            Assert.True(Math.Abs(sum - x[p]) <= 1e-5 * sum, $"pixel {p}: {x[p]} vs {sum}");
         }
         Assert.Equal(z.Sum(v => (double)v * v) / z.Length, LatentStatistics.MeanSquare(z), 6);
     }

@@ -16,12 +16,16 @@ public static class ConnectedComponents
     /// <param name="labels">Receives 0 for background, 1..n for the components.</param>
     /// <returns>The number of components n.</returns>
     /// <exception cref="ArgumentException">The spans do not hold height×width values.</exception>
-    public static int Label8(ReadOnlySpan<bool> mask, int height, int width, Span<int> labels)
+    public static int Label8(ReadOnlySpan<bool> mask, int height, int width, Span<int> labels) =>
+        Label8(mask, height, width, labels, null);
+
+    /// <summary>As the public overload, with a reusable stack of at least height×width entries (allocated when null).</summary>
+    internal static int Label8(ReadOnlySpan<bool> mask, int height, int width, Span<int> labels, int[]? stackArray)
     {
         GroundTruth.CheckShape(mask.Length, height, width, nameof(mask));
         GroundTruth.CheckShape(labels.Length, height, width, nameof(labels));
+        if (stackArray is not null && stackArray.Length < mask.Length) throw new ArgumentException("Stack buffer too small.", nameof(stackArray));
         labels.Clear();
-        int[]? stackArray = null;
         int count = 0;
         for (int start = 0; start < mask.Length; start++)
         {

@@ -11,7 +11,7 @@ namespace Microsoft.ML.UFlow.Metrics;
 /// (a point between two others is dropped when the three are collinear, i.e. when the two neighbouring groups of
 /// equal scores have the same size; so with all-distinct scores only the first and last points remain), the first
 /// threshold (max score + 1, in float32) prepended at FPR 0, then <c>scipy.interpolate.interp1d</c> (linear,
-/// left-searchsorted interval, float32 threshold difference). Keeps 4 bytes per training pixel, because the kept
+/// left-searchsorted interval, float32 threshold difference). Keeps 4 bytes per training pixel (plus as much again while sorting), because the kept
 /// curve points near the target may lie anywhere in the sorted list.
 /// </remarks>
 public sealed class FairThresholdEstimator
@@ -19,7 +19,7 @@ public sealed class FairThresholdEstimator
     /// <summary>The paper's target FPR: 1/(256·256).</summary>
     public const double DefaultTargetFalsePositiveRate = 1.0 / 65536;
 
-    private float[] _scores = new float[1 << 16];
+    private uint[] _keys = new uint[1 << 16]; // ScoreKey.Ascending of each score
     private int _count;
     private bool _sorted;
 
@@ -33,12 +33,13 @@ public sealed class FairThresholdEstimator
     {
         ScoreKey.ThrowIfNaN(scores, nameof(scores));
         if ((long)_count + scores.Length > Array.MaxLength) throw new InvalidOperationException("Too many training pixels for the fair-threshold estimator.");
-        if (_count + scores.Length > _scores.Length)
+        if (_count + scores.Length > _keys.Length)
         {
-            long grown = Math.Max((long)_scores.Length * 2, (long)_count + scores.Length);
-            Array.Resize(ref _scores, (int)Math.Min(grown, Array.MaxLength));
+            long grown = Math.Max((long)_keys.Length * 2, (long)_count + scores.Length);
+            Array.Resize(ref _keys, (int)Math.Min(grown, Array.MaxLength));
         }
-        scores.CopyTo(_scores.AsSpan(_count));
+        Span<uint> keys = _keys.AsSpan(_count, scores.Length);
+        for (int i = 0; i < scores.Length; i++) keys[i] = ScoreKey.Ascending(scores[i]);
         _count += scores.Length;
         _sorted = false;
     }
@@ -52,10 +53,10 @@ public sealed class FairThresholdEstimator
         if (_count == 0) throw new InvalidOperationException("No training scores were added; the fair threshold needs the maps of normal training images.");
         if (!_sorted)
         {
-            _scores.AsSpan(0, _count).Sort();
+            RadixSort.Sort(_keys.AsSpan(0, _count), new uint[_count]); // the scratch lives only during the sort
             _sorted = true;
         }
-        var groups = new GroupWalker(_scores.AsSpan(0, _count));
+        var groups = new GroupWalker(_keys.AsSpan(0, _count));
         double n = _count;
 
         // Curve points in order; (x, y) = (FPR, threshold). The first is (0, max + 1).
@@ -95,10 +96,10 @@ public sealed class FairThresholdEstimator
         return slope * (x - xLow) + yLow;
     }
 
-    // Groups of equal values of an ascending array, visited from the largest; yields (value, cumulative count).
-    private ref struct GroupWalker(ReadOnlySpan<float> ascending)
+    // Groups of equal keys of an ascending key array, visited from the largest; yields (score, cumulative count).
+    private ref struct GroupWalker(ReadOnlySpan<uint> ascending)
     {
-        private readonly ReadOnlySpan<float> _values = ascending;
+        private readonly ReadOnlySpan<uint> _values = ascending;
         private int _end = ascending.Length;
 
         public readonly bool HasMore => _end > 0;
@@ -111,9 +112,10 @@ public sealed class FairThresholdEstimator
                 cumulative = 0;
                 return false;
             }
-            value = _values[_end - 1];
+            uint key = _values[_end - 1];
+            value = ScoreKey.FromAscending(key);
             int start = _end - 1;
-            while (start > 0 && _values[start - 1] == value) start--;
+            while (start > 0 && _values[start - 1] == key) start--;
             _end = start;
             cumulative = _values.Length - start;
             return true;

@@ -7,8 +7,9 @@ namespace Microsoft.ML.UFlow.Metrics;
 /// <remarks>
 /// <para>Memory: 8 bytes per pixel. Each pixel is packed as (descending score key &lt;&lt; 32) | region id, where the
 /// region id is 0 for a normal pixel and otherwise the global index of its 8-connected ground-truth region; each
-/// image's pixels are sorted when the image is added, and <see cref="Compute"/> merges the sorted images (k-way merge)
-/// instead of sorting one concatenated copy. Nothing else of the maps is kept.</para>
+/// image's pixels are radix-sorted when the image is added, and <see cref="Compute"/> walks the sorted images in global
+/// order by key ranges (see <c>SortedRunWalker</c>) with bounded scratch space (32 MB at most) instead of sorting one
+/// concatenated copy. Nothing else of the maps is kept.</para>
 /// <para>Exact under ties: pixels with equal scores form one curve point. AUROC is computed from integer counts
 /// (ties ½); PRO and FPR use double accumulation.</para>
 /// </remarks>
@@ -22,6 +23,7 @@ public sealed class PixelEvaluator
     private readonly List<int> _regionSizes = [0]; // index = global region id; entry 0 unused (normal pixels)
     private bool[] _binary = [];
     private ulong[] _scratch = [];
+    private int[] _stack = [];
     private int[] _labels = [];
     private long _pixels;
     private long _anomalousPixels;
@@ -63,15 +65,17 @@ public sealed class PixelEvaluator
         {
             _binary = new bool[n];
             _labels = new int[n];
+            _stack = new int[n];
         }
         Span<bool> binary = _binary.AsSpan(0, n);
         Span<int> labels = _labels.AsSpan(0, n);
         GroundTruth.Binarize(groundTruth, binary);
-        int components = ConnectedComponents.Label8(binary, height, width, labels);
+        int components = ConnectedComponents.Label8(binary, height, width, labels, _stack);
 
         int firstId = _regionSizes.Count;
         if ((long)firstId + components > uint.MaxValue) throw new InvalidOperationException("Too many ground-truth regions for one evaluator.");
         for (int k = 0; k < components; k++) _regionSizes.Add(0);
+        Span<int> regionSizes = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_regionSizes);
         var run = new ulong[n];
         long anomalous = 0;
         for (int i = 0; i < n; i++)
@@ -81,7 +85,7 @@ public sealed class PixelEvaluator
             if (label != 0)
             {
                 region = (uint)(firstId - 1 + label);
-                System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_regionSizes)[(int)region]++;
+                regionSizes[(int)region]++;
                 anomalous++;
             }
             run[i] = ((ulong)ScoreKey.Descending(scores[i]) << 32) | region;

@@ -49,4 +49,44 @@ internal static class RadixSort
         }
         if (source != data) source.CopyTo(data);
     }
+
+    /// <summary>Sorts 32-bit keys ascending; <paramref name="scratch"/> must be at least as long.</summary>
+    public static void Sort(Span<uint> data, Span<uint> scratch)
+    {
+        int n = data.Length;
+        if (n < 2) return;
+        if (scratch.Length < n) throw new ArgumentException("Scratch buffer too small.", nameof(scratch));
+        scratch = scratch[..n];
+        Span<int> counts = stackalloc int[3 * Buckets]; // 24 KB, zeroed
+        for (int i = 0; i < n; i++)
+        {
+            uint v = data[i];
+            counts[(int)(v & (Buckets - 1))]++;
+            counts[Buckets + (int)((v >> Bits) & (Buckets - 1))]++;
+            counts[2 * Buckets + (int)(v >> (2 * Bits))]++;
+        }
+        Span<uint> source = data, target = scratch;
+        for (int pass = 0; pass < 3; pass++)
+        {
+            Span<int> count = counts.Slice(pass * Buckets, Buckets);
+            int shift = pass * Bits;
+            if (count[(int)(source[0] >> shift) & (Buckets - 1)] == n) continue;
+            int sum = 0;
+            for (int b = 0; b < Buckets; b++)
+            {
+                int c = count[b];
+                count[b] = sum;
+                sum += c;
+            }
+            for (int i = 0; i < n; i++)
+            {
+                uint v = source[i];
+                target[count[(int)(v >> shift) & (Buckets - 1)]++] = v;
+            }
+            Span<uint> t = source;
+            source = target;
+            target = t;
+        }
+        if (source != data) source.CopyTo(data);
+    }
 }

@@ -25,6 +25,9 @@ internal static class ScoreKey
         return BitConverter.UInt32BitsToSingle(bits);
     }
 
+    /// <summary>Inverse of <see cref="Ascending"/>.</summary>
+    public static float FromAscending(uint key) => FromDescending(~key);
+
     /// <summary>Throws when a score is NaN, naming the argument and the position.</summary>
     public static void ThrowIfNaN(ReadOnlySpan<float> scores, string paramName)
     {

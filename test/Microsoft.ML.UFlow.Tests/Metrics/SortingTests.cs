@@ -26,6 +26,20 @@ public sealed class SortingTests
         Assert.Equal(expected, data);
     }
 
+    [Theory]
+    [InlineData(5UL, 1)]
+    [InlineData(6UL, 3000)]
+    [InlineData(7UL, 100000)]
+    public void RadixSortOfKeysMatchesArraySort(ulong seed, int n)
+    {
+        var rng = new SeededRandom(seed);
+        var data = new uint[n];
+        for (int i = 0; i < n; i++) data[i] = seed == 6 ? (uint)rng.NextInt(5) : (uint)rng.NextUInt64();
+        var expected = data.Order().ToArray();
+        RadixSort.Sort(data, new uint[n]);
+        Assert.Equal(expected, data);
+    }
+
     private struct CollectingSink(List<ulong> words, List<int> segmentSizes) : ISegmentSink
     {
         public readonly void Consume(ReadOnlySpan<ulong> segment)

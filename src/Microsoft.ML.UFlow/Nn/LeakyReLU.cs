@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Nn;
@@ -23,15 +24,13 @@ public sealed class LeakyReLU : ILayer
     {
         _input = input;
         _output.EnsureShape(input.Shape.ToArray());
-        ReadOnlySpan<float> x = input.Span;
-        Span<float> y = _output.Span;
         if (NegativeSlope == 0f)
         {
-            TensorPrimitives.Max(x, 0f, y);
+            TensorPrimitives.Max(input.Span, 0f, _output.Span); // +0 for negative inputs, as torch.relu
         }
         else
         {
-            for (int i = 0; i < x.Length; i++) y[i] = x[i] > 0f ? x[i] : NegativeSlope * x[i];
+            Select(input.Span, input.Span, NegativeSlope, _output.Span);
         }
         return _output;
     }
@@ -42,9 +41,34 @@ public sealed class LeakyReLU : ILayer
         Tensor input = _input ?? throw new InvalidOperationException("Backward called before Forward.");
         gradOutput.CheckShape(nameof(gradOutput), input.Shape.ToArray());
         _gradInput.EnsureShape(input.Shape.ToArray());
-        ReadOnlySpan<float> x = input.Span, dy = gradOutput.Span;
-        Span<float> dx = _gradInput.Span;
-        for (int i = 0; i < x.Length; i++) dx[i] = x[i] > 0f ? dy[i] : NegativeSlope * dy[i];
+        Select(input.Span, gradOutput.Span, NegativeSlope, _gradInput.Span);
         return _gradInput;
+    }
+
+    /// <summary>dst[i] = x[i] &gt; 0 ? v[i] : slope·v[i] (forward with v = x, backward with v = ∂L/∂y).</summary>
+    private static void Select(ReadOnlySpan<float> x, ReadOnlySpan<float> v, float slope, Span<float> dst)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var zero = Vector512<float>.Zero;
+            var s = Vector512.Create(slope);
+            for (; i <= x.Length - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                var vi = Vector512.Create(v.Slice(i, Vector512<float>.Count));
+                Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.Create(x.Slice(i, Vector512<float>.Count)), zero), vi, vi * s).CopyTo(dst.Slice(i));
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var zero = Vector256<float>.Zero;
+            var s = Vector256.Create(slope);
+            for (; i <= x.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var vi = Vector256.Create(v.Slice(i, Vector256<float>.Count));
+                Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Create(x.Slice(i, Vector256<float>.Count)), zero), vi, vi * s).CopyTo(dst.Slice(i));
+            }
+        }
+        for (; i < x.Length; i++) dst[i] = x[i] > 0f ? v[i] : slope * v[i];
     }
 }

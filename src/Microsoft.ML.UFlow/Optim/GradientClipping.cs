@@ -2,27 +2,30 @@ using Microsoft.ML.UFlow.Nn;
 
 namespace Microsoft.ML.UFlow.Optim;
 
-/// <summary>Gradient-norm clipping as <c>torch.nn.utils.clip_grad_norm_</c> (L2 norm over all gradients).</summary>
+/// <summary>Gradient-norm clipping as PyTorch 1.13's <c>torch.nn.utils.clip_grad_norm_</c> (L2 norm over all gradients).</summary>
 public static class GradientClipping
 {
     /// <summary>
-    /// Scales all gradients by maxNorm/(total + 1e-6) when the total L2 norm exceeds <paramref name="maxNorm"/>.
-    /// Returns the total norm before clipping (NaN or ∞ if a gradient is not finite).
+    /// Multiplies all gradients by min(1, maxNorm/(total + 1e-6)) where total is the L2 norm of all gradients
+    /// together (float32 arithmetic as PyTorch). Returns the total norm before clipping. As in PyTorch, a non-finite
+    /// total norm makes the coefficient NaN and so the gradients NaN (check the returned norm to skip such steps).
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxNorm"/> is negative or NaN.</exception>
     public static double ClipGradNorm(IEnumerable<Parameter> parameters, double maxNorm)
     {
-        Parameter[] ps = parameters.ToArray();
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (!(maxNorm >= 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "The maximum norm must be non-negative.");
         double sumSquares = 0;
-        foreach (Parameter p in ps)
+        foreach (Parameter p in parameters)
         {
-            double n = TensorPrimitives.Norm(p.Grad.Span);
-            sumSquares += n * n;
+            float n = TensorPrimitives.Norm((ReadOnlySpan<float>)p.Grad.Span);
+            sumSquares += (double)n * n;
         }
-        double total = Math.Sqrt(sumSquares);
-        double coef = maxNorm / (total + 1e-6);
-        if (coef < 1)
+        float total = (float)Math.Sqrt(sumSquares);
+        float coef = (float)maxNorm / (total + 1e-6f);
+        if (!(coef >= 1f))
         {
-            foreach (Parameter p in ps) TensorPrimitives.Multiply(p.Grad.Span, (float)coef, p.Grad.Span);
+            foreach (Parameter p in parameters) TensorPrimitives.Multiply(p.Grad.Span, coef, p.Grad.Span);
         }
         return total;
     }

@@ -13,8 +13,8 @@ internal static class BenchCommand
         bench.Subcommands.Add(NfaBenchCommand.Create());
         bench.Subcommands.Add(MetricsBenchCommand.Create());
         bench.Subcommands.Add(FlowBenchCommand.Create());
-
         bench.Subcommands.Add(ImagingBenchCommand.Create());
+        bench.Subcommands.Add(QualityBenchCommand.Create());
         return bench;
     }
 }

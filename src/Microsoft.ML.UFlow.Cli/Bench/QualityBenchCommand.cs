@@ -99,7 +99,7 @@ internal static class QualityBenchCommand
         bool stoppedByTime = false;
         string csvPath = s.Out + ".csv";
         CreateDirectoryFor(csvPath);
-        using var csv = new StreamWriter(csvPath, append: false, Encoding.UTF8) { AutoFlush = true };
+        using var csv = new StreamWriter(csvPath, append: false, new UTF8Encoding(false)) { AutoFlush = true };
         csv.WriteLine(CsvHeader(train.Scales.Length));
         var trainClock = Stopwatch.StartNew();
         var options = new UFlowTrainingOptions

@@ -17,6 +17,7 @@ internal static class BenchCommand
 
 
         bench.Subcommands.Add(FlowBenchCommand.Create());
+        bench.Subcommands.Add(QualityBenchCommand.Create());
         return bench;
     }
 }

@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using Microsoft.ML.UFlow.Flows;
+using Microsoft.ML.UFlow.Metrics;
+using Microsoft.ML.UFlow.Scoring;
+using Microsoft.ML.UFlow.Tensors;
+
+namespace Microsoft.ML.UFlow.Cli.Bench.Quality;
+
+/// <summary>Every metric of one evaluation of the flow on the test split (METHOD.md Part B, A.7.8).</summary>
+internal sealed record QualityMetrics(
+    double ImageAuroc,
+    double PixelAuroc,
+    double Aupro,
+    double F1Max,
+    double MeanIouNfa,
+    double OracleMeanIou,
+    double OracleThreshold,
+    int NormalImagesWithDetection,
+    int NormalImages,
+    int AnomalousImagesWithDetection,
+    int AnomalousImages,
+    double[] NormalMeanSquarePerScale,
+    double Seconds);
+
+/// <summary>
+/// Evaluates a flow on cached test features: anomaly map at 256×256 (A.6) for image AUROC (max of the map), pixel AUROC,
+/// AUPRO (FPR ≤ 0.3) and F1-max; the tree NFA (A.7) with the automatic threshold log10 NFA &lt; 0 for mIoU (U-Flow
+/// definition, every test image counts) and the false-alarm count on normal images; the oracle mIoU over −log10 NFA
+/// thresholds −400…1000; and the latent calibration mean(z²) per scale over the normal test images.
+/// </summary>
+internal sealed class QualityEvaluator(QualityFeatureSet test, int evaluationSize, int batchSize, bool oracle)
+{
+    private readonly NfaSegmenter _segmenter = new(new NfaSegmentationOptions { OutputSize = evaluationSize });
+    private readonly Tensor[] _batch = test.Scales.Select(_ => new Tensor(1)).ToArray();
+    private readonly Tensor _map = new(1);
+    private readonly float[] _nfa = new float[evaluationSize * evaluationSize];
+    private readonly bool[] _mask = new bool[evaluationSize * evaluationSize];
+
+    public QualityMetrics Evaluate(UShapedFlow flow)
+    {
+        var clock = Stopwatch.StartNew();
+        float[][] masks = test.Masks ?? throw new InvalidOperationException("The test split has no masks.");
+        var images = new ImageScoreEvaluator();
+        var pixels = new PixelEvaluator();
+        var iou = new MeanIouAccumulator();
+        MeanIouSweep? sweep = oracle ? MeanIouSweep.ForNegativeLogNfa() : null;
+        int scales = test.Scales.Length;
+        var sumSquares = new double[scales];
+        var valueCounts = new long[scales];
+        int normal = 0, normalDetected = 0, anomalous = 0, anomalousDetected = 0;
+        int s = evaluationSize;
+        for (int start = 0; start < test.Count; start += batchSize)
+        {
+            int b = Math.Min(batchSize, test.Count - start);
+            for (int l = 0; l < scales; l++)
+            {
+                Tensor src = test.Scales[l];
+                Tensor dst = _batch[l].EnsureShape(b, src.C, src.H, src.W);
+                for (int i = 0; i < b; i++) src.Sample(start + i).CopyTo(dst.Sample(i));
+            }
+            IReadOnlyList<Tensor> latents = flow.Forward(_batch).Latents;
+            AnomalyMap.Compute(latents, s, s, _map);
+            for (int i = 0; i < b; i++)
+            {
+                int index = start + i;
+                bool isAnomalous = test.Items[index].IsAnomalous;
+                ReadOnlySpan<float> scores = _map.Sample(i);
+                float[] gt = masks[index];
+                pixels.Add(scores, gt, s, s);
+                images.Add(TensorPrimitives.Max(scores), isAnomalous);
+                NfaImageResult nfa = _segmenter.Segment(latents, i, _nfa, _mask);
+                iou.Add(_mask, gt);
+                sweep?.Add(_nfa, gt);
+                if (isAnomalous)
+                {
+                    anomalous++;
+                    if (nfa.IsAnomalous) anomalousDetected++;
+                }
+                else
+                {
+                    normal++;
+                    if (nfa.IsAnomalous) normalDetected++;
+                    for (int l = 0; l < scales; l++)
+                    {
+                        ReadOnlySpan<float> z = latents[l].Sample(i);
+                        sumSquares[l] += LatentStatistics.MeanSquare(z) * z.Length;
+                        valueCounts[l] += z.Length;
+                    }
+                }
+            }
+        }
+        PixelMetrics p = pixels.Compute();
+        (double oracleThreshold, double oracleIou) = sweep?.Best() ?? (double.NaN, double.NaN);
+        double[] calibration = sumSquares.Select((v, l) => valueCounts[l] == 0 ? double.NaN : v / valueCounts[l]).ToArray();
+        return new QualityMetrics(
+            images.ComputeAuroc(), p.Auroc, p.Aupro, p.F1Max, iou.Mean, oracleIou, oracleThreshold,
+            normalDetected, normal, anomalousDetected, anomalous, calibration, clock.Elapsed.TotalSeconds);
+    }
+}

@@ -38,13 +38,14 @@ public sealed class UFlowTrainer
 
     /// <summary>
     /// One optimisation step on a batch: zero gradients, forward, loss, backward, Adam step. Returns the loss (before the
-    /// update). Does not check for divergence.
+    /// update). When the loss is not finite no update is made (so neither the weights nor Adam's moments see the bad
+    /// batch) and the caller decides what to do; the weights themselves are not checked here.
     /// </summary>
     public double Step(IReadOnlyList<Tensor> features)
     {
         Optimizer.ZeroGrad();
         double loss = ComputeGradients(features);
-        Optimizer.Step();
+        if (double.IsFinite(loss)) Optimizer.Step();
         return loss;
     }
 

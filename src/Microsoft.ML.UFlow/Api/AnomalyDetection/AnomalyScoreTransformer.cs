@@ -16,12 +16,14 @@ public sealed class AnomalyScoreTransformer : RowToRowTransformer
     internal const string Name = "UFlowAnomalyScore";
     private static readonly ComponentVersion s_version = new("UFLOWSCR", 1, 1);
     private readonly UShapedFlow _flow;
-    private readonly Lock _lock = new();
+    // The flow owns per-step buffers, so every transformer sharing it (see WithThreshold) must lock the same object.
+    private readonly object _lock;
     private Tensor? _mapBuffer;
 
     internal AnomalyScoreTransformer(UShapedFlow flow, string featureColumnName, int outputSize, float threshold, UFlowTrainingSummary summary)
     {
         _flow = flow;
+        _lock = flow;
         FeatureColumnName = featureColumnName;
         OutputSize = outputSize;
         Threshold = threshold;
@@ -43,7 +45,7 @@ public sealed class AnomalyScoreTransformer : RowToRowTransformer
     /// <summary>The flow configuration (scales, steps, seed).</summary>
     public UFlowConfig FlowConfig => _flow.Config;
 
-    /// <summary>Returns a copy of this transformer with another score threshold (the flow is shared, read-only).</summary>
+    /// <summary>Returns a copy of this transformer with another score threshold (the flow is shared; scoring through either copy is serialised on it).</summary>
     public AnomalyScoreTransformer WithThreshold(float threshold)
     {
         if (float.IsNaN(threshold)) throw new ArgumentOutOfRangeException(nameof(threshold), "The threshold must not be NaN.");

@@ -16,11 +16,13 @@ public sealed class CsFlowScoreTransformer : RowToRowTransformer
     internal const string Name = "CsFlowScore";
     private static readonly ComponentVersion s_version = new("UFLOWCSF", 1, 1);
     private readonly CsFlowModel _model;
-    private readonly Lock _lock = new();
+    // The flow owns per-step buffers, so every transformer sharing it (see WithThreshold) must lock the same object.
+    private readonly object _lock;
 
     internal CsFlowScoreTransformer(CsFlowModel model, string featureColumnName, int outputSize, float threshold)
     {
         _model = model;
+        _lock = model;
         FeatureColumnName = featureColumnName;
         OutputSize = outputSize;
         Threshold = threshold;

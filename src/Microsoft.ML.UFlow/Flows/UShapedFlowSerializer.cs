@@ -29,6 +29,7 @@ public static class UShapedFlowSerializer
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
                 Save(flow, stream);
+                stream.Flush(flushToDisk: true); // the rename must never expose a file whose bytes are not on disk yet
             }
             File.Move(temp, full, overwrite: true);
         }

@@ -43,18 +43,21 @@ internal static class ModelFile
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-            using (var archive = new ZipArchive(stream, ZipArchiveMode.Create))
             {
-                var manifest = new Manifest
+                using (var archive = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
                 {
-                    Format = Format,
-                    Version = FormatVersion,
-                    MinReadableVersion = MinReadableFormatVersion,
-                    InputSchema = inputSchema.Select(c => new ColumnEntry { Name = c.Name, Type = c.Type.ToString() }).ToList(),
-                    Note = "Written by Microsoft.ML.UFlow (ML.NET-shaped API; not loadable by ML.NET).",
-                };
-                using (var m = archive.CreateEntry("model.json").Open()) JsonSerializer.Serialize(m, manifest, ModelSaveContext.JsonOptions);
-                model.Save(new ModelSaveContext(archive, RootFolder));
+                    var manifest = new Manifest
+                    {
+                        Format = Format,
+                        Version = FormatVersion,
+                        MinReadableVersion = MinReadableFormatVersion,
+                        InputSchema = inputSchema.Select(c => new ColumnEntry { Name = c.Name, Type = c.Type.ToString() }).ToList(),
+                        Note = "Written by Microsoft.ML.UFlow (ML.NET-shaped API; not loadable by ML.NET).",
+                    };
+                    using (var m = archive.CreateEntry("model.json").Open()) JsonSerializer.Serialize(m, manifest, ModelSaveContext.JsonOptions);
+                    model.Save(new ModelSaveContext(archive, RootFolder));
+                }
+                stream.Flush(flushToDisk: true); // the rename must never expose a file whose bytes are not on disk yet
             }
             File.Move(temp, full, overwrite: true);
         }
@@ -90,10 +93,24 @@ internal static class ModelFile
             }
             try
             {
-                inputSchema = new DataSchema(manifest.InputSchema.Select(c => new SchemaColumn(c.Name, ColumnType.Parse(c.Type))));
+                inputSchema = new DataSchema((manifest.InputSchema ?? throw new FormatException("model.json has no input schema."))
+                    .Select(c => new SchemaColumn(c.Name, ColumnType.Parse(c.Type))));
             }
-            catch (FormatException e) { throw new ModelFormatException($"'{path}': the saved input schema names an unknown column type: {e.Message}", e); }
-            var model = ComponentRegistry.Load(new ModelLoadContext(archive, RootFolder, path));
+            catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
+            {
+                throw new ModelFormatException($"'{path}': the saved input schema cannot be read: {e.Message}", e);
+            }
+            ITransformer model;
+            try
+            {
+                model = ComponentRegistry.Load(new ModelLoadContext(archive, RootFolder, path));
+            }
+            catch (Exception e) when (e is not ModelFormatException
+                && e is FormatException or InvalidDataException or EndOfStreamException or OverflowException or ArgumentException or NullReferenceException or JsonException)
+            {
+                // Damaged or foreign component entries surface as one documented exception that names the file.
+                throw new ModelFormatException($"'{path}': a model component cannot be read (the file is damaged or was not written by this library): {e.Message}", e);
+            }
             model.GetOutputSchema(inputSchema);
             return model;
         }

@@ -49,6 +49,7 @@ public sealed class CsFlowModel
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
             {
                 Save(stream);
+                stream.Flush(flushToDisk: true); // the rename must never expose a file whose bytes are not on disk yet
             }
             File.Move(temp, full, overwrite: true);
         }

@@ -74,6 +74,8 @@ public sealed class Tensor
     /// <summary>Returns the elements of sample <paramref name="n"/> of a rank-4 tensor (C·H·W values).</summary>
     public Span<float> Sample(int n)
     {
+        // The backing array can be longer than Length after EnsureShape shrank the tensor, so check the index here.
+        if ((uint)n >= (uint)N) throw new ArgumentOutOfRangeException(nameof(n), n, $"Sample index outside {this}.");
         int size = C * H * W;
         return _data.AsSpan(n * size, size);
     }
@@ -81,6 +83,8 @@ public sealed class Tensor
     /// <summary>Returns the H·W plane of channel <paramref name="c"/> of sample <paramref name="n"/>.</summary>
     public Span<float> Plane(int n, int c)
     {
+        if ((uint)n >= (uint)N) throw new ArgumentOutOfRangeException(nameof(n), n, $"Sample index outside {this}.");
+        if ((uint)c >= (uint)C) throw new ArgumentOutOfRangeException(nameof(c), c, $"Channel index outside {this}.");
         int size = H * W;
         return _data.AsSpan((n * C + c) * size, size);
     }

@@ -1,3 +1,5 @@
+using Microsoft.ML.UFlow.Tensors;
+
 namespace Microsoft.ML.UFlow.Scoring;
 
 /// <summary>
@@ -58,7 +60,7 @@ internal sealed class ScaleMapUpsampler
         float scale = (float)inWidth / size;
         for (int ox = 0; ox < size; ox++)
         {
-            SourceIndex(scale, ox, inWidth, out _x0[ox], out _x1[ox], out _lx[ox]);
+            BilinearResize.SourceIndex(scale, ox, inWidth, out _x0[ox], out _x1[ox], out _lx[ox]);
         }
         for (int iy = 0; iy < inHeight; iy++)
         {
@@ -73,7 +75,7 @@ internal sealed class ScaleMapUpsampler
         float scaleY = (float)inHeight / size;
         for (int oy = 0; oy < size; oy++)
         {
-            SourceIndex(scaleY, oy, inHeight, out int y0, out int y1, out float ly);
+            BilinearResize.SourceIndex(scaleY, oy, inHeight, out int y0, out int y1, out float ly);
             float hy = 1f - ly;
             ReadOnlySpan<float> top = _rows.AsSpan(y0 * size, size), bottom = _rows.AsSpan(y1 * size, size);
             TensorPrimitives.Multiply(top, hy, line);
@@ -92,15 +94,6 @@ internal sealed class ScaleMapUpsampler
         {
             line.CopyTo(target);
         }
-    }
-
-    // PyTorch area_pixel_compute_source_index (align_corners = False), as in Tensors.BilinearResize.
-    private static void SourceIndex(float scale, int dst, int inSize, out int i0, out int i1, out float lambda)
-    {
-        float src = MathF.Max(scale * (dst + 0.5f) - 0.5f, 0f);
-        i0 = Math.Min((int)src, inSize - 1);
-        i1 = i0 < inSize - 1 ? i0 + 1 : i0;
-        lambda = src - i0;
     }
 
     // PyTorch nearest_idx: floor(dst · in/out) with the scale in float, clamped to the last index.

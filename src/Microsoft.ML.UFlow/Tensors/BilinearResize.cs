@@ -69,7 +69,8 @@ public static class BilinearResize
     }
 
     // PyTorch's area_pixel_compute_source_index (align_corners = False) followed by the neighbour rule of upsample_bilinear2d.
-    private static void SourceIndex(float scale, int dst, int inSize, out int i0, out int i1, out float lambda)
+    // Shared with Scoring.ScaleMapUpsampler, which must stay bit-identical to this resize.
+    internal static void SourceIndex(float scale, int dst, int inSize, out int i0, out int i1, out float lambda)
     {
         float src = MathF.Max(scale * (dst + 0.5f) - 0.5f, 0f);
         i0 = Math.Min((int)src, inSize - 1);

@@ -37,9 +37,11 @@ internal static class CsFlowBenchCommand
         var lr = new Option<double>("--lr") { Description = "Adam learning rate (CS-Flow: 2e-4).", DefaultValueFactory = _ => 2e-4 };
         var cache = new Option<string?>("--cache") { Description = "Folder for cached three-scale features (reused when the data, backbone, layer, size and subset match)." };
         var json = new Option<string?>("--json") { Description = "Synthetic mode: also write the timed steps (seconds) to this JSON file." };
+        var evalEvery = new Option<int>("--eval-every") { Description = "Also score the test split every k epochs (0: only after the last epoch).", DefaultValueFactory = _ => 0 };
+        var csv = new Option<string?>("--csv") { Description = "Write the curve (epoch, loss, seconds, image AUROC) to this CSV file, flushed every epoch." };
 
         var cmd = new Command("csflow", "CS-Flow: synthetic training-step timing, or a full experiment (features, training, image AUROC) with --data.");
-        foreach (Option o in new Option[] { data, model, layer, size, channels, featureSize, hidden, batch, epochs, steps, maxTrain, save, seed, json, cache, lr }) cmd.Options.Add(o);
+        foreach (Option o in new Option[] { data, model, layer, size, channels, featureSize, hidden, batch, epochs, steps, maxTrain, save, seed, json, cache, lr, evalEvery, csv }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             string? dataPath = r.GetValue(data);
@@ -50,7 +52,7 @@ internal static class CsFlowBenchCommand
             else
             {
                 RunExperiment(dataPath, r.GetValue(model)!, r.GetValue(layer)!, r.GetValue(size), r.GetValue(hidden), r.GetValue(batch), r.GetValue(epochs),
-                    r.GetValue(maxTrain), r.GetValue(save), r.GetValue(seed), r.GetValue(cache), r.GetValue(lr));
+                    r.GetValue(maxTrain), r.GetValue(save), r.GetValue(seed), r.GetValue(cache), r.GetValue(lr), r.GetValue(evalEvery), r.GetValue(csv));
             }
             return 0;
         });
@@ -120,7 +122,8 @@ internal static class CsFlowBenchCommand
         return t;
     }
 
-    private static void RunExperiment(string dataPath, string backbone, string layer, int inputSize, int hidden, int batch, int epochs, int maxTrain, string? savePath, int seed, string? cacheDir, double learningRate)
+    private static void RunExperiment(string dataPath, string backbone, string layer, int inputSize, int hidden, int batch, int epochs, int maxTrain, string? savePath, int seed, string? cacheDir, double learningRate,
+        int evalEvery, string? csvPath)
     {
         AnomalyDataset dataset = DatasetReader.Open(dataPath);
         using var featurizer = new OnnxFeaturizer(backbone, [layer]);
@@ -152,37 +155,48 @@ internal static class CsFlowBenchCommand
             Network = new CsFlowNetworkOptions { HiddenChannels = hidden, Seed = (ulong)seed },
         };
         var source = new InMemoryFeatureSource(trainFeatures);
-        var evalBatch = new Tensor[] { new(1), new(1), new(1) };
-        CsFlowModel? model = null;
-        var progress = new ConsoleProgress(r => Console.WriteLine(
-            $"epoch {r.Epoch}/{r.Epochs}: loss {r.MeanLoss.ToString("F5", Inv)} ({r.Elapsed.TotalSeconds:F0} s)"));
-        clock.Restart();
-        if (epochs == 0)
+        var testSource = new InMemoryFeatureSource(testFeatures);
+        bool[] labels = test.Select(t => t.IsAnomalous).ToArray();
+        // Built here rather than by Fit so that the progress callback can score the model between epochs; Fit does
+        // exactly this (same options, same seeds) before it calls Continue.
+        CsFlowNetworkOptions networkOptions = options.Network.Clone();
+        networkOptions.Channels = trainFeatures[0].C;
+        var model = new CsFlowModel(new CsFlowNetwork(networkOptions));
+        using StreamWriter? curve = csvPath is null ? null : new StreamWriter(csvPath);
+        curve?.WriteLine("epoch,loss,train_s,image_auroc,score_s");
+        double trainSeconds = 0;
+        double auroc = double.NaN;
+        var progress = new ConsoleProgress(r =>
         {
-            // Baseline: the untrained flow (γ = 0: identity up to the permutations), i.e. the mean of x²/2 over the features.
-            var networkOptions = options.Network.Clone();
-            networkOptions.Channels = trainFeatures[0].C;
-            model = new CsFlowModel(new CsFlowNetwork(networkOptions));
+            trainSeconds += r.Elapsed.TotalSeconds;
+            string line = $"epoch {r.Epoch}/{r.Epochs}: loss {r.MeanLoss.ToString("F5", Inv)} ({r.Elapsed.TotalSeconds:F0} s)";
+            string evaluated = "";
+            double scoreSeconds = 0;
+            if (r.Epoch == r.Epochs || (evalEvery > 0 && r.Epoch % evalEvery == 0))
+            {
+                var scoreClock = Stopwatch.StartNew();
+                auroc = ImageAuroc(model, testSource, labels);
+                scoreSeconds = scoreClock.Elapsed.TotalSeconds;
+                line += $", test image AUROC {auroc.ToString("F4", Inv)} ({scoreSeconds:F0} s)";
+                evaluated = auroc.ToString("R", Inv);
+            }
+            Console.WriteLine(line);
+            curve?.WriteLine(string.Join(",", r.Epoch.ToString(Inv), r.MeanLoss.ToString("R", Inv), r.Elapsed.TotalSeconds.ToString("F1", Inv),
+                evaluated, evaluated.Length > 0 ? scoreSeconds.ToString("F1", Inv) : ""));
+            curve?.Flush();
+        });
+        clock.Restart();
+        if (epochs > 0)
+        {
+            new CsFlowTrainer(options).Continue(model, source, progress);
         }
         else
         {
-            model = new CsFlowTrainer(options).Fit(source, progress);
+            // Baseline: the untrained flow (γ = 0: identity up to the permutations), i.e. the mean of x²/2 over the features.
+            auroc = ImageAuroc(model, testSource, labels);
         }
-        double trainSeconds = clock.Elapsed.TotalSeconds;
-
-        clock.Restart();
-        var testSource = new InMemoryFeatureSource(testFeatures);
-        var scores = new double[test.Count];
-        for (int start = 0; start < test.Count; start += 16)
-        {
-            int n = Math.Min(16, test.Count - start);
-            testSource.ReadBatch(Enumerable.Range(start, n).ToArray(), evalBatch);
-            model.ScoreImages(evalBatch).CopyTo(scores, start);
-        }
-        bool[] labels = test.Select(t => t.IsAnomalous).ToArray();
-        double auroc = RocAuc.Compute(scores, labels);
         Console.WriteLine($"RESULT data={dataset.Name} backbone={Path.GetFileName(backbone)}:{layer} input={inputSize} hidden={hidden} batch={batch} lr={learningRate.ToString(Inv)} epochs={epochs} " +
-                          $"train={train.Count} test={test.Count} image_AUROC={auroc.ToString("F4", Inv)} train_s={trainSeconds:F0} score_s={clock.Elapsed.TotalSeconds:F0}");
+                          $"train={train.Count} test={test.Count} image_AUROC={auroc.ToString("F4", Inv)} train_s={trainSeconds:F0} wall_s={clock.Elapsed.TotalSeconds:F0}");
         if (savePath is not null)
         {
             model.Metadata["backbone"] = Path.GetFileName(backbone) + ":" + layer;
@@ -190,6 +204,20 @@ internal static class CsFlowBenchCommand
             model.Save(savePath);
             Console.WriteLine($"saved {savePath}");
         }
+    }
+
+    /// <summary>Image AUROC of the CS-Flow image score (C.4) over the test split.</summary>
+    private static double ImageAuroc(CsFlowModel model, InMemoryFeatureSource testSource, bool[] labels)
+    {
+        var batch = new Tensor[] { new(1), new(1), new(1) };
+        var scores = new double[labels.Length];
+        for (int start = 0; start < labels.Length; start += 16)
+        {
+            int n = Math.Min(16, labels.Length - start);
+            testSource.ReadBatch(Enumerable.Range(start, n).ToArray(), batch);
+            model.ScoreImages(batch).CopyTo(scores, start);
+        }
+        return RocAuc.Compute(scores, labels);
     }
 
     private static Tensor[] Cached(string? dir, string key, Func<Tensor[]> compute)

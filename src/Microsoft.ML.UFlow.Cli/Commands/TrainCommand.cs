@@ -46,6 +46,11 @@ internal static class TrainCommand
     private static int Run(TrainSettings s, DirectoryInfo data, FileInfo output)
     {
         var clock = Stopwatch.StartNew();
+        if (!File.Exists(s.Backbone))
+        {
+            string hint = s.Kind == ModelKind.CsFlow ? $" (CS-Flow's default is {DefaultPipeline.CsFlowBackbone}, relative to the working directory; pass --backbone)" : "";
+            throw new FileNotFoundException($"Backbone '{s.Backbone}' does not exist{hint}.", s.Backbone);
+        }
         var ctx = new UFlowContext(s.Seed);
         var train = ctx.Data.LoadFromDirectory(data.FullName, DataSplit.Train);
         long count = train.GetRowCount() ?? 0;
@@ -83,6 +88,7 @@ internal static class TrainCommand
             };
             return DefaultPipeline.Create(ctx, s.Backbone, outputs, s.InputSize, uflowOptions).Fit(train);
         });
+        double fitSeconds = reporter?.Elapsed ?? 0;
         ctx.Model.Save(model, train.Schema, output.FullName);
         var components = ((IEnumerable<ITransformer>)model).ToList();
         if (s.Kind == ModelKind.CsFlow)
@@ -90,6 +96,10 @@ internal static class TrainCommand
             var scorer = components.OfType<CsFlowScoreTransformer>().Single();
             string loss = reporter?.LastLoss is double l ? l.ToString("0.####", CultureInfo.InvariantCulture) : "n/a";
             AnsiConsole.MarkupLine($"{s.Epochs} epochs, {reporter?.LastStep ?? 0} steps, final loss {loss}, score threshold {scorer.Threshold.ToString("0.######", CultureInfo.InvariantCulture)}");
+            if (reporter?.FeaturizeSeconds is double featurize)
+            {
+                AnsiConsole.MarkupLine($"featurize {featurize.ToString("0.0", CultureInfo.InvariantCulture)} s, train and threshold pass {(fitSeconds - featurize).ToString("0.0", CultureInfo.InvariantCulture)} s");
+            }
         }
         else
         {
@@ -106,14 +116,23 @@ internal static class TrainCommand
 
     private sealed class Reporter(ProgressBars bars) : IProgress<TrainingProgress>
     {
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+
         public double? LastLoss { get; private set; }
 
         public int LastStep { get; private set; }
+
+        /// <summary>Seconds from the start to the first training step (reading and featurising the images).</summary>
+        public double? FeaturizeSeconds { get; private set; }
+
+        /// <summary>Seconds since the reporter was made (at the start of Fit).</summary>
+        public double Elapsed => _clock.Elapsed.TotalSeconds;
 
         public void Report(TrainingProgress value)
         {
             if (value.Phase == "train")
             {
+                FeaturizeSeconds ??= Elapsed;
                 LastStep = value.Done;
                 LastLoss = value.Loss ?? LastLoss;
             }

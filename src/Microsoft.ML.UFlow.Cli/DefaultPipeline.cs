@@ -5,9 +5,21 @@ using Microsoft.ML.UFlow.Features;
 
 namespace Microsoft.ML.UFlow.Cli;
 
-/// <summary>The pipeline 'uflow train' fits: load → resize (PIL bilinear) → ImageNet pixels → ONNX features → U-Flow → NFA.</summary>
+/// <summary>
+/// The pipelines 'uflow train' fits: load → resize (PIL bilinear) → ImageNet pixels → ONNX features → U-Flow → NFA, or
+/// (<c>--model csflow</c>) load → resize → ImageNet pixels → one ONNX output at three input scales (METHOD.md C.1) → CS-Flow.
+/// </summary>
 internal static class DefaultPipeline
 {
+    /// <summary>CS-Flow's default backbone, relative to the working directory (the one 'uflow bench csflow' uses).</summary>
+    public const string CsFlowBackbone = "../shared/models/mobilenetv2_1.0_imagenet_features.onnx";
+
+    /// <summary>CS-Flow's default backbone output (MobileNetV2's 96-channel stride-16 map; docs/RESULTS.md says why).</summary>
+    public const string CsFlowLayer = "stride16";
+
+    /// <summary>CS-Flow's default input side (METHOD.md C.1: 384 for MTD; 768 for MVTec AD).</summary>
+    public const int CsFlowInputSize = 384;
+
     private static readonly string[][] s_knownLayerSets =
     [
         ["stride4", "stride8", "stride16"],        // MobileNetV2 features model
@@ -23,6 +35,20 @@ internal static class DefaultPipeline
             .Append(ctx.Transforms.ApplyOnnxFeaturizer(UFlowColumns.Features, UFlowColumns.Pixels, backbone, layers))
             .Append(ctx.AnomalyDetection.Trainers.UFlow(options))
             .Append(ctx.AnomalyDetection.SegmentWithNfa());
+    }
+
+    /// <summary>The CS-Flow pipeline: the same image steps, then <paramref name="layer"/> at three input scales and CS-Flow.</summary>
+    public static EstimatorChain<CsFlowScoreTransformer> CreateCsFlow(UFlowContext ctx, string backbone, string layer, int inputSize, CsFlowTrainer.Options options)
+    {
+        if (inputSize < 64 || inputSize % 64 != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, "--input-size must be a positive multiple of 64 for CS-Flow (its 1/4 input copy must still be a whole number of stride-16 cells).");
+        }
+        return ctx.Transforms.LoadImages(UFlowColumns.Image)
+            .Append(ctx.Transforms.ResizeImages(UFlowColumns.Image, inputSize, inputSize))
+            .Append(ctx.Transforms.ExtractPixels(UFlowColumns.Pixels, UFlowColumns.Image))
+            .Append(ctx.Transforms.ApplyOnnxFeaturizerForCsFlow(UFlowColumns.Features, UFlowColumns.Pixels, backbone, layer))
+            .Append(ctx.AnomalyDetection.Trainers.CsFlow(options));
     }
 
     /// <summary>The layers to use: the user's list, or the first known set that the model has.</summary>

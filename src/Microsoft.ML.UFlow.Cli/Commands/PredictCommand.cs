@@ -8,15 +8,18 @@ using Spectre.Console;
 
 namespace Microsoft.ML.UFlow.Cli.Commands;
 
-/// <summary><c>uflow predict</c>: runs a saved model on image files; prints score and max −log10 NFA; writes mask and overlay PNGs.</summary>
+/// <summary>
+/// <c>uflow predict</c>: runs a saved model on image files. U-Flow: score, max −log10 NFA, segmentation mask and overlay
+/// PNGs. CS-Flow (no NFA): score, verdict score &gt; threshold, heat-map overlay PNG.
+/// </summary>
 internal static class PredictCommand
 {
     public static Command Create()
     {
-        var model = new Option<FileInfo>("--model") { Description = "The model .zip written by 'uflow train'.", Required = true };
-        var output = new Option<DirectoryInfo>("--out") { Description = "Folder for <name>_mask.png and <name>_overlay.png.", DefaultValueFactory = _ => new DirectoryInfo("predictions") };
+        var model = new Option<FileInfo>("--model") { Description = "The model .zip written by 'uflow train' (U-Flow or CS-Flow).", Required = true };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Folder for <name>_overlay.png (and, for U-Flow, <name>_mask.png).", DefaultValueFactory = _ => new DirectoryInfo("predictions") };
         var images = new Argument<FileInfo[]>("IMAGE") { Description = "Image files (PNG, JPEG, BMP).", Arity = ArgumentArity.OneOrMore };
-        var cmd = new Command("predict", "Score images with a saved model: anomaly score, -log10 NFA, segmentation mask and overlay per image.");
+        var cmd = new Command("predict", "Score images with a saved model: anomaly score and heat-map overlay per image; for U-Flow also -log10 NFA and the segmentation mask.");
         cmd.Options.Add(model);
         cmd.Options.Add(output);
         cmd.Arguments.Add(images);
@@ -28,10 +31,12 @@ internal static class PredictCommand
     {
         var ctx = new UFlowContext();
         var model = ctx.Model.Load(modelFile.FullName, out var inputSchema);
+        var caps = ModelCapabilities.Of(model, inputSchema, modelFile.FullName);
         var engine = ctx.Model.CreatePredictionEngine(model, inputSchema);
         output.Create();
-        var table = new Table().AddColumn("image").AddColumn(new TableColumn("score").RightAligned()).AddColumn(new TableColumn("max -log10 NFA").RightAligned())
-            .AddColumn(new TableColumn("anomalous pixels").RightAligned()).AddColumn("verdict").AddColumn("outputs");
+        var table = new Table().AddColumn("image").AddColumn(new TableColumn("score").RightAligned());
+        if (caps.HasNfa) table.AddColumn(new TableColumn("max -log10 NFA").RightAligned()).AddColumn(new TableColumn("anomalous pixels").RightAligned());
+        table.AddColumn("verdict").AddColumn("outputs");
         var stems = UniqueStems(images);
         for (int index = 0; index < images.Length; index++)
         {
@@ -39,17 +44,31 @@ internal static class PredictCommand
             if (!image.Exists) throw new FileNotFoundException($"Image '{image.FullName}' does not exist.", image.FullName);
             var row = engine.PredictImage(image.FullName);
             float score = row.Get<float>(UFlowColumns.Score);
-            var logNfa = row.Get<Tensor>(UFlowColumns.LogNfa);
-            var mask = row.Get<Tensor>(UFlowColumns.SegmentationMask);
-            float maxLogNfa = TensorPrimitives.Max(logNfa.Span);
-            int pixels = (int)TensorPrimitives.Sum(mask.Span);
             string stem = stems[index];
-            ReportImages.WritePrediction(output.FullName, stem, row);
-            table.AddRow(Markup.Escape(image.Name), score.ToString("0.0000", CultureInfo.InvariantCulture), maxLogNfa.ToString("0.00", CultureInfo.InvariantCulture),
-                pixels.ToString(CultureInfo.InvariantCulture), pixels > 0 ? "[red]anomalous[/]" : "[green]normal[/]",
-                Markup.Escape($"{stem}_{{mask,overlay}}.png"));
+            ReportImages.WritePrediction(output.FullName, stem, row, caps);
+            var cells = new List<string> { Markup.Escape(image.Name), score.ToString("0.0000", CultureInfo.InvariantCulture) };
+            bool anomalous;
+            if (caps.HasNfa)
+            {
+                float maxLogNfa = TensorPrimitives.Max(row.Get<Tensor>(UFlowColumns.LogNfa).Span);
+                int pixels = (int)TensorPrimitives.Sum(row.Get<Tensor>(UFlowColumns.SegmentationMask).Span);
+                cells.Add(maxLogNfa.ToString("0.00", CultureInfo.InvariantCulture));
+                cells.Add(pixels.ToString(CultureInfo.InvariantCulture));
+                anomalous = pixels > 0;
+            }
+            else
+            {
+                anomalous = row.Get<bool>(UFlowColumns.PredictedLabel);
+            }
+            cells.Add(anomalous ? "[red]anomalous[/]" : "[green]normal[/]");
+            cells.Add(Markup.Escape(caps.HasNfa ? $"{stem}_{{mask,overlay}}.png" : $"{stem}_overlay.png"));
+            table.AddRow(cells.ToArray());
         }
         AnsiConsole.Write(table);
+        if (!caps.HasNfa)
+        {
+            AnsiConsole.MarkupLine(Markup.Escape($"{caps.DisplayName} verdict: score > threshold {caps.Threshold.ToString("0.######", CultureInfo.InvariantCulture)} (the highest training score unless changed). {caps.NfaUnavailableLine}"));
+        }
         AnsiConsole.MarkupLine($"PNGs written to [green]{Markup.Escape(output.FullName)}[/]");
         return 0;
     }

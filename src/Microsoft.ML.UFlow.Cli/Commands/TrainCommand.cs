@@ -8,65 +8,135 @@ using Spectre.Console;
 
 namespace Microsoft.ML.UFlow.Cli.Commands;
 
-/// <summary><c>uflow train</c>: fits the default U-Flow pipeline (load, resize, normalise, ONNX features, flow, NFA) and saves it.</summary>
+/// <summary>
+/// <c>uflow train</c>: fits the default U-Flow pipeline (load, resize, normalise, ONNX features, flow, NFA) or, with
+/// <c>--model csflow</c>, the CS-Flow pipeline (one ONNX output at three input scales, CS-Flow), and saves it to one .zip.
+/// </summary>
 internal static class TrainCommand
 {
+    private static readonly CsFlowTrainer.Options s_csFlowDefaults = new();
+
     public static Command Create()
     {
+        var model = new Option<string>("--model") { Description = "The model to train: uflow (U-Flow with NFA segmentation) or csflow (CS-Flow, image score and localisation map).", DefaultValueFactory = _ => "uflow" };
+        model.AcceptOnlyFromAmong("uflow", "csflow");
         var data = new Option<DirectoryInfo>("--data") { Description = "Training data: an MVTec AD category folder, a plain folder (normal/ ...), or the MTD folder (uses its split.txt).", Required = true };
-        var backbone = new Option<FileInfo>("--backbone") { Description = "ONNX feature extractor (for example ../shared/models/mobilenetv2_1.0_imagenet_features.onnx).", Required = true };
-        var layers = new Option<string?>("--layers") { Description = "Comma-separated model outputs to use, finest first (default: stride4,stride8,stride16 for MobileNetV2, layer1_act,layer2_act,layer3_act for ResNet-50 v2)." };
-        var inputSize = new Option<int>("--input-size") { Description = "Square input size in pixels (multiple of 32).", DefaultValueFactory = _ => 256 };
-        var epochs = new Option<int>("--epochs") { Description = "Training epochs over the cached features.", DefaultValueFactory = _ => UFlowTrainer.Options.DefaultEpochs };
-        var batch = new Option<int>("--batch") { Description = "Mini-batch size.", DefaultValueFactory = _ => 8 };
-        var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => UFlowTrainer.Options.DefaultLearningRate };
+        var backbone = new Option<FileInfo?>("--backbone") { Description = $"ONNX feature extractor (for example ../shared/models/mobilenetv2_1.0_imagenet_features.onnx). Required for uflow; csflow default: {DefaultPipeline.CsFlowBackbone}." };
+        var layers = new Option<string?>("--layers") { Description = "uflow only: comma-separated model outputs to use, finest first (default: stride4,stride8,stride16 for MobileNetV2, layer1_act,layer2_act,layer3_act for ResNet-50 v2)." };
+        var layer = new Option<string?>("--layer") { Description = $"csflow only: the one backbone output computed at the three input scales (default {DefaultPipeline.CsFlowLayer})." };
+        var hidden = new Option<int?>("--hidden") { Description = $"csflow only: hidden width of the cross-scale subnetworks (default {s_csFlowDefaults.HiddenChannels}, CS-Flow's)." };
+        var inputSize = new Option<int?>("--input-size") { Description = $"Square input size in pixels (uflow: multiple of 32, default {TrainSettings.UFlowInputSize}; csflow: multiple of 64, default {DefaultPipeline.CsFlowInputSize}, METHOD.md C.1 uses 768 for MVTec AD and 384 for MTD)." };
+        var epochs = new Option<int?>("--epochs") { Description = $"Training epochs over the cached features (default: uflow {UFlowTrainer.Options.DefaultEpochs}, csflow {s_csFlowDefaults.Epochs})." };
+        var batch = new Option<int?>("--batch") { Description = $"Mini-batch size (default: uflow {TrainSettings.UFlowBatch}, csflow {s_csFlowDefaults.BatchSize})." };
+        var lr = new Option<double?>("--lr") { Description = $"Adam learning rate (default: uflow {F(UFlowTrainer.Options.DefaultLearningRate)}, csflow {F(s_csFlowDefaults.LearningRate)})." };
         var seed = new Option<int>("--seed") { Description = "Seed for initialisation and shuffling.", DefaultValueFactory = _ => 0 };
         var output = new Option<FileInfo>("--out") { Description = "The model .zip to write.", Required = true };
 
-        var cmd = new Command("train", "Train U-Flow on normal images and save the whole pipeline to one .zip.");
-        foreach (var o in new Option[] { data, backbone, layers, inputSize, epochs, batch, lr, seed, output }) cmd.Options.Add(o);
-        cmd.SetAction(parse => CliErrors.Run(() => Run(
-            parse.GetValue(data)!, parse.GetValue(backbone)!, parse.GetValue(layers), parse.GetValue(inputSize), parse.GetValue(epochs),
-            parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(seed), parse.GetValue(output)!)));
+        var cmd = new Command("train", "Train U-Flow (default) or CS-Flow (--model csflow) on normal images and save the whole pipeline to one .zip.");
+        foreach (var o in new Option[] { model, data, backbone, layers, layer, hidden, inputSize, epochs, batch, lr, seed, output }) cmd.Options.Add(o);
+        cmd.SetAction(parse => CliErrors.Run(() =>
+        {
+            var settings = TrainSettings.Resolve(parse.GetValue(model)!, parse.GetValue(backbone)?.FullName, parse.GetValue(layers), parse.GetValue(layer),
+                parse.GetValue(hidden), parse.GetValue(inputSize), parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(seed));
+            return Run(settings, parse.GetValue(data)!, parse.GetValue(output)!);
+        }));
         return cmd;
     }
 
-    private static int Run(DirectoryInfo data, FileInfo backbone, string? layers, int inputSize, int epochs, int batch, double lr, int seed, FileInfo output)
+    private static int Run(TrainSettings s, DirectoryInfo data, FileInfo output)
     {
         var clock = Stopwatch.StartNew();
-        var ctx = new UFlowContext(seed);
+        if (!File.Exists(s.Backbone))
+        {
+            string hint = s.Kind == ModelKind.CsFlow ? $" (CS-Flow's default is {DefaultPipeline.CsFlowBackbone}, relative to the working directory; pass --backbone)" : "";
+            throw new FileNotFoundException($"Backbone '{s.Backbone}' does not exist{hint}.", s.Backbone);
+        }
+        var ctx = new UFlowContext(s.Seed);
         var train = ctx.Data.LoadFromDirectory(data.FullName, DataSplit.Train);
         long count = train.GetRowCount() ?? 0;
         if (count == 0) throw new ArgumentException($"No training images found under '{data.FullName}'.");
-        string[] outputs = DefaultPipeline.ResolveLayers(backbone.FullName, layers);
-        AnsiConsole.MarkupLine($"[bold]uflow train[/]: {count} normal images from {Markup.Escape(data.FullName)}");
-        AnsiConsole.MarkupLine($"backbone {Markup.Escape(backbone.Name)} [[{Markup.Escape(string.Join(", ", outputs))}]], input {inputSize}, epochs {epochs}, batch {batch}, lr {lr.ToString(CultureInfo.InvariantCulture)}, seed {seed}");
+        string[] outputs = s.Kind == ModelKind.CsFlow ? [s.Layer!] : DefaultPipeline.ResolveLayers(s.Backbone, s.Layers);
+        string name = s.Kind == ModelKind.CsFlow ? "CS-Flow" : "U-Flow";
+        AnsiConsole.MarkupLine($"[bold]uflow train[/] {name}: {count} normal images from {Markup.Escape(data.FullName)}");
+        AnsiConsole.MarkupLine($"backbone {Markup.Escape(Path.GetFileName(s.Backbone))} [[{Markup.Escape(string.Join(", ", outputs))}]]{(s.Kind == ModelKind.CsFlow ? " at 3 input scales" : "")}, " +
+                               $"input {s.InputSize}, epochs {s.Epochs}, batch {s.Batch}, lr {F(s.LearningRate)}{(s.Kind == ModelKind.CsFlow ? $", hidden {s.Hidden}" : "")}, seed {s.Seed}");
 
-        var model = ConsoleProgress.Run(bars =>
+        var reporter = (Reporter?)null;
+        ITransformer model = ConsoleProgress.Run<ITransformer>(bars =>
         {
-            var options = new UFlowTrainer.Options
+            reporter = new Reporter(bars);
+            if (s.Kind == ModelKind.CsFlow)
             {
-                Epochs = epochs,
-                BatchSize = batch,
-                LearningRate = lr,
-                Seed = seed,
-                Progress = new Reporter(bars),
+                var options = new CsFlowTrainer.Options
+                {
+                    Epochs = s.Epochs,
+                    BatchSize = s.Batch,
+                    LearningRate = s.LearningRate,
+                    HiddenChannels = s.Hidden,
+                    Seed = s.Seed,
+                    Progress = reporter,
+                };
+                return DefaultPipeline.CreateCsFlow(ctx, s.Backbone, s.Layer!, s.InputSize, options).Fit(train);
+            }
+            var uflowOptions = new UFlowTrainer.Options
+            {
+                Epochs = s.Epochs,
+                BatchSize = s.Batch,
+                LearningRate = s.LearningRate,
+                Seed = s.Seed,
+                Progress = reporter,
             };
-            var pipeline = DefaultPipeline.Create(ctx, backbone.FullName, outputs, inputSize, options);
-            return pipeline.Fit(train);
+            return DefaultPipeline.Create(ctx, s.Backbone, outputs, s.InputSize, uflowOptions).Fit(train);
         });
+        double fitSeconds = reporter?.Elapsed ?? 0;
         ctx.Model.Save(model, train.Schema, output.FullName);
-        var scorer = model.OfType<AnomalyScoreTransformer>().Single();
-        var summary = scorer.TrainingSummary;
-        AnsiConsole.MarkupLine($"{summary.Epochs} epochs, {summary.Steps} steps, final loss {summary.FinalLoss.ToString("0.####", CultureInfo.InvariantCulture)}, score threshold {scorer.Threshold.ToString("0.######", CultureInfo.InvariantCulture)}");
-        AnsiConsole.MarkupLine($"featurize {summary.FeaturizeSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s, train {summary.TrainSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s");
+        var components = ((IEnumerable<ITransformer>)model).ToList();
+        if (s.Kind == ModelKind.CsFlow)
+        {
+            var scorer = components.OfType<CsFlowScoreTransformer>().Single();
+            string loss = reporter?.LastLoss is double l ? l.ToString("0.####", CultureInfo.InvariantCulture) : "n/a";
+            AnsiConsole.MarkupLine($"{s.Epochs} epochs, {reporter?.LastStep ?? 0} steps, final loss {loss}, score threshold {scorer.Threshold.ToString("0.######", CultureInfo.InvariantCulture)}");
+            if (reporter?.FeaturizeSeconds is double featurize)
+            {
+                AnsiConsole.MarkupLine($"featurize {featurize.ToString("0.0", CultureInfo.InvariantCulture)} s, train and threshold pass {(fitSeconds - featurize).ToString("0.0", CultureInfo.InvariantCulture)} s");
+            }
+        }
+        else
+        {
+            var scorer = components.OfType<AnomalyScoreTransformer>().Single();
+            var summary = scorer.TrainingSummary;
+            AnsiConsole.MarkupLine($"{summary.Epochs} epochs, {summary.Steps} steps, final loss {summary.FinalLoss.ToString("0.####", CultureInfo.InvariantCulture)}, score threshold {scorer.Threshold.ToString("0.######", CultureInfo.InvariantCulture)}");
+            AnsiConsole.MarkupLine($"featurize {summary.FeaturizeSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s, train {summary.TrainSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s");
+        }
         AnsiConsole.MarkupLine($"saved [green]{Markup.Escape(output.FullName)}[/] ({new FileInfo(output.FullName).Length / 1024} KiB) in {Timing.Describe(clock)}");
         return 0;
     }
 
+    private static string F(double v) => v.ToString(CultureInfo.InvariantCulture);
+
     private sealed class Reporter(ProgressBars bars) : IProgress<TrainingProgress>
     {
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+        public double? LastLoss { get; private set; }
+
+        public int LastStep { get; private set; }
+
+        /// <summary>Seconds from the start to the first training step (reading and featurising the images).</summary>
+        public double? FeaturizeSeconds { get; private set; }
+
+        /// <summary>Seconds since the reporter was made (at the start of Fit).</summary>
+        public double Elapsed => _clock.Elapsed.TotalSeconds;
+
         public void Report(TrainingProgress value)
-            => bars.Report(value.Phase, value.Done, value.Total, value.Loss is double l ? $"(loss {l.ToString("0.###", CultureInfo.InvariantCulture)})" : null);
+        {
+            if (value.Phase == "train")
+            {
+                FeaturizeSeconds ??= Elapsed;
+                LastStep = value.Done;
+                LastLoss = value.Loss ?? LastLoss;
+            }
+            bars.Report(value.Phase, value.Done, value.Total, value.Loss is double l ? $"(loss {l.ToString("0.###", CultureInfo.InvariantCulture)})" : null);
+        }
     }
 }

@@ -6,12 +6,13 @@ namespace Microsoft.ML.UFlow.Cli.Report;
 
 /// <summary>
 /// Writes the visual evaluation report: <c>index.html</c> with the metric table and, for each test image, the input, the
-/// ground-truth contour, the anomaly heat-map overlay and the NFA segmentation contour (PNG files beside the page).
-/// The page is static (no script, no external resource), so it opens from disk and in headless browsers.
+/// ground-truth contour, the anomaly heat-map overlay and, for models that have it, the NFA segmentation contour (PNG
+/// files beside the page). The page is static (no script, no external resource), so it opens from disk and in headless browsers.
 /// </summary>
 internal static class HtmlReport
 {
-    public static string Write(string directory, string title, IReadOnlyList<(string Name, string Value)> metrics, IReadOnlyList<ReportEntry> entries, string? notes = null)
+    /// <summary>Writes <c>index.html</c> atomically; <paramref name="notes"/> are paragraphs shown under the title.</summary>
+    public static string Write(string directory, string title, IReadOnlyList<(string Name, string Value)> metrics, IReadOnlyList<ReportEntry> entries, params IReadOnlyList<string> notes)
     {
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").Append(Enc(title)).Append("</title>\n<style>\n")
@@ -25,11 +26,13 @@ internal static class HtmlReport
             .Append(".row figcaption{font-size:11px;color:#555;text-align:center}.info{font-size:13px;min-width:190px;font-family:monospace;white-space:pre}\n")
             .Append("</style></head><body>\n");
         html.Append("<h1>").Append(Enc(title)).Append("</h1>\n");
-        if (notes is not null) html.Append("<p>").Append(Enc(notes)).Append("</p>\n");
+        foreach (string note in notes) html.Append("<p>").Append(Enc(note)).Append("</p>\n");
         html.Append("<table class=\"metrics\"><tr><th>metric</th><th>value</th></tr>\n");
         foreach (var (name, value) in metrics) html.Append("<tr><td>").Append(Enc(name)).Append("</td><td class=\"v\">").Append(Enc(value)).Append("</td></tr>\n");
         html.Append("</table>\n");
-        html.Append("<div class=\"legend\">Columns: input · <span class=\"gt\">ground-truth contour</span> · anomaly heat map (jet, 0 = blue, 1 = red) · <span class=\"nfa\">NFA segmentation contour</span> (log10 NFA &lt; 0).</div>\n");
+        bool hasNfa = entries.Any(e => e.NfaPng is not null);
+        html.Append("<div class=\"legend\">Columns: input · <span class=\"gt\">ground-truth contour</span> · anomaly heat map (jet, blue = low, red = high)")
+            .Append(hasNfa ? " · <span class=\"nfa\">NFA segmentation contour</span> (log10 NFA &lt; 0).</div>\n" : ".</div>\n");
         foreach (var e in entries)
         {
             html.Append("<div class=\"row ").Append(e.IsAnomalous ? "anomalous" : "normal").Append("\">")
@@ -37,12 +40,14 @@ internal static class HtmlReport
                 .Append("group: ").Append(Enc(e.Group)).Append('\n')
                 .Append("label: ").Append(e.IsAnomalous ? "anomalous" : "normal").Append('\n')
                 .Append("score: ").Append(F(e.Score)).Append('\n')
-                .Append("max -log10 NFA: ").Append(F(e.MaxNegativeLog10Nfa)).Append('\n')
-                .Append("detected pixels: ").Append(e.DetectedPixels.ToString(CultureInfo.InvariantCulture)).Append("</div>");
+                .Append("predicted: ").Append(e.PredictedAnomalous ? "anomalous" : "normal");
+            if (e.MaxNegativeLog10Nfa is float nfa) html.Append('\n').Append("max -log10 NFA: ").Append(F(nfa));
+            if (e.DetectedPixels is int detected) html.Append('\n').Append("detected pixels: ").Append(detected.ToString(CultureInfo.InvariantCulture));
+            html.Append("</div>");
             Figure(html, e.InputPng, "input");
             Figure(html, e.GroundTruthPng, "ground truth");
             Figure(html, e.HeatMapPng, "anomaly map");
-            Figure(html, e.NfaPng, "NFA segmentation");
+            if (e.NfaPng is not null) Figure(html, e.NfaPng, "NFA segmentation");
             html.Append("</div>\n");
         }
         html.Append("</body></html>\n");

@@ -12,8 +12,8 @@ internal static class ReportImages
     private static readonly (byte R, byte G, byte B) s_groundTruthColour = (0, 200, 0);
     private static readonly (byte R, byte G, byte B) s_nfaColour = (255, 48, 48);
 
-    /// <summary>Writes the four pictures of one evaluated row and returns its report entry.</summary>
-    public static ReportEntry Write(string imagesDir, DataRow row, int index, string dataRoot)
+    /// <summary>Writes the pictures of one evaluated row (input, ground truth, heat map, and the NFA contour when the model has it) and returns its report entry.</summary>
+    public static ReportEntry Write(string imagesDir, DataRow row, int index, string dataRoot, ModelCapabilities model)
     {
         string path = row.Get<string>(DataCatalog.ImagePathColumn);
         string relative = Path.GetRelativePath(dataRoot, path).Replace('\\', '/');
@@ -22,29 +22,43 @@ internal static class ReportImages
         int size = map.Shape[0];
         var input = Background(row, size);
         var gt = row.Get<Tensor>(UFlowColumns.GroundTruth);
-        var seg = row.Get<Tensor>(UFlowColumns.SegmentationMask);
-        var logNfa = row.Get<Tensor>(UFlowColumns.LogNfa);
         string prefix = $"{index:D4}";
         string inputPng = Save(input, imagesDir, prefix + "_input.png");
         string gtPng = Save(DrawContour(input, gt.Span, s_groundTruthColour), imagesDir, prefix + "_gt.png");
-        string heatPng = Save(HeatOverlay(input, map.Span), imagesDir, prefix + "_heat.png");
-        string nfaPng = Save(DrawContour(input, seg.Span, s_nfaColour), imagesDir, prefix + "_nfa.png");
-        return new ReportEntry(relative, group, row.Get<bool>(DataCatalog.LabelColumn), row.Get<float>(UFlowColumns.Score),
-            TensorPrimitives.Max(logNfa.Span), (int)TensorPrimitives.Sum(seg.Span),
-            "images/" + inputPng, "images/" + gtPng, "images/" + heatPng, "images/" + nfaPng);
+        string heatPng = Save(HeatOverlay(input, map.Span, model), imagesDir, prefix + "_heat.png");
+        float? maxLogNfa = null;
+        int? detected = null;
+        string? nfaPng = null;
+        if (model.HasNfa)
+        {
+            var seg = row.Get<Tensor>(UFlowColumns.SegmentationMask);
+            maxLogNfa = TensorPrimitives.Max(row.Get<Tensor>(UFlowColumns.LogNfa).Span);
+            detected = (int)TensorPrimitives.Sum(seg.Span);
+            nfaPng = "images/" + Save(DrawContour(input, seg.Span, s_nfaColour), imagesDir, prefix + "_nfa.png");
+        }
+        return new ReportEntry(relative, group, row.Get<bool>(DataCatalog.LabelColumn), row.Get<float>(UFlowColumns.Score), row.Get<bool>(UFlowColumns.PredictedLabel),
+            maxLogNfa, detected, "images/" + inputPng, "images/" + gtPng, "images/" + heatPng, nfaPng);
     }
 
-    /// <summary>Writes <c>&lt;stem&gt;_mask.png</c> (0/255) and <c>&lt;stem&gt;_overlay.png</c> (heat map + NFA contour) of one prediction.</summary>
-    public static (string Mask, string Overlay) WritePrediction(string outDir, string stem, DataRow row)
+    /// <summary>
+    /// Writes <c>&lt;stem&gt;_overlay.png</c> (heat map, plus the NFA contour when the model has it) and, for models with
+    /// the NFA segmentation, <c>&lt;stem&gt;_mask.png</c> (0/255) of one prediction.
+    /// </summary>
+    public static (string? Mask, string Overlay) WritePrediction(string outDir, string stem, DataRow row, ModelCapabilities model)
     {
         var map = row.Get<Tensor>(UFlowColumns.AnomalyMap);
-        var seg = row.Get<Tensor>(UFlowColumns.SegmentationMask);
-        int size = seg.Shape[0];
-        var mask = new Image(size, size, 1);
-        var m = seg.Span;
-        for (int i = 0; i < m.Length; i++) mask.Pixels[i] = m[i] > 0.5f ? (byte)255 : (byte)0;
-        string maskPath = Path.Combine(outDir, Save(mask, outDir, stem + "_mask.png"));
-        var overlay = DrawContour(HeatOverlay(Background(row, size), map.Span), seg.Span, s_nfaColour);
+        int size = map.Shape[0];
+        var overlay = HeatOverlay(Background(row, size), map.Span, model);
+        string? maskPath = null;
+        if (model.HasNfa)
+        {
+            var seg = row.Get<Tensor>(UFlowColumns.SegmentationMask);
+            var mask = new Image(size, size, 1);
+            var m = seg.Span;
+            for (int i = 0; i < m.Length; i++) mask.Pixels[i] = m[i] > 0.5f ? (byte)255 : (byte)0;
+            maskPath = Path.Combine(outDir, Save(mask, outDir, stem + "_mask.png"));
+            overlay = DrawContour(overlay, seg.Span, s_nfaColour);
+        }
         string overlayPath = Path.Combine(outDir, Save(overlay, outDir, stem + "_overlay.png"));
         return (maskPath, overlayPath);
     }
@@ -62,11 +76,14 @@ internal static class ReportImages
         return name;
     }
 
-    /// <summary>Blends the jet colouring of the map (fixed range [0, 1], so pictures compare across images) with the image, 50/50.</summary>
-    private static Image HeatOverlay(Image background, ReadOnlySpan<float> map)
+    /// <summary>
+    /// Blends the jet colouring of the map with the image, 50/50, over the model's fixed colour range
+    /// (<see cref="ModelCapabilities.HeatMapMax"/>, so pictures compare across images), or [0, map maximum] without one.
+    /// </summary>
+    private static Image HeatOverlay(Image background, ReadOnlySpan<float> map, ModelCapabilities model)
     {
         int side = (int)Math.Sqrt(map.Length);
-        return HeatMapOverlay.Apply(background, map, side, side, 0.5f, 0f, 1f);
+        return HeatMapOverlay.Apply(background, map, side, side, 0.5f, 0f, model.HeatMapMax);
     }
 
     /// <summary>Draws the 2-pixel contour of a 0/1 mask tensor of the image's size (Imaging layer).</summary>

@@ -35,7 +35,10 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
         /// <summary>Side S of the anomaly map (default 256).</summary>
         public int OutputSize { get; set; } = UFlowColumns.EvaluationSize;
 
-        /// <summary>Receives featurisation and training progress (not saved).</summary>
+        /// <summary>
+        /// Receives featurisation and training progress (not saved): one <c>train</c> report per step, whose loss is the
+        /// mean of the last finished epoch (null during the first), and one more at the end of every epoch.
+        /// </summary>
         public IProgress<TrainingProgress>? Progress { get; set; }
     }
 
@@ -89,8 +92,19 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
             ShuffleSeed = (ulong)(uint)_seed,
             Network = new CsFlowNetworkOptions { Channels = first[0].Shape[0], HiddenChannels = _options.HiddenChannels, Seed = (ulong)(uint)_seed },
         });
-        var source = new CachedFeatureSource(cache, () => progress?.Report(new TrainingProgress("train", ++step, totalSteps)));
-        var model = trainer.Fit(source);
+        // The flow trainer reads sample 0 once in Fit and once in Continue to probe the channel count before the first
+        // step; those reads are not steps. Each step report carries the mean loss of the last finished epoch.
+        int reads = 0;
+        double? epochLoss = null;
+        var source = new CachedFeatureSource(cache, () =>
+        {
+            if (++reads > ProbeReads) progress?.Report(new TrainingProgress("train", ++step, totalSteps, epochLoss));
+        });
+        var model = trainer.Fit(source, new EpochLossSink(report =>
+        {
+            epochLoss = report.MeanLoss;
+            progress?.Report(new TrainingProgress("train", step, totalSteps, epochLoss));
+        }));
         var scorer = new CsFlowScoreTransformer(model, _options.FeatureColumnName, _options.OutputSize, float.PositiveInfinity);
         float max = float.NegativeInfinity;
         var one = first.Select(_ => new Tensor(1)).ToArray();
@@ -100,5 +114,14 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
             max = MathF.Max(max, scorer.Score(one).Score);
         }
         return scorer.WithThreshold(max);
+    }
+
+    /// <summary>Reads of sample 0 that <see cref="Flows.CsFlow.CsFlowTrainer.Fit"/> makes before its first step.</summary>
+    private const int ProbeReads = 2;
+
+    /// <summary>Receives the epoch reports synchronously, on the training thread (<see cref="Progress{T}"/> would post them).</summary>
+    private sealed class EpochLossSink(Action<CsFlowEpochReport> onEpoch) : IProgress<CsFlowEpochReport>
+    {
+        public void Report(CsFlowEpochReport value) => onEpoch(value);
     }
 }

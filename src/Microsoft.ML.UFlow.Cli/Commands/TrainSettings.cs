@@ -1,0 +1,46 @@
+using System.Globalization;
+using Microsoft.ML.UFlow.Api.AnomalyDetection;
+
+namespace Microsoft.ML.UFlow.Cli.Commands;
+
+/// <summary>
+/// The settings of one 'uflow train' run after the per-model defaults are applied. Options that belong to the other
+/// model are rejected with a message saying so, never silently ignored.
+/// </summary>
+internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? Layers, string? Layer, int Hidden, int InputSize, int Epochs, int Batch, double LearningRate, int Seed)
+{
+    /// <summary>U-Flow's default input side and batch size (CS-Flow's are in <see cref="DefaultPipeline"/> and <see cref="CsFlowTrainer.Options"/>).</summary>
+    public const int UFlowInputSize = 256, UFlowBatch = 8;
+
+    /// <summary>Applies the defaults of <paramref name="model"/> ("uflow" or "csflow") to the options the user gave (null = not given).</summary>
+    /// <exception cref="ArgumentException">An option of the other model was given, or a required one is missing.</exception>
+    public static TrainSettings Resolve(string model, string? backbone, string? layers, string? layer, int? hidden, int? inputSize, int? epochs, int? batch, double? lr, int seed)
+    {
+        var csflow = new CsFlowTrainer.Options();
+        switch (model)
+        {
+            case "csflow":
+                if (layers is not null)
+                {
+                    throw new ArgumentException("--layers is a U-Flow option (several outputs of one pass); CS-Flow uses one backbone output at three input scales: pass --layer instead (default " + DefaultPipeline.CsFlowLayer + ").");
+                }
+                return new TrainSettings(ModelKind.CsFlow, Path.GetFullPath(backbone ?? DefaultPipeline.CsFlowBackbone), null, layer ?? DefaultPipeline.CsFlowLayer,
+                    Positive(hidden ?? csflow.HiddenChannels, "--hidden"), inputSize ?? DefaultPipeline.CsFlowInputSize, Positive(epochs ?? csflow.Epochs, "--epochs"),
+                    Positive(batch ?? csflow.BatchSize, "--batch"), PositiveRate(lr ?? csflow.LearningRate), seed);
+            case "uflow":
+                if (layer is not null) throw new ArgumentException("--layer is a CS-Flow option (--model csflow); U-Flow takes several outputs with --layers.");
+                if (hidden is not null) throw new ArgumentException("--hidden is a CS-Flow option (--model csflow); U-Flow's subnetwork width is a fixed ratio of its feature channels.");
+                if (backbone is null) throw new ArgumentException("--backbone is required for --model uflow (for example ../shared/models/mobilenetv2_1.0_imagenet_features.onnx).");
+                return new TrainSettings(ModelKind.UFlow, Path.GetFullPath(backbone), layers, null, 0, inputSize ?? UFlowInputSize, Positive(epochs ?? UFlowTrainer.Options.DefaultEpochs, "--epochs"),
+                    Positive(batch ?? UFlowBatch, "--batch"), PositiveRate(lr ?? UFlowTrainer.Options.DefaultLearningRate), seed);
+            default:
+                throw new ArgumentException($"--model must be uflow or csflow, not '{model}'.");
+        }
+    }
+
+    private static int Positive(int value, string option)
+        => value >= 1 ? value : throw new ArgumentOutOfRangeException(option, value, $"{option} must be at least 1 (got {value.ToString(CultureInfo.InvariantCulture)}).");
+
+    private static double PositiveRate(double value)
+        => value > 0 && double.IsFinite(value) ? value : throw new ArgumentOutOfRangeException("--lr", value, "--lr must be a positive number.");
+}

@@ -1,0 +1,239 @@
+using System.Text.Json;
+using Microsoft.ML.UFlow.Api;
+using Microsoft.ML.UFlow.Api.AnomalyDetection;
+using Microsoft.ML.UFlow.Api.Data;
+using Microsoft.ML.UFlow.Api.Transforms;
+using Microsoft.ML.UFlow.Cli;
+using Microsoft.ML.UFlow.Cli.Commands;
+using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Tests.Infrastructure;
+
+namespace Microsoft.ML.UFlow.Tests.Cli;
+
+/// <summary>
+/// <c>uflow train --model csflow</c>, then <c>eval</c> and <c>predict</c> on the saved .zip, through the command code
+/// (in-process); the rejection of the other model's options; and the U-Flow path of the same commands.
+/// </summary>
+[Collection(CliCollection.Name)]
+public sealed class CsFlowCliTests
+{
+    [Fact]
+    public void CsFlowRejectsUFlowOnlyOptionsAndUFlowRejectsCsFlowOnlyOptions()
+    {
+        var layers = Assert.Throws<ArgumentException>(() => TrainSettings.Resolve("csflow", null, "stride4,stride8", null, null, null, null, null, null, 0));
+        Assert.Contains("--layers is a U-Flow option", layers.Message);
+        Assert.Contains("--layer", layers.Message);
+        Assert.Contains("--hidden is a CS-Flow option", Assert.Throws<ArgumentException>(() => TrainSettings.Resolve("uflow", "b.onnx", null, null, 64, null, null, null, null, 0)).Message);
+        Assert.Contains("--layer is a CS-Flow option", Assert.Throws<ArgumentException>(() => TrainSettings.Resolve("uflow", "b.onnx", null, "stride16", null, null, null, null, null, 0)).Message);
+        Assert.Contains("--backbone is required", Assert.Throws<ArgumentException>(() => TrainSettings.Resolve("uflow", null, null, null, null, null, null, null, null, 0)).Message);
+
+        // Through the command line: exit code 1, the message, and no model written (the options are checked before any data is read).
+        string dir = Path.Combine(Path.GetTempPath(), "uflow-cli-" + Guid.NewGuid().ToString("N"));
+        string model = Path.Combine(dir, "m.zip");
+        var (code, output) = CliRunner.Run("train", "--model", "csflow", "--layers", "stride16", "--data", dir, "--out", model);
+        Assert.Equal(1, code);
+        Assert.Contains("error: --layers is a U-Flow option", output);
+        (code, output) = CliRunner.Run("train", "--hidden", "8", "--backbone", "b.onnx", "--data", dir, "--out", model);
+        Assert.Equal(1, code);
+        Assert.Contains("error: --hidden is a CS-Flow option", output);
+        Assert.False(File.Exists(model));
+        Assert.False(Directory.Exists(dir));
+    }
+
+    [Fact]
+    public void DefaultsFollowTheModel()
+    {
+        var cs = TrainSettings.Resolve("csflow", null, null, null, null, null, null, null, null, 3);
+        var official = new CsFlowTrainer.Options();
+        Assert.Equal(ModelKind.CsFlow, cs.Kind);
+        Assert.Equal((1024, 60, 16, 2e-4), (cs.Hidden, cs.Epochs, cs.Batch, cs.LearningRate));
+        Assert.Equal((official.HiddenChannels, official.Epochs, official.BatchSize, official.LearningRate), (cs.Hidden, cs.Epochs, cs.Batch, cs.LearningRate));
+        Assert.Equal((384, "stride16", 3), (cs.InputSize, cs.Layer, cs.Seed));
+        Assert.Equal(Path.GetFullPath(DefaultPipeline.CsFlowBackbone), cs.Backbone);
+
+        var u = TrainSettings.Resolve("uflow", "b.onnx", null, null, null, null, null, null, null, 0);
+        Assert.Equal(ModelKind.UFlow, u.Kind);
+        Assert.Equal((256, 8, UFlowTrainer.Options.DefaultEpochs, UFlowTrainer.Options.DefaultLearningRate), (u.InputSize, u.Batch, u.Epochs, u.LearningRate));
+
+        var given = TrainSettings.Resolve("csflow", "x.onnx", null, "stride32", 8, 128, 2, 4, 1e-3, 0);
+        Assert.Equal((8, 128, 2, 4, 1e-3, "stride32"), (given.Hidden, given.InputSize, given.Epochs, given.Batch, given.LearningRate, given.Layer));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TrainSettings.Resolve("csflow", null, null, null, 0, null, null, null, null, 0));
+    }
+
+    [SharedDataFact]
+    public void TrainEvalPredictRoundTripForCsFlow()
+    {
+        using var data = TinyBottle.Create();
+        string backbone = SharedData.File("models", "mobilenetv2_1.0_imagenet_features.onnx")!;
+        // A neutral file name: the commands must find the model kind from the pipeline, not from the name.
+        string model = Path.Combine(data.Root, "out", "model.zip");
+
+        var (code, output) = CliRunner.Run("train", "--model", "csflow", "--data", data.Dataset, "--backbone", backbone,
+            "--input-size", "128", "--hidden", "8", "--epochs", "1", "--batch", "2", "--out", model);
+        Assert.True(code == 0, output);
+        Assert.Contains("CS-Flow", output);
+        Assert.Contains("final loss", output);
+        Assert.True(File.Exists(model));
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(model)!, "*.tmp"));
+
+        // The saved pipeline: CS-Flow features at 128 px, a CS-Flow scorer, no NFA step.
+        var ctx = new UFlowContext();
+        var loaded = ctx.Model.Load(model, out var inputSchema);
+        var components = ((IEnumerable<ITransformer>)loaded).ToList();
+        Assert.Equal(128, components.OfType<ResizeImagesTransformer>().Single().ImageHeight);
+        Assert.True(components.OfType<OnnxFeaturizerTransformer>().Single().CsFlowScales);
+        var scorer = components.OfType<CsFlowScoreTransformer>().Single();
+        Assert.Equal(UFlowColumns.EvaluationSize, scorer.OutputSize);
+        Assert.DoesNotContain(components, c => c is NfaSegmentationTransformer or AnomalyScoreTransformer);
+        var caps = ModelCapabilities.Of(loaded, inputSchema, model);
+        Assert.Equal(ModelKind.CsFlow, caps.Kind);
+        Assert.False(caps.HasNfa);
+        Assert.True(float.IsFinite(scorer.Threshold));
+
+        // eval: image AUROC and the map's pixel metrics, NFA metrics omitted with the line that says why.
+        string json = Path.Combine(data.Root, "out", "metrics.json");
+        string report = Path.Combine(data.Root, "out", "report");
+        (code, output) = CliRunner.Run("eval", "--model", model, "--data", data.Dataset, "--json", json, "--report", report);
+        Assert.True(code == 0, output);
+        Assert.Contains("image_auroc", output);
+        Assert.Contains("not available for CS-Flow models", output);
+        Assert.DoesNotContain("miou_nfa", output);
+        Assert.DoesNotContain("false_alarm_images", output);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var root = doc.RootElement;
+        Assert.False(root.TryGetProperty("miou_nfa", out _));
+        Assert.False(root.TryGetProperty("false_alarm_images", out _));
+        Assert.Equal("csflow", root.GetProperty("model_kind").GetString());
+        Assert.False(root.GetProperty("nfa_available").GetBoolean());
+        Assert.Equal(data.TestCount, root.GetProperty("n_images").GetInt32());
+
+        // The reported numbers against a reference computed here from the model's own outputs (Mann-Whitney U, ties ½).
+        var test = ctx.Data.LoadFromDirectory(data.Dataset, DataSplit.Test);
+        var rows = loaded.Transform(test).GetRows().ToList();
+        double[] scores = rows.Select(r => (double)r.Get<float>(UFlowColumns.Score)).ToArray();
+        bool[] labels = rows.Select(r => r.Get<bool>(DataCatalog.LabelColumn)).ToArray();
+        Assert.Equal(ReferenceAuroc(scores, labels), root.GetProperty("image_auroc").GetDouble(), 12);
+        var masks = ctx.Transforms.LoadMasks(UFlowColumns.GroundTruth, DataCatalog.MaskPathColumn, 128, scorer.OutputSize).Fit(test).Transform(test).GetRows()
+            .Select(r => r.Get<Tensor>(UFlowColumns.GroundTruth)).ToList();
+        var pixelScores = rows.SelectMany(r => r.Get<Tensor>(UFlowColumns.AnomalyMap).Span.ToArray().Select(v => (double)v)).ToArray();
+        var pixelLabels = masks.SelectMany(m => m.Span.ToArray().Select(v => v > 0.5f)).ToArray();
+        Assert.Contains(true, pixelLabels);
+        Assert.Equal(ReferenceAuroc(pixelScores, pixelLabels), root.GetProperty("pixel_auroc").GetDouble(), 9);
+        foreach (string name in new[] { "aupro", "f1max_pixel" })
+        {
+            double v = root.GetProperty(name).GetDouble();
+            Assert.InRange(v, 0, 1);
+        }
+
+        // The report: heat maps and ground truth, no NFA pictures, and the 'not available' note.
+        string html = File.ReadAllText(Path.Combine(report, "index.html"));
+        Assert.Contains("CS-Flow evaluation", html);
+        Assert.Contains("not available for CS-Flow models", html);
+        Assert.DoesNotContain("NFA segmentation contour", html);
+        Assert.DoesNotContain("max -log10 NFA", html);
+        Assert.Equal(data.TestCount, Directory.GetFiles(Path.Combine(report, "images"), "*_heat.png").Length);
+        Assert.Empty(Directory.GetFiles(Path.Combine(report, "images"), "*_nfa.png"));
+
+        // predict: score and verdict (score > threshold), an overlay per image, no mask.
+        string predictions = Path.Combine(data.Root, "out", "pred");
+        string[] images = data.TestImages.Take(2).ToArray();
+        (code, output) = CliRunner.Run(["predict", "--model", model, "--out", predictions, .. images]);
+        Assert.True(code == 0, output);
+        Assert.Contains("score > threshold", output);
+        Assert.Contains("not available for CS-Flow models", output);
+        Assert.Equal(2, Directory.GetFiles(predictions, "*_overlay.png").Length);
+        Assert.Empty(Directory.GetFiles(predictions, "*_mask.png"));
+        float expected = rows.First(r => r.Get<string>(DataCatalog.ImagePathColumn) == images[0]).Get<float>(UFlowColumns.Score);
+        Assert.Contains(expected.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture), output);
+    }
+
+    [SharedDataFact]
+    public void UFlowModelsKeepTheirNfaResults()
+    {
+        // The same commands on a U-Flow .zip still report the NFA metrics, masks and contours.
+        using var data = TinyBottle.Create();
+        string backbone = SharedData.File("models", "mobilenetv2_1.0_imagenet_features.onnx")!;
+        string model = Path.Combine(data.Root, "out", "model.zip");
+        var (code, output) = CliRunner.Run("train", "--data", data.Dataset, "--backbone", backbone, "--input-size", "64", "--epochs", "1", "--batch", "4", "--out", model);
+        Assert.True(code == 0, output);
+        Assert.Contains("U-Flow", output);
+
+        string json = Path.Combine(data.Root, "out", "metrics.json");
+        string report = Path.Combine(data.Root, "out", "report");
+        (code, output) = CliRunner.Run("eval", "--model", model, "--data", data.Dataset, "--json", json, "--report", report);
+        Assert.True(code == 0, output);
+        Assert.DoesNotContain("not available", output);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var root = doc.RootElement;
+        Assert.Equal("uflow", root.GetProperty("model_kind").GetString());
+        Assert.True(root.GetProperty("nfa_available").GetBoolean());
+        Assert.InRange(root.GetProperty("miou_nfa").GetDouble(), 0, 1);
+        Assert.InRange(root.GetProperty("false_alarm_images").GetInt32(), 0, 2);
+        Assert.Equal(data.TestCount, Directory.GetFiles(Path.Combine(report, "images"), "*_nfa.png").Length);
+        Assert.Contains("max -log10 NFA", File.ReadAllText(Path.Combine(report, "index.html")));
+
+        string predictions = Path.Combine(data.Root, "out", "pred");
+        (code, output) = CliRunner.Run(["predict", "--model", model, "--out", predictions, data.TestImages.First()]);
+        Assert.True(code == 0, output);
+        Assert.Single(Directory.GetFiles(predictions, "*_mask.png"));
+        Assert.Single(Directory.GetFiles(predictions, "*_overlay.png"));
+    }
+
+    /// <summary>AUROC by counting pairs (anomalous above normal = 1, tie = ½) over the sorted scores.</summary>
+    private static double ReferenceAuroc(double[] scores, bool[] labels)
+    {
+        var order = Enumerable.Range(0, scores.Length).OrderBy(i => scores[i]).ToArray();
+        double pairs = 0, normalsBelow = 0;
+        long positives = labels.Count(l => l), negatives = labels.Length - positives;
+        for (int start = 0; start < order.Length;)
+        {
+            int end = start;
+            while (end < order.Length && scores[order[end]] == scores[order[start]]) end++;
+            double pos = 0, neg = 0;
+            for (int k = start; k < end; k++) { if (labels[order[k]]) pos++; else neg++; }
+            pairs += pos * normalsBelow + 0.5 * pos * neg;
+            normalsBelow += neg;
+            start = end;
+        }
+        return pairs / ((double)positives * negatives);
+    }
+
+    /// <summary>A tiny MVTec AD category (4 train, 2 good + 2 broken_large test images, with masks) copied from ../shared's bottle.</summary>
+    private sealed class TinyBottle : IDisposable
+    {
+        private TinyBottle(string root) => Root = root;
+
+        public string Root { get; }
+
+        public string Dataset => Path.Combine(Root, "bottle");
+
+        public int TestCount => 4;
+
+        public IEnumerable<string> TestImages => Directory.GetFiles(Path.Combine(Dataset, "test"), "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal);
+
+        public static TinyBottle Create()
+        {
+            string source = SharedData.Bottle!;
+            var tiny = new TinyBottle(Path.Combine(Path.GetTempPath(), "uflow-cli-" + Guid.NewGuid().ToString("N")));
+            void Copy(string relative)
+            {
+                string target = Path.Combine(tiny.Dataset, relative);
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(Path.Combine(source, relative), target);
+            }
+            for (int i = 0; i < 4; i++) Copy($"train/good/{i:D3}.png");
+            for (int i = 0; i < 2; i++)
+            {
+                Copy($"test/good/{i:D3}.png");
+                Copy($"test/broken_large/{i:D3}.png");
+                Copy($"ground_truth/broken_large/{i:D3}_mask.png");
+            }
+            return tiny;
+        }
+
+        public void Dispose()
+        {
+            try { Directory.Delete(Root, recursive: true); } catch (IOException) { }
+        }
+    }
+}

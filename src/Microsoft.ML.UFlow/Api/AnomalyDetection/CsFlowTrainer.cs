@@ -97,13 +97,12 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
         var source = new CachedFeatureSource(cache, () => progress?.Report(new TrainingProgress("train", ++step, totalSteps)));
         var model = trainer.Fit(source);
         var scorer = new CsFlowScoreTransformer(model, _options.FeatureColumnName, _options.OutputSize, float.PositiveInfinity);
-        float max = float.NegativeInfinity;
         var one = first.Select(_ => new Tensor(1)).ToArray();
-        for (int i = 0; i < n; i++)
+        float max = TrainingThreshold.FromTrainingScores(nameof(CsFlowTrainer), n, i =>
         {
             cache.ReadBatch([i], one);
-            max = MathF.Max(max, scorer.Score(one).Score);
-        }
+            return scorer.Score(one).Score;
+        });
         return scorer.WithThreshold(max);
     }
 

@@ -1,6 +1,9 @@
 using Microsoft.ML.UFlow.Api;
 using Microsoft.ML.UFlow.Api.AnomalyDetection;
 using Microsoft.ML.UFlow.Api.Data;
+using Microsoft.ML.UFlow.Api.Persistence;
+using System.Buffers.Binary;
+using System.IO.Compression;
 using Microsoft.ML.UFlow.Nn;
 using Microsoft.ML.UFlow.Tensors;
 
@@ -58,5 +61,42 @@ public sealed class CsFlowTrainerApiTests
         Assert.True(float.IsFinite(inMemory));
         Assert.Equal(inMemory, onDisk);
         Assert.Throws<ArgumentOutOfRangeException>(() => Trainer(budget: -1));
+    }
+
+    [Fact]
+    public void ADamagedWeightsEntryRaisesModelFormatExceptionNamingIt()
+    {
+        var random = new SeededRandom(7);
+        var model = Trainer().Fit(Data(Maps(random), Maps(random), Maps(random)));
+        string dir = Directory.CreateTempSubdirectory("uflow-csflow-zip-").FullName;
+        try
+        {
+            string path = Path.Combine(dir, "model.zip");
+            _ctx.Model.Save(model, Schema, path);
+            using (var zip = ZipFile.Open(path, ZipArchiveMode.Update))
+            {
+                ZipArchiveEntry entry = zip.Entries.Single(e => e.FullName.EndsWith("csflow.bin", StringComparison.Ordinal));
+                byte[] bytes;
+                using (var s = entry.Open())
+                using (var m = new MemoryStream())
+                {
+                    s.CopyTo(m);
+                    bytes = m.ToArray();
+                }
+                // Channels (after the signature string and two version integers) set to int.MaxValue.
+                BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(1 + "UFLOW.CSFLOW".Length + 8), int.MaxValue);
+                string name = entry.FullName;
+                entry.Delete();
+                using var w = zip.CreateEntry(name).Open();
+                w.Write(bytes);
+            }
+            var e = Assert.Throws<ModelFormatException>(() => _ctx.Model.Load(path, out _));
+            Assert.Contains(path, e.Message);
+            Assert.Contains("csflow.bin", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 }

@@ -19,17 +19,25 @@ internal sealed class FlowBinaryReader : IDisposable
     private readonly Func<string, InvalidDataException> _bad;
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    /// <param name="stream">The stream to read (left open).</param>
+    /// <param name="stream">The stream to read (left open). A stream that cannot seek is first copied to memory, so that
+    /// its length is known and every size can be checked against it.</param>
     /// <param name="bad">Makes the exception for a damaged file from the reason (the caller names the file in it).</param>
     public FlowBinaryReader(Stream stream, Func<string, InvalidDataException> bad)
     {
+        if (!stream.CanSeek)
+        {
+            var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            copy.Position = 0;
+            stream = copy;
+        }
         _stream = stream;
         _bad = bad;
         _reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
     }
 
-    /// <summary>Bytes left in the stream; <see cref="long.MaxValue"/> when the stream cannot tell (reads then fail at its end).</summary>
-    public long Remaining => _stream.CanSeek ? Math.Max(0, _stream.Length - _stream.Position) : long.MaxValue;
+    /// <summary>Bytes left in the stream.</summary>
+    public long Remaining => Math.Max(0, _stream.Length - _stream.Position);
 
     /// <summary>Throws unless at least <paramref name="bytes"/> bytes remain for <paramref name="what"/>.</summary>
     public void Require(long bytes, string what)

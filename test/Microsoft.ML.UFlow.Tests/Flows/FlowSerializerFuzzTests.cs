@@ -71,6 +71,25 @@ public sealed class FlowSerializerFuzzTests
         Assert.Contains("scale 0 channels", e.Message);
     }
 
+    [Fact]
+    public void StreamsThatCannotSeekAreCheckedAgainstTheirLengthToo()
+    {
+        byte[] cs = SmallCsFlow();
+        Assert.NotNull(CsFlowModel.Load(new ForwardOnlyStream(cs), Source));
+        BinaryPrimitives.WriteInt32LittleEndian(cs.AsSpan(1 + CsFlowModelFormat.Signature.Length + 12), 60_000); // hidden channels
+        Assert.Contains("truncated", Assert.Throws<InvalidDataException>(() => CsFlowModel.Load(new ForwardOnlyStream(cs), Source)).Message);
+        byte[] uf = SmallUFlow();
+        Assert.NotNull(UShapedFlowSerializer.Load(new ForwardOnlyStream(uf), Source));
+        Assert.Contains("truncated", Assert.Throws<InvalidDataException>(() => UShapedFlowSerializer.Load(new ForwardOnlyStream(uf[..^9]), Source)).Message);
+    }
+
+    private sealed class ForwardOnlyStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override bool CanSeek => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    }
+
     private static int IndexOf(byte[] haystack, ReadOnlySpan<byte> needle)
     {
         int at = haystack.AsSpan().IndexOf(needle);

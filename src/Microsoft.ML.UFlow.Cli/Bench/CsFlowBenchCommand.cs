@@ -141,8 +141,8 @@ internal static class CsFlowBenchCommand
 
         var clock = Stopwatch.StartNew();
         string key = $"{dataset.Name}_{Path.GetFileNameWithoutExtension(backbone)}_{layer}_{inputSize}_{maxTrain}_{seed}";
-        Tensor[] trainFeatures = Cached(cacheDir, key + "_train", () => Featurize(train, featurizer, inputSize));
-        Tensor[] testFeatures = Cached(cacheDir, key + "_test", () => Featurize(test, featurizer, inputSize));
+        Tensor[] trainFeatures = Cached(cacheDir, key + "_train", train.Count, info[0], () => Featurize(train, featurizer, inputSize));
+        Tensor[] testFeatures = Cached(cacheDir, key + "_test", test.Count, info[0], () => Featurize(test, featurizer, inputSize));
         Console.WriteLine($"features: {clock.Elapsed.TotalSeconds:F0} s for {train.Count + test.Count} images; scales " +
                           string.Join(" / ", trainFeatures.Select(t => $"{t.C}x{t.H}x{t.W}")));
 
@@ -220,35 +220,23 @@ internal static class CsFlowBenchCommand
         return RocAuc.Compute(scores, labels);
     }
 
-    private static Tensor[] Cached(string? dir, string key, Func<Tensor[]> compute)
+    /// <summary>
+    /// Features from <paramref name="dir"/> when a cache file for <paramref name="key"/> exists and its header matches
+    /// (sample count, three scales, the finest scale's shape); otherwise computed and cached (atomically).
+    /// </summary>
+    private static Tensor[] Cached(string? dir, string key, int count, FeatureMapInfo finest, Func<Tensor[]> compute)
     {
         if (dir is null) return compute();
-        Directory.CreateDirectory(dir);
         string path = Path.Combine(dir, key + ".f32");
-        if (File.Exists(path))
+        Tensor[]? loaded = FeatureTensorFile.TryRead(path, count, [(finest.Channels, finest.Height, finest.Width), null, null], out string? reason);
+        if (loaded is not null)
         {
-            using var r = new BinaryReader(File.OpenRead(path));
-            var loaded = new Tensor[3];
-            for (int s = 0; s < 3; s++)
-            {
-                loaded[s] = new Tensor(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32());
-                byte[] bytes = r.ReadBytes(loaded[s].Length * 4);
-                Buffer.BlockCopy(bytes, 0, loaded[s].Buffer, 0, bytes.Length);
-            }
             Console.WriteLine($"features from cache {path}");
             return loaded;
         }
+        if (reason is not null) Console.WriteLine($"feature cache {path} ignored ({reason}); recomputing");
         Tensor[] t = compute();
-        string temp = path + ".tmp";
-        using (var w = new BinaryWriter(File.Create(temp)))
-        {
-            foreach (Tensor x in t)
-            {
-                w.Write(x.N); w.Write(x.C); w.Write(x.H); w.Write(x.W);
-                w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.Span));
-            }
-        }
-        File.Move(temp, path, overwrite: true);
+        FeatureTensorFile.Write(path, t);
         return t;
     }
 

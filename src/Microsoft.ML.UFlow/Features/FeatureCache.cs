@@ -57,20 +57,24 @@ public sealed class FeatureCache : IDisposable
         if (maps.Count == 0) throw new ArgumentException("At least one feature map is needed.", nameof(maps));
         for (int s = 0; s < maps.Count; s++) maps[s].CheckRank4($"{nameof(maps)}[{s}]");
         int n = maps[0].N;
-        if (_shapes is null)
-        {
-            _shapes = maps.Select(m => new[] { m.C, m.H, m.W }).ToArray();
-            _sampleLength = checked(_shapes.Sum(sh => sh[0] * sh[1] * sh[2]));
-        }
-        if (maps.Count != _shapes.Length) throw new ArgumentException($"The cache holds {_shapes.Length} scales; got {maps.Count} maps.", nameof(maps));
+        // Validate everything before the first call fixes the shapes, so that a bad first batch leaves the cache unchanged.
+        int[][] shapes = _shapes ?? maps.Select(m => new[] { m.C, m.H, m.W }).ToArray();
+        if (maps.Count != shapes.Length) throw new ArgumentException($"The cache holds {shapes.Length} scales; got {maps.Count} maps.", nameof(maps));
         for (int s = 0; s < maps.Count; s++)
         {
             Tensor m = maps[s];
             if (m.N != n) throw new ArgumentException($"Map {s} has batch size {m.N} but map 0 has {n}.", nameof(maps));
-            if (m.C != _shapes[s][0] || m.H != _shapes[s][1] || m.W != _shapes[s][2])
+            if (m.C != shapes[s][0] || m.H != shapes[s][1] || m.W != shapes[s][2])
             {
-                throw new ArgumentException($"Map {s} has per-sample shape [{m.C}, {m.H}, {m.W}] but the cache holds [{string.Join(", ", _shapes[s])}].", nameof(maps));
+                throw new ArgumentException($"Map {s} has per-sample shape [{m.C}, {m.H}, {m.W}] but the cache holds [{string.Join(", ", shapes[s])}].", nameof(maps));
             }
+        }
+        if (_shapes is null)
+        {
+            long length = shapes.Sum(sh => (long)sh[0] * sh[1] * sh[2]);
+            if (length > Array.MaxLength) throw new ArgumentException($"One sample holds {length} values, more than one array can.", nameof(maps));
+            _sampleLength = (int)length;
+            _shapes = shapes;
         }
         int first = Count;
         long sampleBytes = (long)_sampleLength * sizeof(float);

@@ -41,6 +41,7 @@ public sealed class FlowStep
     private readonly Tensor _scratch = new(1);
     private readonly Tensor _inverse = new(1);
     private Tensor? _input;
+    private bool _inverseSinceForward; // Inverse reuses the activations that Backward needs
 
     /// <summary>
     /// Creates a step on <paramref name="channels"/> channels with subnet kernel <paramref name="kernelSize"/>, drawing the
@@ -135,6 +136,7 @@ public sealed class FlowStep
         if (x.C != c) throw new ArgumentException($"Step '{Name}' expects {c} channels but the input has shape {x}.", nameof(x));
         if (logDet.Length != n) throw new ArgumentException($"logDet has {logDet.Length} entries for a batch of {n}.", nameof(logDet));
         _input = x;
+        _inverseSinceForward = false;
         _x1.EnsureShape(n, c1, h, w);
         _y2.EnsureShape(n, c2, h, w);
         _tanh.EnsureShape(n, c2, h, w);
@@ -186,6 +188,10 @@ public sealed class FlowStep
     public Tensor? Backward(Tensor gradOutput, ReadOnlySpan<float> gradLogDet, bool needInputGradient = true)
     {
         Tensor x = _input ?? throw new InvalidOperationException($"Step '{Name}': Backward called before Forward.");
+        if (_inverseSinceForward)
+        {
+            throw new InvalidOperationException($"Step '{Name}': Inverse ran after the last Forward and overwrote the activations Backward needs; call Forward again before Backward.");
+        }
         int n = x.N, h = x.H, w = x.W, hw = h * w, c1 = PassiveChannels, c2 = ActiveChannels, c = Channels;
         gradOutput.CheckShape(nameof(gradOutput), n, c, h, w);
         if (gradLogDet.Length != n) throw new ArgumentException($"gradLogDet has {gradLogDet.Length} entries for a batch of {n}.", nameof(gradLogDet));
@@ -255,6 +261,7 @@ public sealed class FlowStep
         y.CheckRank4(nameof(y));
         int n = y.N, h = y.H, w = y.W, hw = h * w, c1 = PassiveChannels, c2 = ActiveChannels, c = Channels;
         if (y.C != c) throw new ArgumentException($"Step '{Name}' expects {c} channels but the input has shape {y}.", nameof(y));
+        _inverseSinceForward = true;
         Tensor x = _inverse.EnsureShape(n, c, h, w);
         double logScaleSum = UpdateScale();
         float[] scale = _scale;

@@ -15,7 +15,7 @@ public static class InvertibleUpsampling
     /// </summary>
     public static void Forward(Tensor source, int sourceStart, int sourceChannels, Tensor destination, int destinationStart)
     {
-        Check(source, sourceChannels, destination, destinationStart);
+        Check(source, sourceStart, sourceChannels, destination, destinationStart);
         int h = source.H, w = source.W, k = sourceChannels / 4;
         FlowParallel.For(source.N * k, 4 * h * w, nk =>
         {
@@ -41,8 +41,14 @@ public static class InvertibleUpsampling
     /// </summary>
     public static void Inverse(Tensor source, int sourceStart, int sourceChannels, Tensor destination, int destinationStart)
     {
+        source.CheckRank4(nameof(source));
+        destination.CheckRank4(nameof(destination));
+        if (sourceStart < 0 || sourceChannels < 0 || sourceStart > source.C - sourceChannels)
+        {
+            throw new ArgumentException($"Source channels [{sourceStart}, {sourceStart + (long)sourceChannels}) are outside {source}.", nameof(sourceStart));
+        }
         int h = destination.H, w = destination.W, k = sourceChannels;
-        if (source.H != 2 * h || source.W != 2 * w || source.N != destination.N || destinationStart + 4 * k > destination.C || sourceStart + k > source.C)
+        if (destinationStart < 0 || source.H != 2 * h || source.W != 2 * w || source.N != destination.N || destinationStart + 4 * k > destination.C || sourceStart + k > source.C)
         {
             throw new ArgumentException($"Cannot downsample {k} channels of {source} into {destination} at channel {destinationStart}.", nameof(destination));
         }
@@ -64,13 +70,19 @@ public static class InvertibleUpsampling
         });
     }
 
-    private static void Check(Tensor source, int sourceChannels, Tensor destination, int destinationStart)
+    private static void Check(Tensor source, int sourceStart, int sourceChannels, Tensor destination, int destinationStart)
     {
+        source.CheckRank4(nameof(source));
+        destination.CheckRank4(nameof(destination));
+        if (sourceStart < 0 || sourceChannels < 0 || sourceStart > source.C - sourceChannels)
+        {
+            throw new ArgumentException($"Source channels [{sourceStart}, {sourceStart + (long)sourceChannels}) are outside {source}.", nameof(sourceStart));
+        }
         if (sourceChannels % 4 != 0)
         {
             throw new ArgumentException($"Invertible upsampling needs a multiple of 4 channels; got {sourceChannels}.", nameof(sourceChannels));
         }
-        if (destination.H != 2 * source.H || destination.W != 2 * source.W || destination.N != source.N || destinationStart + sourceChannels / 4 > destination.C)
+        if (destination.H != 2 * source.H || destination.W != 2 * source.W || destination.N != source.N || destinationStart < 0 || destinationStart + sourceChannels / 4 > destination.C)
         {
             throw new ArgumentException($"Cannot upsample {sourceChannels} channels of {source} into {destination} at channel {destinationStart}.", nameof(destination));
         }

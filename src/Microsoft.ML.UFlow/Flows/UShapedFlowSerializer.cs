@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.ML.UFlow.Nn;
 
@@ -76,7 +75,7 @@ public static class UShapedFlowSerializer
             ReadOnlySpan<int> shape = p.Value.Shape;
             w.Write(shape.Length);
             foreach (int d in shape) w.Write(d);
-            WriteFloats(w, p.Value.Span);
+            FlowBinaryReader.WriteFloats(w, p.Value.Span);
         }
         w.Write(EndMarker);
     }
@@ -91,115 +90,110 @@ public static class UShapedFlowSerializer
     }
 
     /// <summary>Reads a flow from <paramref name="stream"/> (left open); <paramref name="sourceName"/> names it in errors.</summary>
+    /// <exception cref="InvalidDataException">The data is not a flow, is truncated or corrupt, or was written by a newer version.</exception>
     public static UShapedFlow Load(Stream stream, string sourceName = "stream")
     {
         ArgumentNullException.ThrowIfNull(stream);
-        using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+        using var r = new FlowBinaryReader(stream, why => Bad(sourceName, why));
+        if (!r.ReadBytes(Magic.Length, "the signature").AsSpan().SequenceEqual(Magic)) throw Bad(sourceName, "it does not start with the U-Flow flow signature");
+        int version = r.ReadInt32();
+        if (version > FormatVersion)
+        {
+            throw new InvalidDataException($"The flow in '{sourceName}' has format version {version}, newer than version {FormatVersion} that this library reads; update Microsoft.ML.UFlow to load it.");
+        }
+        if (version < 1) throw Bad(sourceName, $"format version {version} is invalid");
+        int scaleCount = r.ReadInt32("scale count", 1, MaxScales);
+        var scales = new FlowScale[scaleCount];
+        for (int l = 0; l < scaleCount; l++)
+        {
+            scales[l] = new FlowScale(
+                r.ReadInt32($"scale {l} channels", 1, MaxChannels),
+                r.ReadInt32($"scale {l} height", 1, MaxSide),
+                r.ReadInt32($"scale {l} width", 1, MaxSide));
+        }
+        var config = new UFlowConfig(scales)
+        {
+            FlowSteps = r.ReadInt32("flow steps", 1, MaxFlowSteps),
+            SubnetChannelsRatio = r.ReadDouble(),
+            AffineClamp = r.ReadSingle(),
+            FeatureLayerNorm = r.ReadBoolean(),
+            Seed = r.ReadUInt64(),
+        };
+        if (!double.IsFinite(config.SubnetChannelsRatio) || config.SubnetChannelsRatio <= 0 || config.SubnetChannelsRatio > MaxSubnetChannelsRatio)
+        {
+            throw Bad(sourceName, $"subnet channel ratio {config.SubnetChannelsRatio} is out of range (0, {MaxSubnetChannelsRatio}]");
+        }
+        if (!float.IsFinite(config.AffineClamp) || config.AffineClamp <= 0) throw Bad(sourceName, $"affine clamp {config.AffineClamp} is not a positive finite number");
+        UFlowPlan plan;
+        long parameterValues;
         try
         {
-            if (!r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic)) throw Bad(sourceName, "it does not start with the U-Flow flow signature");
-            int version = r.ReadInt32();
-            if (version > FormatVersion)
-            {
-                throw new InvalidDataException($"The flow in '{sourceName}' has format version {version}, newer than version {FormatVersion} that this library reads; update Microsoft.ML.UFlow to load it.");
-            }
-            if (version < 1) throw Bad(sourceName, $"format version {version} is invalid");
-            int scaleCount = ReadCount(r, sourceName, "scale count", 64);
-            var scales = new FlowScale[scaleCount];
-            for (int l = 0; l < scaleCount; l++) scales[l] = new FlowScale(r.ReadInt32(), r.ReadInt32(), r.ReadInt32());
-            var config = new UFlowConfig(scales)
-            {
-                FlowSteps = ReadCount(r, sourceName, "flow steps", 1024),
-                SubnetChannelsRatio = r.ReadDouble(),
-                AffineClamp = r.ReadSingle(),
-                FeatureLayerNorm = r.ReadBoolean(),
-                Seed = r.ReadUInt64(),
-            };
-            UShapedFlow flow;
-            try
-            {
-                flow = new UShapedFlow(config);
-            }
-            catch (ArgumentException e)
-            {
-                throw Bad(sourceName, "its configuration is invalid: " + e.Message);
-            }
-            for (int l = 0; l < flow.ScaleCount; l++)
-            {
-                foreach (FlowStep step in flow.Stage(l))
-                {
-                    int channels = r.ReadInt32();
-                    if (channels != step.Channels) throw Bad(sourceName, $"step '{step.Name}' stores {channels} channels, expected {step.Channels}");
-                    var permutation = new int[channels];
-                    for (int i = 0; i < channels; i++) permutation[i] = r.ReadInt32();
-                    try
-                    {
-                        step.SetPermutation(permutation);
-                    }
-                    catch (ArgumentException e)
-                    {
-                        throw Bad(sourceName, e.Message);
-                    }
-                }
-            }
-            IReadOnlyList<Parameter> parameters = flow.Parameters;
-            int count = r.ReadInt32();
-            if (count != parameters.Count) throw Bad(sourceName, $"it stores {count} parameters, the configuration has {parameters.Count}");
-            foreach (Parameter p in parameters)
-            {
-                string name = r.ReadString();
-                if (name != p.Name) throw Bad(sourceName, $"parameter '{name}' found where '{p.Name}' was expected");
-                int rank = r.ReadInt32();
-                if (rank != p.Value.Rank) throw Bad(sourceName, $"parameter '{name}' has rank {rank}, expected {p.Value.Rank}");
-                for (int i = 0; i < rank; i++)
-                {
-                    int d = r.ReadInt32();
-                    if (d != p.Value.Shape[i]) throw Bad(sourceName, $"parameter '{name}' has dimension {i} = {d}, expected {p.Value.Shape[i]}");
-                }
-                ReadFloats(r, p.Value.Span);
-            }
-            if (!r.ReadBytes(EndMarker.Length).AsSpan().SequenceEqual(EndMarker)) throw Bad(sourceName, "the end marker is missing");
-            return flow;
+            plan = config.Plan();
+            parameterValues = config.CountTrainableParameters();
         }
-        catch (EndOfStreamException)
+        catch (ArgumentException e)
         {
-            throw Bad(sourceName, "it is truncated");
+            throw Bad(sourceName, "its configuration is invalid: " + e.Message);
         }
+        // Everything the configuration implies must be in the file before the flow (and its weights) is allocated.
+        long permutationValues = 0;
+        foreach (int c in plan.StageChannels) permutationValues += (long)config.FlowSteps * (c + 1);
+        r.Require(4 * (permutationValues + parameterValues), $"the {parameterValues} weights of configuration {config}");
+        UShapedFlow flow;
+        try
+        {
+            flow = new UShapedFlow(config);
+        }
+        catch (ArgumentException e)
+        {
+            throw Bad(sourceName, "its configuration is invalid: " + e.Message);
+        }
+        for (int l = 0; l < flow.ScaleCount; l++)
+        {
+            foreach (FlowStep step in flow.Stage(l))
+            {
+                int channels = r.ReadInt32();
+                if (channels != step.Channels) throw Bad(sourceName, $"step '{step.Name}' stores {channels} channels, expected {step.Channels}");
+                var permutation = new int[channels];
+                for (int i = 0; i < channels; i++) permutation[i] = r.ReadInt32();
+                try
+                {
+                    step.SetPermutation(permutation);
+                }
+                catch (ArgumentException e)
+                {
+                    throw Bad(sourceName, e.Message);
+                }
+            }
+        }
+        IReadOnlyList<Parameter> parameters = flow.Parameters;
+        int count = r.ReadInt32();
+        if (count != parameters.Count) throw Bad(sourceName, $"it stores {count} parameters, the configuration has {parameters.Count}");
+        foreach (Parameter p in parameters)
+        {
+            string name = r.ReadString("a parameter name", MaxNameBytes);
+            if (name != p.Name) throw Bad(sourceName, $"parameter '{name}' found where '{p.Name}' was expected");
+            int rank = r.ReadInt32();
+            if (rank != p.Value.Rank) throw Bad(sourceName, $"parameter '{name}' has rank {rank}, expected {p.Value.Rank}");
+            for (int i = 0; i < rank; i++)
+            {
+                int d = r.ReadInt32();
+                if (d != p.Value.Shape[i]) throw Bad(sourceName, $"parameter '{name}' has dimension {i} = {d}, expected {p.Value.Shape[i]}");
+            }
+            r.ReadFloats(p.Value.Span, $"parameter '{name}'");
+        }
+        if (!r.ReadBytes(EndMarker.Length, "the end marker").AsSpan().SequenceEqual(EndMarker)) throw Bad(sourceName, "the end marker is missing");
+        return flow;
     }
 
-    private static int ReadCount(BinaryReader r, string source, string what, int max)
-    {
-        int value = r.ReadInt32();
-        if (value < 1 || value > max) throw Bad(source, $"{what} {value} is out of range");
-        return value;
-    }
+    // Sane limits, far above any real backbone (the largest scale has 1024 channels, the largest map 64×64 at 256 px),
+    // so that damaged sizes are refused before anything is allocated from them.
+    private const int MaxScales = 64;
+    private const int MaxChannels = 1 << 16;
+    private const int MaxSide = 1 << 15;
+    private const int MaxFlowSteps = 1024;
+    private const double MaxSubnetChannelsRatio = 64;
+    private const int MaxNameBytes = 4096;
 
     private static InvalidDataException Bad(string source, string why) => new($"'{source}' is not a readable U-Flow flow: {why}.");
-
-    private static void WriteFloats(BinaryWriter w, ReadOnlySpan<float> values)
-    {
-        if (BitConverter.IsLittleEndian)
-        {
-            w.Write(MemoryMarshal.AsBytes(values));
-            return;
-        }
-        foreach (float v in values) w.Write(v);
-    }
-
-    private static void ReadFloats(BinaryReader r, Span<float> values)
-    {
-        if (BitConverter.IsLittleEndian)
-        {
-            Span<byte> bytes = MemoryMarshal.AsBytes(values);
-            int read = 0;
-            while (read < bytes.Length)
-            {
-                int got = r.Read(bytes[read..]);
-                if (got == 0) throw new EndOfStreamException();
-                read += got;
-            }
-            return;
-        }
-        for (int i = 0; i < values.Length; i++) values[i] = r.ReadSingle();
-    }
 }

@@ -64,11 +64,24 @@ public sealed class Tensor
     /// <summary>The backing array (may be longer than <see cref="Length"/>).</summary>
     internal float[] Buffer => _data;
 
-    /// <summary>Element access for rank-4 tensors (no bounds check beyond the array's).</summary>
+    /// <summary>
+    /// Element access for rank-4 tensors; every index is checked (an index past one dimension would otherwise land on a
+    /// neighbouring element, or on stale data when EnsureShape shrank the tensor). Hot loops use spans, not this.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An index is outside its dimension, or the tensor is not rank 4.</exception>
     public float this[int n, int c, int h, int w]
     {
-        get => _data[((n * _shape[1] + c) * _shape[2] + h) * _shape[3] + w];
-        set => _data[((n * _shape[1] + c) * _shape[2] + h) * _shape[3] + w] = value;
+        get => _data[Offset(n, c, h, w)];
+        set => _data[Offset(n, c, h, w)] = value;
+    }
+
+    private int Offset(int n, int c, int h, int w)
+    {
+        if (_shape.Length != 4 || (uint)n >= (uint)_shape[0] || (uint)c >= (uint)_shape[1] || (uint)h >= (uint)_shape[2] || (uint)w >= (uint)_shape[3])
+        {
+            throw new ArgumentOutOfRangeException(nameof(n), $"Index [{n}, {c}, {h}, {w}] is outside {this}.");
+        }
+        return ((n * _shape[1] + c) * _shape[2] + h) * _shape[3] + w;
     }
 
     /// <summary>Returns the elements of sample <paramref name="n"/> of a rank-4 tensor (C·H·W values).</summary>

@@ -70,4 +70,20 @@ public sealed class FeatureCacheTests
         Assert.Throws<ArgumentException>(() => cache.Add([new Tensor(2, 4, 6, 6), new Tensor(1, 8, 3, 3)]));
         Assert.Throws<ArgumentOutOfRangeException>(() => cache.ReadBatch([1], [new Tensor(1), new Tensor(1)]));
     }
+
+    [Fact]
+    public void ABadFirstBatchLeavesTheCacheUnchanged()
+    {
+        using var cache = new FeatureCache();
+        // Map 1 disagrees with map 0 on the batch size: refused, and the shapes of this batch must not stick.
+        Assert.Throws<ArgumentException>(() => cache.Add([new Tensor(2, 5, 2, 2), new Tensor(1, 8, 3, 3)]));
+        Assert.Equal(0, cache.Count);
+        Assert.Null(cache.SampleShapes);
+        Tensor[] good = RandomMaps(2, 5);
+        Assert.Equal(0, cache.Add(good));
+        Tensor[] one = [new Tensor(1), new Tensor(1)];
+        cache.Read(1, one);
+        Assert.Equal(good[0].Sample(1).ToArray(), one[0].Span.ToArray());
+        Assert.Equal(good[1].Sample(1).ToArray(), one[1].Span.ToArray());
+    }
 }

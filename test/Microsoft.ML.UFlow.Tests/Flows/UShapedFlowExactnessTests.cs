@@ -146,6 +146,36 @@ public class UShapedFlowExactnessTests
         for (int b = 0; b < 2; b++) Assert.True(x.Sample(b).Slice(60, 120).SequenceEqual(back.Sample(b).Slice(60, 120)));
     }
 
+    [Fact]
+    public void UpsamplingRefusesSourceChannelsOutsideTheSource()
+    {
+        var x = new Tensor(2, 12, 3, 5);
+        var up = new Tensor(2, 4, 6, 10);
+        Assert.Throws<ArgumentException>(() => InvertibleUpsampling.Forward(x, 8, 8, up, 0));  // [8, 16) of 12 channels
+        Assert.Throws<ArgumentException>(() => InvertibleUpsampling.Forward(x, -4, 8, up, 0));
+        Assert.Throws<ArgumentException>(() => InvertibleUpsampling.Forward(x, 0, 8, up, -1));
+        var back = new Tensor(2, 12, 3, 5);
+        Assert.Throws<ArgumentException>(() => InvertibleUpsampling.Inverse(up, 3, 2, back, 0)); // [3, 5) of 4 channels
+        Assert.Throws<ArgumentException>(() => InvertibleUpsampling.Inverse(up, -1, 2, back, 0));
+        Assert.Throws<ArgumentException>(() => InvertibleUpsampling.Inverse(up, 0, 2, back, -4));
+    }
+
+    [Fact]
+    public void BackwardAfterAnInverseIsRefusedUntilTheNextForward()
+    {
+        var random = new SeededRandom(2);
+        var step = new FlowStep(6, 3, random, name: "s");
+        Tensor x = FlowTestData.Gaussian(random, 1, 2, 6, 4, 4);
+        var logDet = new float[2];
+        Tensor y = step.Forward(x, logDet).Clone();
+        step.Inverse(y);
+        var e = Assert.Throws<InvalidOperationException>(() => step.Backward(y, new float[2]));
+        Assert.Contains("Inverse", e.Message);
+        Assert.Contains("'s'", e.Message);
+        step.Forward(x, logDet);
+        Assert.NotNull(step.Backward(y, new float[2]));
+    }
+
     internal static double[] ToDouble(ReadOnlySpan<float> values)
     {
         var result = new double[values.Length];

@@ -47,7 +47,7 @@ internal sealed class NfaReferenceTree
             if (!byKey.ContainsKey((x[p], id)))
             {
                 var node = new Node { Level = x[p], Pixels = component, Id = id };
-                node.LogPfa = ChernoffChiSquare.Log10Pfa(component.Count, x[p], channels, guard);
+                node.LogPfa = ReferenceLog10Pfa(component.Count, x[p], channels, guard);
                 byKey[(x[p], id)] = node;
                 _nodes.Add(node);
             }
@@ -75,6 +75,19 @@ internal sealed class NfaReferenceTree
                 _children[p].Add(v);
             }
         }
+    }
+
+    /// <summary>
+    /// METHOD.md A.7.3 written independently of <see cref="ChernoffChiSquare"/>: with u = x/C, one pixel's Chernoff
+    /// bound is P(χ²_C ≥ x) ≤ (u·e^{1−u})^{C/2}, so log10 of it is (C/2)·(log10 u + (1 − u)·log10 e); independence over
+    /// the |R| pixels multiplies it by |R|. The optional guard (A.7.8) makes the bound 0 (probability 1) for u ≤ 1.
+    /// </summary>
+    internal static double ReferenceLog10Pfa(int regionSize, double minimumStatistic, int channels, bool guard)
+    {
+        double u = minimumStatistic / channels;
+        if (guard && u <= 1.0) return 0.0;
+        double log10Bound = channels / 2.0 * (Math.Log10(u) + (1.0 - u) * Math.Log10(Math.E));
+        return regionSize * log10Bound;
     }
 
     private static HashSet<int> UpperComponent(float[] x, int height, int width, int start)

@@ -26,6 +26,22 @@ public class TensorTests
     }
 
     [Fact]
+    public void TheElementIndexerChecksEveryIndex()
+    {
+        var t = new Tensor(4, 3, 4, 5);
+        t.EnsureShape(2, 3, 4, 5); // the backing array keeps room for 4 samples
+        t[1, 2, 3, 4] = 7f;
+        Assert.Equal(7f, t.Span[t.Length - 1]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => t[2, 0, 0, 0]);  // stale buffer past N
+        Assert.Throws<ArgumentOutOfRangeException>(() => t[0, 3, 0, 0]);  // would alias sample 1
+        Assert.Throws<ArgumentOutOfRangeException>(() => t[0, 0, 4, 0]);  // would alias channel 1
+        Assert.Throws<ArgumentOutOfRangeException>(() => t[0, 0, 0, 5]);  // would alias the next row
+        Assert.Throws<ArgumentOutOfRangeException>(() => t[0, -1, 0, 0]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => t[0, 0, 0, 5] = 1f);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Tensor(3, 4, 5)[0, 0, 0, 0]);
+    }
+
+    [Fact]
     public void ShapeErrorsNameTheTensorAndBothShapes()
     {
         var t = new Tensor(1, 2, 3, 3);

@@ -46,9 +46,11 @@ internal sealed class QualityFeatureSet
         var clock = Stopwatch.StartNew();
         float[][]? masks = withMasks ? items.Select(i => LoadMask(i, inputSize, evaluationSize)).ToArray() : null;
         IReadOnlyList<FeatureMapInfo> infos = featurizer.Describe(inputSize, inputSize);
-        if (cacheFile is not null && TryReadCache(cacheFile, items.Count, infos) is { } cached)
+        if (cacheFile is not null)
         {
-            return new QualityFeatureSet(cached, items.ToArray(), masks, 0, true);
+            Tensor[]? cached = FeatureTensorFile.TryRead(cacheFile, items.Count, infos.Select(i => ((int, int, int)?)(i.Channels, i.Height, i.Width)).ToArray(), out string? reason);
+            if (cached is not null) return new QualityFeatureSet(cached, items.ToArray(), masks, 0, true);
+            if (reason is not null) Console.WriteLine($"  feature cache {cacheFile} ignored ({reason}); recomputing");
         }
         Tensor[] scales = infos.Select(i => new Tensor(items.Count, i.Channels, i.Height, i.Width)).ToArray();
         const int batch = 4;
@@ -65,7 +67,7 @@ internal sealed class QualityFeatureSet
             }
             progress(start + b, items.Count);
         }
-        if (cacheFile is not null) WriteCache(cacheFile, scales);
+        if (cacheFile is not null) FeatureTensorFile.Write(cacheFile, scales);
         return new QualityFeatureSet(scales, items.ToArray(), masks, clock.Elapsed.TotalSeconds, false);
     }
 
@@ -91,44 +93,5 @@ internal sealed class QualityFeatureSet
         else BilinearResize.Forward(values, inputSize, inputSize, mask, evaluationSize, evaluationSize);
         for (int i = 0; i < mask.Length; i++) mask[i] = mask[i] > 0.5f ? 1f : 0f;
         return mask;
-    }
-
-    // Cache format: magic, scale count, then per scale N, C, H, W and the float32 data (little-endian).
-    private const int Magic = 0x51464331; // "QFC1"
-
-    private static Tensor[]? TryReadCache(string path, int count, IReadOnlyList<FeatureMapInfo> infos)
-    {
-        if (!File.Exists(path)) return null;
-        using var reader = new BinaryReader(File.OpenRead(path));
-        if (reader.ReadInt32() != Magic || reader.ReadInt32() != infos.Count) return null;
-        var scales = new Tensor[infos.Count];
-        for (int l = 0; l < infos.Count; l++)
-        {
-            int n = reader.ReadInt32(), c = reader.ReadInt32(), h = reader.ReadInt32(), w = reader.ReadInt32();
-            if (n != count || c != infos[l].Channels || h != infos[l].Height || w != infos[l].Width) return null;
-            var t = new Tensor(n, c, h, w);
-            Span<byte> bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.Span);
-            reader.BaseStream.ReadExactly(bytes);
-            scales[l] = t;
-        }
-        return scales;
-    }
-
-    private static void WriteCache(string path, Tensor[] scales)
-    {
-        string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is not null) Directory.CreateDirectory(dir);
-        string temp = path + ".tmp";
-        using (var writer = new BinaryWriter(File.Create(temp)))
-        {
-            writer.Write(Magic);
-            writer.Write(scales.Length);
-            foreach (Tensor t in scales)
-            {
-                writer.Write(t.N); writer.Write(t.C); writer.Write(t.H); writer.Write(t.W);
-                writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes((ReadOnlySpan<float>)t.Span));
-            }
-        }
-        File.Move(temp, path, overwrite: true);
     }
 }

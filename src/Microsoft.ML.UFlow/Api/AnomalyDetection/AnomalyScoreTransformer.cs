@@ -140,7 +140,15 @@ public sealed class AnomalyScoreTransformer : RowToRowTransformer
         var s = context.ReadJson<Settings>("settings.json");
         float threshold = BitConverter.Int32BitsToSingle(int.Parse(s.ThresholdBits, NumberStyles.HexNumber, CultureInfo.InvariantCulture));
         using var flowBytes = new MemoryStream(context.ReadBytes("flow.bin"));
-        var flow = UShapedFlowSerializer.Load(flowBytes, $"{context.FilePath}:{context.Folder}flow.bin");
+        UShapedFlow flow;
+        try
+        {
+            flow = UShapedFlowSerializer.Load(flowBytes, $"{context.FilePath}:{context.Folder}flow.bin");
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ModelFormatException(e.Message, e); // the message names the file and the entry
+        }
         return new AnomalyScoreTransformer(flow, s.FeatureColumn, s.OutputSize, threshold, s.Summary!);
     }
 

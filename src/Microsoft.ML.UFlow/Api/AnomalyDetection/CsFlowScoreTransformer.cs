@@ -103,7 +103,17 @@ public sealed class CsFlowScoreTransformer : RowToRowTransformer
         var s = context.ReadJson<Settings>("settings.json");
         using var bytes = new MemoryStream(context.ReadBytes("csflow.bin"));
         float threshold = BitConverter.Int32BitsToSingle(int.Parse(s.ThresholdBits, NumberStyles.HexNumber, CultureInfo.InvariantCulture));
-        return new CsFlowScoreTransformer(CsFlowModel.Load(bytes), s.FeatureColumn, s.OutputSize, threshold);
+        CsFlowModel model;
+        string entry = $"{context.FilePath}:{context.Folder}csflow.bin";
+        try
+        {
+            model = CsFlowModel.Load(bytes, entry);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ModelFormatException(e.Message, e);
+        }
+        return new CsFlowScoreTransformer(model, s.FeatureColumn, s.OutputSize, threshold);
     }
 
     private sealed class Settings

@@ -35,6 +35,9 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
         /// <summary>Side S of the anomaly map (default 256).</summary>
         public int OutputSize { get; set; } = UFlowColumns.EvaluationSize;
 
+        /// <summary>Bytes of cached features kept in memory before the rest spills to a temporary file (default 4 GiB).</summary>
+        public long FeatureCacheBudgetBytes { get; set; } = 4L << 30;
+
         /// <summary>
         /// Receives featurisation and training progress (not saved): one <c>train</c> report per step, whose loss is the
         /// mean of the last finished epoch (null during the first), and one more at the end of every epoch.
@@ -50,6 +53,7 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
         ArgumentNullException.ThrowIfNull(options);
         if (options.Epochs < 1) throw new ArgumentOutOfRangeException(nameof(options), options.Epochs, "Epochs must be at least 1.");
         if (options.OutputSize < 1) throw new ArgumentOutOfRangeException(nameof(options), options.OutputSize, "OutputSize must be positive.");
+        if (options.FeatureCacheBudgetBytes < 0) throw new ArgumentOutOfRangeException(nameof(options), options.FeatureCacheBudgetBytes, "FeatureCacheBudgetBytes must not be negative.");
         _options = options;
         _seed = options.Seed ?? contextSeed;
     }
@@ -72,11 +76,12 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
         GetOutputSchema(input.Schema);
         var progress = _options.Progress;
         int total = (int)(input.GetRowCount() ?? -1);
-        using var cache = new FeatureCache();
+        using var cache = new FeatureCache(_options.FeatureCacheBudgetBytes);
         Tensor[]? first = null;
         foreach (var row in input.GetRows())
         {
             var maps = row.Get<Tensor[]>(_options.FeatureColumnName);
+            CheckRow(maps, first, cache.Count);
             first ??= maps;
             cache.Add(maps.Select(m => m.Reshape(1, m.Shape[0], m.Shape[1], m.Shape[2])).ToArray());
             progress?.Report(new TrainingProgress("featurize", cache.Count, total));
@@ -106,13 +111,12 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
             progress?.Report(new TrainingProgress("train", step, totalSteps, epochLoss));
         }));
         var scorer = new CsFlowScoreTransformer(model, _options.FeatureColumnName, _options.OutputSize, float.PositiveInfinity);
-        float max = float.NegativeInfinity;
         var one = first.Select(_ => new Tensor(1)).ToArray();
-        for (int i = 0; i < n; i++)
+        float max = TrainingThreshold.FromTrainingScores(nameof(CsFlowTrainer), n, i =>
         {
             cache.ReadBatch([i], one);
-            max = MathF.Max(max, scorer.Score(one).Score);
-        }
+            return scorer.Score(one).Score;
+        });
         return scorer.WithThreshold(max);
     }
 
@@ -123,5 +127,40 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
     private sealed class EpochLossSink(Action<CsFlowEpochReport> onEpoch) : IProgress<CsFlowEpochReport>
     {
         public void Report(CsFlowEpochReport value) => onEpoch(value);
+    }
+
+    /// <summary>
+    /// Row 0 must hold three C×H×W maps with one channel count, each scale half the previous; every later row must
+    /// match row 0 exactly. The error names the column, the row, the map and both shapes.
+    /// </summary>
+    private void CheckRow(Tensor[] maps, Tensor[]? first, int row)
+    {
+        string column = _options.FeatureColumnName;
+        if (maps is null || maps.Length != 3)
+        {
+            throw new ArgumentException($"{nameof(CsFlowTrainer)}: column '{column}', row {row} holds {maps?.Length ?? 0} feature maps; CS-Flow needs 3 (scales 0, 1, 2).");
+        }
+        for (int s = 0; s < 3; s++)
+        {
+            if (maps[s] is null || maps[s].Rank != 3)
+            {
+                throw new ArgumentException($"{nameof(CsFlowTrainer)}: column '{column}', row {row}, map {s} is {maps[s]?.ToString() ?? "null"}; expected a C×H×W tensor.");
+            }
+            if (first is not null && !first[s].SameShape(maps[s].Shape))
+            {
+                throw new ArgumentException($"{nameof(CsFlowTrainer)}: column '{column}', row {row}, map {s} has shape {maps[s]} but row 0 has {first[s]} (expected); all training images must give maps of one size (resize them to one input size).");
+            }
+        }
+        if (first is null)
+        {
+            try
+            {
+                CrossScaleSubnet.CheckScales(maps.Select(m => m.Reshape(1, m.Shape[0], m.Shape[1], m.Shape[2])).ToArray(), maps[0].Shape[0], $"{column} (row {row})");
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException($"{nameof(CsFlowTrainer)}: {e.Message}", e);
+            }
+        }
     }
 }

@@ -156,13 +156,12 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
 
         // 4. Default threshold: the highest score among the training images (no training image is flagged).
         var scorer = new AnomalyScoreTransformer(flow, _options.FeatureColumnName, _options.OutputSize, float.PositiveInfinity, summary);
-        float maxScore = float.NegativeInfinity;
         var one = firstMaps.Select(_ => new Tensor(1)).ToArray();
-        for (int i = 0; i < n; i++)
+        float maxScore = TrainingThreshold.FromTrainingScores(nameof(UFlowTrainer), n, i =>
         {
             cache.ReadBatch([i], one);
-            maxScore = MathF.Max(maxScore, scorer.Score(one.Select(t => t.Reshape(t.C, t.H, t.W)).ToArray()).Score);
-        }
+            return scorer.Score(one.Select(t => t.Reshape(t.C, t.H, t.W)).ToArray()).Score;
+        });
         return scorer.WithThreshold(maxScore);
     }
 

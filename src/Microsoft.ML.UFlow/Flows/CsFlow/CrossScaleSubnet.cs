@@ -28,6 +28,7 @@ public sealed class CrossScaleSubnet
     private readonly Conv2d _upConv10, _upConv21, _downConv01, _downConv12;
     private readonly Parameter[] _gamma = new Parameter[3];
     private readonly Tensor _up1 = new(1), _up2 = new(1);
+    private BilinearTable? _upTable1, _upTable2; // scale 1 → 0 and scale 2 → 1 upsampling, rebuilt only when a shape changes
     private readonly Tensor[] _raw = [new(1), new(1), new(1)];
     private readonly Tensor[] _output = [new(1), new(1), new(1)];
     private readonly Tensor[] _gradRaw = [new(1), new(1), new(1)];
@@ -109,8 +110,8 @@ public sealed class CrossScaleSubnet
         {
             h[s] = _act[s].Forward(_convIn[s].Forward(inputs[s]));
         }
-        Upsample(h[1], _up1);
-        Upsample(h[2], _up2);
+        Upsample(h[1], _up1, ref _upTable1);
+        Upsample(h[2], _up2, ref _upTable2);
 
         CopyInto(_convOut[0].Forward(h[0]), _raw[0]);
         AddInto(_upConv10.Forward(_up1), _raw[0]);
@@ -149,9 +150,9 @@ public sealed class CrossScaleSubnet
         CopyInto(_convOut[1].Backward(_gradRaw[1]), _gradAct[1]);
         CopyInto(_convOut[2].Backward(_gradRaw[2]), _gradAct[2]);
 
-        UpsampleBackwardAccumulate(_upConv10.Backward(_gradRaw[0]), _gradAct[1]);
+        UpsampleBackwardAccumulate(_upConv10.Backward(_gradRaw[0]), _gradAct[1], ref _upTable1);
         AddInto(_downConv01.Backward(_gradRaw[1]), _gradAct[0]);
-        UpsampleBackwardAccumulate(_upConv21.Backward(_gradRaw[1]), _gradAct[2]);
+        UpsampleBackwardAccumulate(_upConv21.Backward(_gradRaw[1]), _gradAct[2], ref _upTable2);
         AddInto(_downConv12.Backward(_gradRaw[2]), _gradAct[1]);
 
         var gradInputs = new Tensor[3];
@@ -184,19 +185,20 @@ public sealed class CrossScaleSubnet
         }
     }
 
-    private static void Upsample(Tensor source, Tensor destination)
+    // 2× bilinear upsampling of every plane on the engine's workers, with the coordinate table of each site computed once per shape.
+    private static void Upsample(Tensor source, Tensor destination, ref BilinearTable? table)
     {
         int n = source.N, c = source.C, h = source.H, w = source.W;
         destination.EnsureShape(n, c, 2 * h, 2 * w);
-        Parallel.For(0, n * c, nc =>
-            BilinearResize.Forward(source.Plane(nc / c, nc % c), h, w, destination.Plane(nc / c, nc % c), 2 * h, 2 * w));
+        BilinearTable t = table = BilinearTable.For(table, h, w, 2 * h, 2 * w);
+        FlowParallel.For(n * c, 16 * h * w, nc => t.Forward(source.Plane(nc / c, nc % c), destination.Plane(nc / c, nc % c)));
     }
 
-    private static void UpsampleBackwardAccumulate(Tensor gradUpsampled, Tensor gradSource)
+    private static void UpsampleBackwardAccumulate(Tensor gradUpsampled, Tensor gradSource, ref BilinearTable? table)
     {
         int c = gradSource.C, h = gradSource.H, w = gradSource.W;
-        Parallel.For(0, gradSource.N * c, nc =>
-            BilinearResize.BackwardAccumulate(gradUpsampled.Plane(nc / c, nc % c), 2 * h, 2 * w, gradSource.Plane(nc / c, nc % c), h, w));
+        BilinearTable t = table = BilinearTable.For(table, h, w, 2 * h, 2 * w);
+        FlowParallel.For(gradSource.N * c, 16 * h * w, nc => t.BackwardAccumulate(gradUpsampled.Plane(nc / c, nc % c), gradSource.Plane(nc / c, nc % c)));
     }
 
     private static void CopyInto(Tensor source, Tensor destination)

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.ML.UFlow.Nn;
 using Microsoft.ML.UFlow.Tensors;
@@ -93,123 +92,103 @@ public sealed class CsFlowModel
             w.Write(p.Name);
             w.Write(p.Value.Rank);
             foreach (int d in p.Value.Shape) w.Write(d);
-            WriteFloats(w, p.Value.Span);
+            FlowBinaryReader.WriteFloats(w, p.Value.Span);
         }
         w.Write(CsFlowModelFormat.EndMarker);
     }
 
     /// <summary>Reads a model written by <see cref="Save(string)"/>.</summary>
-    /// <exception cref="InvalidDataException">The file is not a CS-Flow model, is truncated, or was written by a newer version.</exception>
+    /// <exception cref="InvalidDataException">The file is not a CS-Flow model, is truncated or corrupt, or was written by a newer version.</exception>
     public static CsFlowModel Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         using var stream = File.OpenRead(path);
-        try
-        {
-            return Load(stream);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataException($"'{path}': {e.Message}", e);
-        }
+        return Load(stream, path);
     }
 
-    /// <summary>Reads a model written by <see cref="Save(Stream)"/>.</summary>
-    /// <exception cref="InvalidDataException">The data is not a CS-Flow model, is truncated, or was written by a newer version.</exception>
-    public static CsFlowModel Load(Stream stream)
+    /// <summary>Reads a model written by <see cref="Save(Stream)"/>; <paramref name="sourceName"/> names the data in errors.</summary>
+    /// <exception cref="InvalidDataException">The data is not a CS-Flow model, is truncated or corrupt, or was written by a newer version.</exception>
+    public static CsFlowModel Load(Stream stream, string sourceName = "stream")
     {
         ArgumentNullException.ThrowIfNull(stream);
-        using var r = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+        using var r = new FlowBinaryReader(stream, why => Bad(sourceName, why));
+        string signature = r.ReadString("the signature", 64);
+        if (signature != CsFlowModelFormat.Signature) throw new InvalidDataException($"'{sourceName}': Not a CS-Flow model (signature '{signature}').");
+        int version = r.ReadInt32();
+        int minimumReader = r.ReadInt32();
+        if (minimumReader > CsFlowModelFormat.ReadableVersion)
+        {
+            throw new InvalidDataException(
+                $"'{sourceName}': the CS-Flow model was written with format version {version} and needs a reader of version {minimumReader} or newer; this library reads up to {CsFlowModelFormat.ReadableVersion}. Update the library.");
+        }
+        var options = new CsFlowNetworkOptions
+        {
+            Channels = r.ReadInt32("channels", 2, MaxChannels),
+            HiddenChannels = r.ReadInt32("hidden channels", 1, MaxChannels),
+        };
+        int blocks = r.ReadInt32("block count", 1, MaxBlocks);
+        options.KernelSizes = new int[blocks];
+        for (int b = 0; b < blocks; b++) options.KernelSizes[b] = r.ReadInt32($"kernel size of block {b}", 1, MaxKernel);
+        options.Alpha = r.ReadSingle();
+        options.Seed = r.ReadUInt64();
+        long parameterValues;
         try
         {
-            string signature = r.ReadString();
-            if (signature != CsFlowModelFormat.Signature) throw new InvalidDataException($"Not a CS-Flow model (signature '{signature}').");
-            int version = r.ReadInt32();
-            int minimumReader = r.ReadInt32();
-            if (minimumReader > CsFlowModelFormat.ReadableVersion)
-            {
-                throw new InvalidDataException(
-                    $"The CS-Flow model was written with format version {version} and needs a reader of version {minimumReader} or newer; this library reads up to {CsFlowModelFormat.ReadableVersion}. Update the library.");
-            }
-            var options = new CsFlowNetworkOptions
-            {
-                Channels = r.ReadInt32(),
-                HiddenChannels = r.ReadInt32(),
-            };
-            int blocks = r.ReadInt32();
-            if (blocks is < 1 or > 1000) throw new InvalidDataException($"Implausible block count {blocks}.");
-            options.KernelSizes = new int[blocks];
-            for (int b = 0; b < blocks; b++) options.KernelSizes[b] = r.ReadInt32();
-            options.Alpha = r.ReadSingle();
-            options.Seed = r.ReadUInt64();
-            try
-            {
-                options.Validate();
-            }
-            catch (ArgumentException e)
-            {
-                throw new InvalidDataException($"Invalid architecture in the model: {e.Message}", e);
-            }
-            var permutations = new IReadOnlyList<int[]>[blocks];
-            for (int b = 0; b < blocks; b++)
-            {
-                var perScale = new int[3][];
-                for (int s = 0; s < 3; s++)
-                {
-                    perScale[s] = new int[options.Channels];
-                    for (int i = 0; i < options.Channels; i++) perScale[s][i] = r.ReadInt32();
-                }
-                permutations[b] = perScale;
-            }
-            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-            int metaCount = r.ReadInt32();
-            for (int i = 0; i < metaCount; i++) metadata[r.ReadString()] = r.ReadString();
-
-            CsFlowNetwork network;
-            try
-            {
-                network = new CsFlowNetwork(options, permutations);
-            }
-            catch (ArgumentException e)
-            {
-                throw new InvalidDataException($"Invalid permutations in the model: {e.Message}", e);
-            }
-            int count = r.ReadInt32();
-            if (count != network.Parameters.Count) throw new InvalidDataException($"The model holds {count} parameter tensors but its architecture has {network.Parameters.Count}.");
-            foreach (Parameter p in network.Parameters)
-            {
-                string name = r.ReadString();
-                if (name != p.Name) throw new InvalidDataException($"Expected parameter '{p.Name}' but found '{name}'.");
-                int rank = r.ReadInt32();
-                var shape = new int[rank];
-                for (int i = 0; i < rank; i++) shape[i] = r.ReadInt32();
-                if (!p.Value.SameShape(shape)) throw new InvalidDataException($"Parameter '{name}' has shape {Tensor.Format(shape)} but {p.Value} was expected.");
-                ReadFloats(r, p.Value.Span);
-            }
-            if (r.ReadString() != CsFlowModelFormat.EndMarker) throw new InvalidDataException("The end marker is missing (corrupt file).");
-            return new CsFlowModel(network, metadata);
+            parameterValues = CsFlowNetwork.CountParameters(options); // validates the options too
         }
-        catch (EndOfStreamException e)
+        catch (ArgumentException e)
         {
-            throw new InvalidDataException("The CS-Flow model is truncated.", e);
+            throw Bad(sourceName, $"its architecture is invalid: {e.Message}");
         }
-    }
-
-    private static void WriteFloats(BinaryWriter w, ReadOnlySpan<float> values)
-    {
-        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Big-endian platforms are not supported.");
-        w.Write(MemoryMarshal.AsBytes(values));
-    }
-
-    private static void ReadFloats(BinaryReader r, Span<float> values)
-    {
-        Span<byte> bytes = MemoryMarshal.AsBytes(values);
-        int read = 0;
-        while (read < bytes.Length)
+        // The permutations and weights the architecture implies must all be in the file before anything is allocated.
+        r.Require(4 * (3L * blocks * options.Channels + parameterValues), $"the {parameterValues} weights of the architecture");
+        var permutations = new IReadOnlyList<int[]>[blocks];
+        for (int b = 0; b < blocks; b++)
         {
-            int got = r.Read(bytes[read..]);
-            if (got == 0) throw new EndOfStreamException();
-            read += got;
+            var perScale = new int[3][];
+            for (int s = 0; s < 3; s++)
+            {
+                perScale[s] = new int[options.Channels];
+                for (int i = 0; i < options.Channels; i++) perScale[s][i] = r.ReadInt32();
+            }
+            permutations[b] = perScale;
         }
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        int metaCount = r.ReadInt32("metadata count", 0, MaxMetadataEntries);
+        for (int i = 0; i < metaCount; i++) metadata[r.ReadString("a metadata key")] = r.ReadString("a metadata value");
+
+        CsFlowNetwork network;
+        try
+        {
+            network = new CsFlowNetwork(options, permutations);
+        }
+        catch (ArgumentException e)
+        {
+            throw Bad(sourceName, $"its permutations are invalid: {e.Message}");
+        }
+        int count = r.ReadInt32();
+        if (count != network.Parameters.Count) throw Bad(sourceName, $"it holds {count} parameter tensors but its architecture has {network.Parameters.Count}");
+        foreach (Parameter p in network.Parameters)
+        {
+            string name = r.ReadString("a parameter name", 4096);
+            if (name != p.Name) throw Bad(sourceName, $"expected parameter '{p.Name}' but found '{name}'");
+            int rank = r.ReadInt32();
+            if (rank != p.Value.Rank) throw Bad(sourceName, $"parameter '{name}' has rank {rank}, expected {p.Value.Rank}");
+            var shape = new int[rank];
+            for (int i = 0; i < rank; i++) shape[i] = r.ReadInt32();
+            if (!p.Value.SameShape(shape)) throw Bad(sourceName, $"parameter '{name}' has shape {Tensor.Format(shape)} but {p.Value} was expected");
+            r.ReadFloats(p.Value.Span, $"parameter '{name}'");
+        }
+        if (r.ReadString("the end marker", 64) != CsFlowModelFormat.EndMarker) throw Bad(sourceName, "the end marker is missing (corrupt file)");
+        return new CsFlowModel(network, metadata);
     }
+
+    // Sane limits far above any real backbone (EfficientNet-B5 gives 304 channels, hidden 1024, kernels ≤ 5), so that
+    // damaged sizes are refused before anything is allocated from them.
+    private const int MaxChannels = 1 << 16;
+    private const int MaxBlocks = 1000;
+    private const int MaxKernel = 31;
+    private const int MaxMetadataEntries = 1 << 16;
+
+    private static InvalidDataException Bad(string source, string why) => new($"'{source}' is not a readable CS-Flow model: {why}.");
 }

@@ -19,14 +19,7 @@ public static class BilinearResize
         for (int oy = 0; oy < outHeight; oy++)
         {
             SourceIndex(scaleY, oy, inHeight, out int y0, out int y1, out float ly);
-            ReadOnlySpan<float> top = source.Slice(y0 * inWidth, inWidth), bottom = source.Slice(y1 * inWidth, inWidth);
-            Span<float> row = destination.Slice(oy * outWidth, outWidth);
-            float hy = 1f - ly;
-            for (int ox = 0; ox < outWidth; ox++)
-            {
-                float wx = lx[ox], hx = 1f - wx;
-                row[ox] = hy * (hx * top[x0[ox]] + wx * top[x1[ox]]) + ly * (hx * bottom[x0[ox]] + wx * bottom[x1[ox]]);
-            }
+            ForwardRow(source.Slice(y0 * inWidth, inWidth), source.Slice(y1 * inWidth, inWidth), ly, x0, x1, lx, destination.Slice(oy * outWidth, outWidth));
         }
     }
 
@@ -45,17 +38,33 @@ public static class BilinearResize
         for (int oy = 0; oy < outHeight; oy++)
         {
             SourceIndex(scaleY, oy, inHeight, out int y0, out int y1, out float ly);
-            Span<float> top = gradSource.Slice(y0 * inWidth, inWidth), bottom = gradSource.Slice(y1 * inWidth, inWidth);
-            ReadOnlySpan<float> row = gradDestination.Slice(oy * outWidth, outWidth);
-            float hy = 1f - ly;
-            for (int ox = 0; ox < outWidth; ox++)
-            {
-                float g = row[ox], wx = lx[ox], hx = 1f - wx;
-                top[x0[ox]] += hy * hx * g;
-                top[x1[ox]] += hy * wx * g;
-                bottom[x0[ox]] += ly * hx * g;
-                bottom[x1[ox]] += ly * wx * g;
-            }
+            BackwardRow(gradDestination.Slice(oy * outWidth, outWidth), ly, x0, x1, lx, gradSource.Slice(y0 * inWidth, inWidth), gradSource.Slice(y1 * inWidth, inWidth));
+        }
+    }
+
+    // One output row from its two source rows (vertical weight ly, per-column neighbours x0/x1 and weights lx). Shared
+    // with BilinearTable, which caches the coordinates, so that both stay bit-identical.
+    internal static void ForwardRow(ReadOnlySpan<float> top, ReadOnlySpan<float> bottom, float ly, ReadOnlySpan<int> x0, ReadOnlySpan<int> x1, ReadOnlySpan<float> lx, Span<float> row)
+    {
+        float hy = 1f - ly;
+        for (int ox = 0; ox < row.Length; ox++)
+        {
+            float wx = lx[ox], hx = 1f - wx;
+            row[ox] = hy * (hx * top[x0[ox]] + wx * top[x1[ox]]) + ly * (hx * bottom[x0[ox]] + wx * bottom[x1[ox]]);
+        }
+    }
+
+    // The transpose of ForwardRow: scatters one output row's gradient into its two source rows (which may be the same row).
+    internal static void BackwardRow(ReadOnlySpan<float> row, float ly, ReadOnlySpan<int> x0, ReadOnlySpan<int> x1, ReadOnlySpan<float> lx, Span<float> top, Span<float> bottom)
+    {
+        float hy = 1f - ly;
+        for (int ox = 0; ox < row.Length; ox++)
+        {
+            float g = row[ox], wx = lx[ox], hx = 1f - wx;
+            top[x0[ox]] += hy * hx * g;
+            top[x1[ox]] += hy * wx * g;
+            bottom[x0[ox]] += ly * hx * g;
+            bottom[x1[ox]] += ly * wx * g;
         }
     }
 

@@ -37,18 +37,10 @@ internal sealed class BilinearTable
     {
         CheckLengths(source.Length, destination.Length);
         int inWidth = InWidth, outWidth = OutWidth;
-        ReadOnlySpan<int> x0 = _x0, x1 = _x1;
-        ReadOnlySpan<float> lx = _lx;
         for (int oy = 0; oy < OutHeight; oy++)
         {
-            ReadOnlySpan<float> top = source.Slice(_y0[oy] * inWidth, inWidth), bottom = source.Slice(_y1[oy] * inWidth, inWidth);
-            Span<float> row = destination.Slice(oy * outWidth, outWidth);
-            float ly = _ly[oy], hy = 1f - ly;
-            for (int ox = 0; ox < outWidth; ox++)
-            {
-                float wx = lx[ox], hx = 1f - wx;
-                row[ox] = hy * (hx * top[x0[ox]] + wx * top[x1[ox]]) + ly * (hx * bottom[x0[ox]] + wx * bottom[x1[ox]]);
-            }
+            BilinearResize.ForwardRow(source.Slice(_y0[oy] * inWidth, inWidth), source.Slice(_y1[oy] * inWidth, inWidth), _ly[oy], _x0, _x1, _lx,
+                destination.Slice(oy * outWidth, outWidth));
         }
     }
 
@@ -57,21 +49,10 @@ internal sealed class BilinearTable
     {
         CheckLengths(gradSource.Length, gradDestination.Length);
         int inWidth = InWidth, outWidth = OutWidth;
-        ReadOnlySpan<int> x0 = _x0, x1 = _x1;
-        ReadOnlySpan<float> lx = _lx;
         for (int oy = 0; oy < OutHeight; oy++)
         {
-            Span<float> top = gradSource.Slice(_y0[oy] * inWidth, inWidth), bottom = gradSource.Slice(_y1[oy] * inWidth, inWidth);
-            ReadOnlySpan<float> row = gradDestination.Slice(oy * outWidth, outWidth);
-            float ly = _ly[oy], hy = 1f - ly;
-            for (int ox = 0; ox < outWidth; ox++)
-            {
-                float g = row[ox], wx = lx[ox], hx = 1f - wx;
-                top[x0[ox]] += hy * hx * g;
-                top[x1[ox]] += hy * wx * g;
-                bottom[x0[ox]] += ly * hx * g;
-                bottom[x1[ox]] += ly * wx * g;
-            }
+            BilinearResize.BackwardRow(gradDestination.Slice(oy * outWidth, outWidth), _ly[oy], _x0, _x1, _lx,
+                gradSource.Slice(_y0[oy] * inWidth, inWidth), gradSource.Slice(_y1[oy] * inWidth, inWidth));
         }
     }
 

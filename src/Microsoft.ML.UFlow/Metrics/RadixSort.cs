@@ -31,13 +31,7 @@ internal static class RadixSort
             Span<int> count = counts.Slice(pass * Buckets, Buckets);
             int shift = 32 + pass * Bits;
             if (count[(int)(source[0] >> shift) & (Buckets - 1)] == n) continue; // one digit value only: nothing moves
-            int sum = 0;
-            for (int b = 0; b < Buckets; b++)
-            {
-                int c = count[b];
-                count[b] = sum;
-                sum += c;
-            }
+            ToStartOffsets(count);
             for (int i = 0; i < n; i++)
             {
                 ulong v = source[i];
@@ -71,13 +65,7 @@ internal static class RadixSort
             Span<int> count = counts.Slice(pass * Buckets, Buckets);
             int shift = pass * Bits;
             if (count[(int)(source[0] >> shift) & (Buckets - 1)] == n) continue;
-            int sum = 0;
-            for (int b = 0; b < Buckets; b++)
-            {
-                int c = count[b];
-                count[b] = sum;
-                sum += c;
-            }
+            ToStartOffsets(count);
             for (int i = 0; i < n; i++)
             {
                 uint v = source[i];
@@ -88,5 +76,17 @@ internal static class RadixSort
             target = t;
         }
         if (source != data) source.CopyTo(data);
+    }
+
+    // Turns per-digit counts into the index where each digit's run starts (exclusive prefix sum), in place.
+    private static void ToStartOffsets(Span<int> count)
+    {
+        int sum = 0;
+        for (int b = 0; b < count.Length; b++)
+        {
+            int c = count[b];
+            count[b] = sum;
+            sum += c;
+        }
     }
 }

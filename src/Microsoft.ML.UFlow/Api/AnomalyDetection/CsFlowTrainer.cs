@@ -75,18 +75,10 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
         ArgumentNullException.ThrowIfNull(input);
         GetOutputSchema(input.Schema);
         var progress = _options.Progress;
-        int total = (int)(input.GetRowCount() ?? -1);
-        using var cache = new FeatureCache(_options.FeatureCacheBudgetBytes);
-        Tensor[]? first = null;
-        foreach (var row in input.GetRows())
-        {
-            var maps = row.Get<Tensor[]>(_options.FeatureColumnName);
-            CheckRow(maps, first, cache.Count);
-            first ??= maps;
-            cache.Add(maps.Select(m => m.Reshape(1, m.Shape[0], m.Shape[1], m.Shape[2])).ToArray());
-            progress?.Report(new TrainingProgress("featurize", cache.Count, total));
-        }
-        if (first is null) throw new ArgumentException($"{nameof(CsFlowTrainer)}: the training data has no rows.", nameof(input));
+        var collected = TrainingFeatures.Collect(input, _options.FeatureColumnName, _options.FeatureCacheBudgetBytes,
+            nameof(CsFlowTrainer), CheckRow, progress);
+        using var cache = collected.Cache;
+        var first = collected.FirstRow;
         int n = cache.Count, batch = Math.Min(_options.BatchSize, n);
         int totalSteps = (n + batch - 1) / batch * _options.Epochs, step = 0;
         var trainer = new Flows.CsFlow.CsFlowTrainer(new CsFlowTrainerOptions

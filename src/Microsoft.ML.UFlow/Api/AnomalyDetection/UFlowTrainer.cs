@@ -110,18 +110,10 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
         var clock = Stopwatch.StartNew();
 
         // 1. Featurise once and cache (in memory up to the budget, then spilled to a temporary file).
-        int total = (int)(input.GetRowCount() ?? -1);
-        using var cache = new FeatureCache(_options.FeatureCacheBudgetBytes);
-        Tensor[]? firstMaps = null;
-        foreach (var row in input.GetRows())
-        {
-            var maps = row.Get<Tensor[]>(_options.FeatureColumnName);
-            if (firstMaps is null) firstMaps = maps;
-            else CheckSameShapes(firstMaps, maps, cache.Count);
-            cache.Add(maps.Select(m => m.Reshape(1, m.Shape[0], m.Shape[1], m.Shape[2])).ToArray());
-            progress?.Report(new TrainingProgress("featurize", cache.Count, total));
-        }
-        if (firstMaps is null) throw new ArgumentException($"{nameof(UFlowTrainer)}: the training data has no rows.", nameof(input));
+        var collected = TrainingFeatures.Collect(input, _options.FeatureColumnName, _options.FeatureCacheBudgetBytes,
+            nameof(UFlowTrainer), CheckSameShapes, progress);
+        using var cache = collected.Cache;
+        var firstMaps = collected.FirstRow;
         double featurizeSeconds = clock.Elapsed.TotalSeconds;
 
         // 2. Build the flow from the feature shapes.
@@ -165,8 +157,9 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
         return scorer.WithThreshold(maxScore);
     }
 
-    private static void CheckSameShapes(Tensor[] first, Tensor[] maps, int row)
+    private static void CheckSameShapes(Tensor[] maps, Tensor[]? first, int row)
     {
+        if (first is null) return;
         for (int l = 0; l < first.Length; l++)
         {
             if (!first[l].SameShape(maps[l].Shape))

@@ -112,6 +112,17 @@ public sealed class ComponentRoundTripTests : IDisposable
     }
 
     [Fact]
+    public void TrainersRejectTrainingDataWithoutRows()
+    {
+        var schema = new DataSchema([new SchemaColumn(UFlowColumns.Features, ColumnType.FeatureMaps(3))]);
+        var empty = new InMemoryDataView(schema, new List<object?[]>());
+        var e = Assert.Throws<ArgumentException>(() => _ctx.AnomalyDetection.Trainers.UFlow(new UFlowTrainer.Options { Epochs = 1 }).Fit(empty));
+        Assert.Contains("UFlowTrainer: the training data has no rows", e.Message);
+        e = Assert.Throws<ArgumentException>(() => _ctx.AnomalyDetection.Trainers.CsFlow(new CsFlowTrainer.Options { Epochs = 1 }).Fit(empty));
+        Assert.Contains("CsFlowTrainer: the training data has no rows", e.Message);
+    }
+
+    [Fact]
     public void ChangeModelThresholdReturnsANewModel()
     {
         var train = ApiTestData.Features(4, 5);

@@ -19,6 +19,10 @@ internal static class FeatureTensorFile
     private static ReadOnlySpan<byte> Magic => "UFLOWFT1"u8;
     private const int MaxScales = 64;
 
+    // A byte span holds at most int.MaxValue bytes, so tensors of 512 Mi floats or more (ResNet layer1 features of the
+    // 762 MTD training images: 3.2 GB) are written and read in slices of this many floats.
+    internal const int SliceValues = 1 << 26;
+
     /// <summary>Writes <paramref name="scales"/> to <paramref name="path"/> atomically.</summary>
     public static void Write(string path, IReadOnlyList<Tensor> scales)
     {
@@ -48,7 +52,7 @@ internal static class FeatureTensorFile
                     }
                 }
                 stream.Write(header);
-                foreach (Tensor t in scales) stream.Write(MemoryMarshal.AsBytes((ReadOnlySpan<float>)t.Span));
+                foreach (Tensor t in scales) WriteValues(stream, t.Span);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, full, overwrite: true);
@@ -130,8 +134,26 @@ internal static class FeatureTensorFile
         for (int l = 0; l < scaleCount; l++)
         {
             tensors[l] = new Tensor(shapes[l][0], shapes[l][1], shapes[l][2], shapes[l][3]);
-            stream.ReadExactly(MemoryMarshal.AsBytes(tensors[l].Span));
+            ReadValues(stream, tensors[l].Span);
         }
         return tensors;
+    }
+
+    private static void WriteValues(Stream stream, ReadOnlySpan<float> values)
+    {
+        for (int start = 0, count; start < values.Length; start += count)
+        {
+            count = Math.Min(SliceValues, values.Length - start);
+            stream.Write(MemoryMarshal.AsBytes(values.Slice(start, count)));
+        }
+    }
+
+    private static void ReadValues(Stream stream, Span<float> values)
+    {
+        for (int start = 0, count; start < values.Length; start += count)
+        {
+            count = Math.Min(SliceValues, values.Length - start);
+            stream.ReadExactly(MemoryMarshal.AsBytes(values.Slice(start, count)));
+        }
     }
 }

@@ -44,6 +44,24 @@ public sealed class FeatureTensorFileTests : IDisposable
     }
 
     [Fact]
+    public void ATensorOfMoreThanTwoGigabytesRoundTrips()
+    {
+        // One byte span holds at most int.MaxValue bytes: before the sliced copy, writing this tensor threw
+        // OverflowException (the MTD ResNet layer1 training features are 3.2 GB). 2.1 GB in memory twice and on disk.
+        int length = (int.MaxValue / sizeof(float)) + 3 * FeatureTensorFile.SliceValues / 2;
+        var big = new Tensor(1, 1, 1, length);
+        Span<float> values = big.Span;
+        for (int i = 0; i < length; i += 4093) values[i] = i;
+        values[^1] = -1f;
+        string path = Path.Combine(_dir, "big.f32");
+        FeatureTensorFile.Write(path, [big]);
+        Assert.Equal(32 + 4L * length, new FileInfo(path).Length); // 8 magic, version, scale count, N C H W
+        Tensor[]? back = FeatureTensorFile.TryRead(path, 1, [(1, 1, length)], out string? reason);
+        Assert.Null(reason);
+        Assert.True(back![0].Span.SequenceEqual(big.Span));
+    }
+
+    [Fact]
     public void MismatchesAndDamageAreReportedNotRead()
     {
         string path = Path.Combine(_dir, "f.f32");

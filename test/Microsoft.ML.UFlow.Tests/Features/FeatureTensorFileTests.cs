@@ -47,7 +47,7 @@ public sealed class FeatureTensorFileTests : IDisposable
     public void ATensorOfMoreThanTwoGigabytesRoundTrips()
     {
         // One byte span holds at most int.MaxValue bytes: before the sliced copy, writing this tensor threw
-        // OverflowException (the MTD ResNet layer1 training features are 3.2 GB). 2.1 GB in memory twice and on disk.
+        // OverflowException (the MTD ResNet layer1 training features are 3.2 GB). 2.5 GB in memory twice and on disk.
         int length = (int.MaxValue / sizeof(float)) + 3 * FeatureTensorFile.SliceValues / 2;
         var big = new Tensor(1, 1, 1, length);
         Span<float> values = big.Span;

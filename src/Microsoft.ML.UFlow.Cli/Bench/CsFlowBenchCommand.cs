@@ -32,7 +32,7 @@ internal static class CsFlowBenchCommand
         var epochs = new Option<int>("--epochs") { Description = "Training epochs (CS-Flow: 60 on MTD, 240 on MVTec AD); 0 scores with the untrained flow (baseline).", DefaultValueFactory = _ => 1 };
         var steps = new Option<int>("--steps") { Description = "Synthetic mode: timed training steps.", DefaultValueFactory = _ => 2 };
         var maxTrain = new Option<int>("--max-train") { Description = "Use at most this many training images (0: all), a seeded random subset.", DefaultValueFactory = _ => 0 };
-        var save = new Option<string?>("--save") { Description = "Save the trained CS-Flow model here." };
+        var save = new Option<string?>("--save") { Description = "Save the CS-Flow model here after every test evaluation (so a run stopped early keeps its last scored model) and at the end." };
         var seed = new Option<int>("--seed") { Description = "Seed of weights, shuffling and subset.", DefaultValueFactory = _ => 0 };
         var lr = new Option<double>("--lr") { Description = "Adam learning rate (CS-Flow: 2e-4).", DefaultValueFactory = _ => 2e-4 };
         var cache = new Option<string?>("--cache") { Description = "Folder for cached three-scale features (reused when the data, backbone, layer, size and subset match)." };
@@ -179,6 +179,11 @@ internal static class CsFlowBenchCommand
                 scoreSeconds = scoreClock.Elapsed.TotalSeconds;
                 line += $", test image AUROC {auroc.ToString("F4", Inv)} ({scoreSeconds:F0} s)";
                 evaluated = auroc.ToString("R", Inv);
+                if (savePath is not null)
+                {
+                    Save(model, savePath, backbone, layer, inputSize, r.Epoch);
+                    line += $", saved {savePath}";
+                }
             }
             Console.WriteLine(line);
             curve?.WriteLine(string.Join(",", r.Epoch.ToString(Inv), r.MeanLoss.ToString("R", Inv), r.Elapsed.TotalSeconds.ToString("F1", Inv),
@@ -197,13 +202,20 @@ internal static class CsFlowBenchCommand
         }
         Console.WriteLine($"RESULT data={dataset.Name} backbone={Path.GetFileName(backbone)}:{layer} input={inputSize} hidden={hidden} batch={batch} lr={learningRate.ToString(Inv)} epochs={epochs} " +
                           $"train={train.Count} test={test.Count} image_AUROC={auroc.ToString("F4", Inv)} train_s={trainSeconds:F0} wall_s={clock.Elapsed.TotalSeconds:F0}");
-        if (savePath is not null)
+        if (savePath is not null && epochs == 0)
         {
-            model.Metadata["backbone"] = Path.GetFileName(backbone) + ":" + layer;
-            model.Metadata["input_size"] = inputSize.ToString(Inv);
-            model.Save(savePath);
+            Save(model, savePath, backbone, layer, inputSize, 0);
             Console.WriteLine($"saved {savePath}");
         }
+    }
+
+    /// <summary>Saves the model (atomically) with the features it expects and the epochs it was trained for.</summary>
+    private static void Save(CsFlowModel model, string path, string backbone, string layer, int inputSize, int epoch)
+    {
+        model.Metadata["backbone"] = Path.GetFileName(backbone) + ":" + layer;
+        model.Metadata["input_size"] = inputSize.ToString(Inv);
+        model.Metadata["epochs_trained"] = epoch.ToString(Inv);
+        model.Save(path);
     }
 
     /// <summary>Image AUROC of the CS-Flow image score (C.4) over the test split.</summary>

@@ -148,6 +148,46 @@ public sealed class CsFlowCliTests
     }
 
     [SharedDataFact]
+    public void BenchCsFlowSavesAtEveryEvaluationAndWritesTheCurve()
+    {
+        // bench csflow --save writes the model whenever it scores the test split, so a run stopped early keeps its last
+        // scored model; the curve has a row per epoch with the AUROC only where it evaluated.
+        using var data = TinyBottle.Create();
+        string backbone = SharedData.File("models", "mobilenetv2_1.0_imagenet_features.onnx")!;
+        string model = Path.Combine(data.Root, "out", "cs.bin");
+        string csv = Path.Combine(data.Root, "out", "curve.csv");
+        Directory.CreateDirectory(Path.GetDirectoryName(model)!);
+        // The bench verbs print to the process console (not the command's writer), so capture that; the unique temp path
+        // keeps lines from tests running beside this one from counting.
+        TextWriter console = Console.Out;
+        var printed = new StringWriter();
+        int code;
+        Console.SetOut(TextWriter.Synchronized(printed));
+        try
+        {
+            (code, _) = CliRunner.Run("bench", "csflow", "--data", data.Dataset, "--backbone", backbone, "--input-size", "64",
+                "--hidden", "8", "--batch", "2", "--epochs", "3", "--eval-every", "2", "--save", model, "--csv", csv);
+        }
+        finally
+        {
+            Console.SetOut(console);
+        }
+        string output = printed.ToString();
+        Assert.True(code == 0, output);
+        Assert.True(output.Split('\n').Count(l => l.Contains("saved " + model)) == 2, output); // after epoch 2 and epoch 3
+        string[] rows = File.ReadAllLines(csv);
+        Assert.Equal("epoch,loss,train_s,image_auroc,score_s", rows[0]);
+        Assert.Equal(4, rows.Length);
+        string[] aurocs = rows.Skip(1).Select(r => r.Split(',')[3]).ToArray();
+        Assert.Equal("", aurocs[0]); // epoch 1: not evaluated
+        foreach (string v in aurocs.Skip(1)) Assert.InRange(double.Parse(v, System.Globalization.CultureInfo.InvariantCulture), 0, 1); // epoch 2 (every 2) and 3 (last)
+        var saved = Microsoft.ML.UFlow.Flows.CsFlow.CsFlowModel.Load(model);
+        Assert.Equal("3", saved.Metadata["epochs_trained"]);
+        Assert.Equal("mobilenetv2_1.0_imagenet_features.onnx:stride16", saved.Metadata["backbone"]);
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(model)!, "*.tmp"));
+    }
+
+    [SharedDataFact]
     public void UFlowModelsKeepTheirNfaResults()
     {
         // The same commands on a U-Flow .zip still report the NFA metrics, masks and contours.

@@ -9,7 +9,9 @@
 # Outputs: $OUT/<config>.csv (metric-vs-epoch curve, flushed every epoch), $OUT/<config>.json (summary),
 # $OUT/<config>.log (console) and $OUT/<config>.time (GNU time -v: wall time and peak resident memory).
 # Environment: OUT (default bench-results/quality), DATA (default ../shared/data), MODELS (default ../shared/models),
-# CACHE (feature cache, default $OUT/cache), UFLOW_DLL (a copied build, so that rebuilding does not disturb long runs).
+# CACHE (feature cache, default $OUT/cache), UFLOW_DLL (a copied build, so that rebuilding does not disturb long runs),
+# INPUT_SIZE (square input side, default 256; the paper's ResNet ablation used 448, METHOD.md A.2.2; other sizes add
+# "-<size>" to the run name), BATCH (overrides the config's batch, e.g. where 448 does not fit in memory; adds "-b<batch>").
 set -euo pipefail
 config=${1:?usage: bench/quality.sh <bottle-mobilenetv2|bottle-resnet50v2|mtd-mobilenetv2|mtd-resnet50v2> [uflow options]}
 shift
@@ -17,6 +19,8 @@ OUT=${OUT:-bench-results/quality}
 DATA=${DATA:-../shared/data}
 MODELS=${MODELS:-../shared/models}
 CACHE=${CACHE:-$OUT/cache}
+INPUT_SIZE=${INPUT_SIZE:-256}
+BATCH=${BATCH:-}
 mkdir -p "$OUT"
 
 dll=${UFLOW_DLL:-src/Microsoft.ML.UFlow.Cli/bin/Release/net10.0/uflow.dll}
@@ -25,7 +29,7 @@ dll=${UFLOW_DLL:-src/Microsoft.ML.UFlow.Cli/bin/Release/net10.0/uflow.dll}
 # Hyper-parameters (METHOD.md A.5): bottle uses the official configs/bottle.yaml (lr 1.1289990475381853e-4, batch 23,
 # 200 epochs, run as max_epochs = 201); MTD has no official config, so configs/mvtec_default.yaml (lr 1e-4, batch 8,
 # 200 epochs -> 201). Adam weight decay 1e-5, LinearLR(1 -> 0.4 over 25 000 epoch steps), early stopping on the
-# test pixel AUROC with patience 20 (all defaults of 'uflow bench quality'). Input 256, evaluation at 256.
+# test pixel AUROC with patience 20 (all defaults of 'uflow bench quality'). Input $INPUT_SIZE (256), evaluation at 256.
 bottle=(--data "$DATA/mvtec_ad/bottle" --lr 1.1289990475381853e-4 --batch 23 --epochs 201)
 # anomalib's U-Flow defaults (lr 1e-3, batch 32, weight decay 1e-5, 200 epochs, early stopping patience 20 on pixel
 # AUROC): a published alternative, not tuned here; used to see how fast the flow converges with a 10x larger step.
@@ -43,8 +47,14 @@ case $config in
   mtd-resnet50v2)     args=("${mtd[@]}" "${resnet[@]}") ;;
   *) echo "unknown config '$config'" >&2; exit 2 ;;
 esac
+run=$config
+[[ $INPUT_SIZE == 256 ]] || run+="-$INPUT_SIZE"
+if [[ -n $BATCH ]]; then
+  for i in "${!args[@]}"; do [[ ${args[$i]} == --batch ]] && args[$((i + 1))]=$BATCH; done
+  run+="-b$BATCH"
+fi
 
-/usr/bin/time -v -o "$OUT/$config.time" \
-  dotnet "$dll" bench quality "${args[@]}" --input-size 256 --seed 0 --cache "$CACHE" --name "$config" --out "$OUT/$config" "$@" \
-  2>&1 | tee "$OUT/$config.log"
-grep -E "Elapsed|Maximum resident" "$OUT/$config.time"
+/usr/bin/time -v -o "$OUT/$run.time" \
+  dotnet "$dll" bench quality "${args[@]}" --input-size "$INPUT_SIZE" --seed 0 --cache "$CACHE" --name "$run" --out "$OUT/$run" "$@" \
+  2>&1 | tee "$OUT/$run.log"
+grep -E "Elapsed|Maximum resident" "$OUT/$run.time"

@@ -38,7 +38,7 @@ internal static class CsFlowBenchCommand
         var cache = new Option<string?>("--cache") { Description = "Folder for cached three-scale features (reused when the data, backbone, layer, size and subset match)." };
         var json = new Option<string?>("--json") { Description = "Synthetic mode: also write the timed steps (seconds) to this JSON file." };
         var evalEvery = new Option<int>("--eval-every") { Description = "Also score the test split every k epochs (0: only after the last epoch).", DefaultValueFactory = _ => 0 };
-        var csv = new Option<string?>("--csv") { Description = "Write the curve (epoch, loss, seconds, image AUROC) to this CSV file, flushed every epoch." };
+        var csv = new Option<string?>("--csv") { Description = "Write the curve (epoch, loss, seconds, image AUROC, and the AUROC of each scale's share of the score) to this CSV file, flushed every epoch." };
 
         var cmd = new Command("csflow", "CS-Flow: synthetic training-step timing, or a full experiment (features, training, image AUROC) with --data.");
         foreach (Option o in new Option[] { data, model, layer, size, channels, featureSize, hidden, batch, epochs, steps, maxTrain, save, seed, json, cache, lr, evalEvery, csv }) cmd.Options.Add(o);
@@ -163,22 +163,23 @@ internal static class CsFlowBenchCommand
         networkOptions.Channels = trainFeatures[0].C;
         var model = new CsFlowModel(new CsFlowNetwork(networkOptions));
         using StreamWriter? curve = csvPath is null ? null : new StreamWriter(csvPath);
-        curve?.WriteLine("epoch,loss,train_s,image_auroc,score_s");
+        curve?.WriteLine("epoch,loss,train_s,image_auroc,score_s,auroc_scale0,auroc_scale1,auroc_scale2");
         double trainSeconds = 0;
         double auroc = double.NaN;
         var progress = new ConsoleProgress(r =>
         {
             trainSeconds += r.Elapsed.TotalSeconds;
             string line = $"epoch {r.Epoch}/{r.Epochs}: loss {r.MeanLoss.ToString("F5", Inv)} ({r.Elapsed.TotalSeconds:F0} s)";
-            string evaluated = "";
+            string evaluated = "", evaluatedScales = ",,";
             double scoreSeconds = 0;
             if (r.Epoch == r.Epochs || (evalEvery > 0 && r.Epoch % evalEvery == 0))
             {
                 var scoreClock = Stopwatch.StartNew();
-                auroc = ImageAuroc(model, testSource, labels);
+                (auroc, double[] perScale) = ImageAuroc(model, testSource, labels);
                 scoreSeconds = scoreClock.Elapsed.TotalSeconds;
-                line += $", test image AUROC {auroc.ToString("F4", Inv)} ({scoreSeconds:F0} s)";
+                line += $", test image AUROC {auroc.ToString("F4", Inv)} (per scale {string.Join(" / ", perScale.Select(a => a.ToString("F4", Inv)))}; {scoreSeconds:F0} s)";
                 evaluated = auroc.ToString("R", Inv);
+                evaluatedScales = string.Join(",", perScale.Select(a => a.ToString("R", Inv)));
                 if (savePath is not null)
                 {
                     Save(model, savePath, backbone, layer, inputSize, r.Epoch);
@@ -187,7 +188,7 @@ internal static class CsFlowBenchCommand
             }
             Console.WriteLine(line);
             curve?.WriteLine(string.Join(",", r.Epoch.ToString(Inv), r.MeanLoss.ToString("R", Inv), r.Elapsed.TotalSeconds.ToString("F1", Inv),
-                evaluated, evaluated.Length > 0 ? scoreSeconds.ToString("F1", Inv) : ""));
+                evaluated, evaluated.Length > 0 ? scoreSeconds.ToString("F1", Inv) : "", evaluatedScales));
             curve?.Flush();
         });
         clock.Restart();
@@ -198,7 +199,8 @@ internal static class CsFlowBenchCommand
         else
         {
             // Baseline: the untrained flow (γ = 0: identity up to the permutations), i.e. the mean of x²/2 over the features.
-            auroc = ImageAuroc(model, testSource, labels);
+            (auroc, double[] perScale) = ImageAuroc(model, testSource, labels);
+            Console.WriteLine($"untrained flow: per-scale image AUROC {string.Join(" / ", perScale.Select(a => a.ToString("F4", Inv)))}");
         }
         Console.WriteLine($"RESULT data={dataset.Name} backbone={Path.GetFileName(backbone)}:{layer} input={inputSize} hidden={hidden} batch={batch} lr={learningRate.ToString(Inv)} epochs={epochs} " +
                           $"train={train.Count} test={test.Count} image_AUROC={auroc.ToString("F4", Inv)} train_s={trainSeconds:F0} wall_s={clock.Elapsed.TotalSeconds:F0}");
@@ -218,18 +220,24 @@ internal static class CsFlowBenchCommand
         model.Save(path);
     }
 
-    /// <summary>Image AUROC of the CS-Flow image score (C.4) over the test split.</summary>
-    private static double ImageAuroc(CsFlowModel model, InMemoryFeatureSource testSource, bool[] labels)
+    /// <summary>
+    /// Image AUROC of the CS-Flow image score (C.4) over the test split, and, as a diagnostic, of the same score
+    /// restricted to each scale (mean z²/2 over that scale's latents only).
+    /// </summary>
+    private static (double Auroc, double[] PerScale) ImageAuroc(CsFlowModel model, InMemoryFeatureSource testSource, bool[] labels)
     {
         var batch = new Tensor[] { new(1), new(1), new(1) };
         var scores = new double[labels.Length];
+        double[][] perScale = [new double[labels.Length], new double[labels.Length], new double[labels.Length]];
         for (int start = 0; start < labels.Length; start += 16)
         {
             int n = Math.Min(16, labels.Length - start);
             testSource.ReadBatch(Enumerable.Range(start, n).ToArray(), batch);
-            model.ScoreImages(batch).CopyTo(scores, start);
+            IReadOnlyList<Tensor> z = model.Network.Forward(batch).Latents;
+            CsFlowScoring.ImageScores(z).CopyTo(scores, start);
+            for (int s = 0; s < z.Count; s++) CsFlowScoring.ImageScores([z[s]]).CopyTo(perScale[s], start);
         }
-        return RocAuc.Compute(scores, labels);
+        return (RocAuc.Compute(scores, labels), perScale.Select(p => RocAuc.Compute(p, labels)).ToArray());
     }
 
     /// <summary>

@@ -176,11 +176,12 @@ public sealed class CsFlowCliTests
         Assert.True(code == 0, output);
         Assert.True(output.Split('\n').Count(l => l.Contains("saved " + model)) == 2, output); // after epoch 2 and epoch 3
         string[] rows = File.ReadAllLines(csv);
-        Assert.Equal("epoch,loss,train_s,image_auroc,score_s", rows[0]);
+        Assert.Equal("epoch,loss,train_s,image_auroc,score_s,auroc_scale0,auroc_scale1,auroc_scale2", rows[0]);
         Assert.Equal(4, rows.Length);
-        string[] aurocs = rows.Skip(1).Select(r => r.Split(',')[3]).ToArray();
-        Assert.Equal("", aurocs[0]); // epoch 1: not evaluated
-        foreach (string v in aurocs.Skip(1)) Assert.InRange(double.Parse(v, System.Globalization.CultureInfo.InvariantCulture), 0, 1); // epoch 2 (every 2) and 3 (last)
+        Assert.All(rows, r => Assert.Equal(8, r.Split(',').Length));
+        string[][] aurocs = rows.Skip(1).Select(r => r.Split(',')).Select(c => new[] { c[3], c[5], c[6], c[7] }).ToArray();
+        Assert.All(aurocs[0], v => Assert.Equal("", v)); // epoch 1: not evaluated
+        foreach (string v in aurocs.Skip(1).SelectMany(a => a)) Assert.InRange(double.Parse(v, System.Globalization.CultureInfo.InvariantCulture), 0, 1); // epoch 2 (every 2) and 3 (last)
         var saved = Microsoft.ML.UFlow.Flows.CsFlow.CsFlowModel.Load(model);
         Assert.Equal("3", saved.Metadata["epochs_trained"]);
         Assert.Equal("mobilenetv2_1.0_imagenet_features.onnx:stride16", saved.Metadata["backbone"]);

@@ -11,6 +11,13 @@ labels.txt: one 0/1 per test image in the dataset's test order (MTD: the split.t
   gauss : Mahalanobis distance of the spatially averaged feature to the training mean (Ledoit-Wolf-like shrinkage).
   knn   : PatchCore-like: for each test position, distance to the nearest of a seeded random subset of training
           positions; image score = max over positions.
+With --local, also per-position densities scored like CS-Flow's image score (the mean over positions; the max too):
+  position-gauss : one Gaussian (full covariance, shrunk) of the feature vectors of all training positions;
+                   per-position score = Mahalanobis² / C.
+  location-diag  : a diagonal Gaussian per spatial location (PaDiM-like without covariance); per-position score = mean
+                   over channels of the standardised square.
+It also prints the fraction of exactly-zero feature values (post-ReLU outputs put a point mass at 0, which a density
+model such as a flow can fit without bound).
 """
 import argparse
 import numpy as np
@@ -62,12 +69,14 @@ def main():
     ap.add_argument("--labels", required=True)
     ap.add_argument("--scale", type=int, default=0)
     ap.add_argument("--bank", type=int, default=20000)
+    ap.add_argument("--local", action="store_true", help="also the per-position Gaussian baselines (slower)")
     args = ap.parse_args()
     labels = np.loadtxt(args.labels, dtype=int)
     tr = read_cache(args.train)[args.scale].astype(np.float64)
     te = read_cache(args.test)[args.scale].astype(np.float64)
     assert len(labels) == te.shape[0], (len(labels), te.shape)
-    print(f"scale {args.scale}: train {tr.shape}, test {te.shape}, {labels.sum()} defective")
+    print(f"scale {args.scale}: train {tr.shape}, test {te.shape}, {labels.sum()} defective; "
+          f"exact zeros {np.mean(tr == 0):.3f} of the training values, mean {tr.mean():.4f}, std {tr.std():.4f}")
 
     g_tr, g_te = tr.mean(axis=(2, 3)), te.mean(axis=(2, 3))
     mu = g_tr.mean(0)
@@ -89,6 +98,26 @@ def main():
         d2 = (x ** 2).sum(1)[:, None] + bank_sq[None, :] - 2 * x @ bank.T
         scores[i] = np.sqrt(np.maximum(d2.min(1), 0)).max()
     print(f"knn (nearest of {len(bank)} training positions, max over image) image AUROC {auroc(scores, labels):.4f}")
+    if args.local:
+        local_baselines(tr, te, labels)
+
+
+def local_baselines(tr, te, labels):
+    n, c, h, w = tr.shape
+    x = tr.transpose(0, 2, 3, 1).reshape(-1, c)
+    mu = x.mean(0)
+    cov = np.cov(x, rowvar=False)
+    cov += 1e-2 * np.trace(cov) / c * np.eye(c)
+    inv = np.linalg.inv(cov)
+    y = te.transpose(0, 2, 3, 1).reshape(te.shape[0], h * w, c) - mu
+    m = np.einsum("npc,cd,npd->np", y, inv, y) / c
+    print(f"position-gauss (one full-covariance Gaussian of all positions) image AUROC mean {auroc(m.mean(1), labels):.4f}, "
+          f"max {auroc(m.max(1), labels):.4f}")
+    a = tr.transpose(0, 2, 3, 1).reshape(n, h * w, c)
+    loc_mu, loc_var = a.mean(0), a.var(0) + 1e-3
+    z2 = ((te.transpose(0, 2, 3, 1).reshape(te.shape[0], h * w, c) - loc_mu) ** 2 / loc_var).mean(2)
+    print(f"location-diag (diagonal Gaussian per location) image AUROC mean {auroc(z2.mean(1), labels):.4f}, "
+          f"max {auroc(z2.max(1), labels):.4f}")
 
 
 if __name__ == "__main__":

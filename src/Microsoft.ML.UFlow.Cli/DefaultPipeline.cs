@@ -17,6 +17,13 @@ internal static class DefaultPipeline
     /// <summary>CS-Flow's default backbone output (MobileNetV2's 96-channel stride-16 map; docs/RESULTS.md says why).</summary>
     public const string CsFlowLayer = "stride16";
 
+    /// <summary>
+    /// CS-Flow's output per known backbone, tried in order: MobileNetV2's <c>stride16</c>, then ResNet-50 v2's raw residual
+    /// <c>layer3</c> — not <c>layer3_act</c>, whose ReLU makes most values exactly zero, a point mass a flow fits instead of
+    /// the normal features (docs/RESULTS.md, CS-Flow, session 4).
+    /// </summary>
+    private static readonly string[] s_knownCsFlowLayers = [CsFlowLayer, "layer3"];
+
     /// <summary>CS-Flow's default input side (METHOD.md C.1: 384 for MTD; 768 for MVTec AD).</summary>
     public const int CsFlowInputSize = 384;
 
@@ -67,6 +74,23 @@ internal static class DefaultPipeline
             catch (ArgumentException e) { last = e; }
         }
         throw new ArgumentException($"Cannot choose layers for '{Path.GetFileName(backbone)}'; pass --layers. {last?.Message}");
+    }
+
+    /// <summary>CS-Flow's backbone output: the user's, or the first known one that the model has.</summary>
+    public static string ResolveCsFlowLayer(string backbone, string? layer)
+    {
+        if (!string.IsNullOrWhiteSpace(layer)) return layer.Trim();
+        if (!File.Exists(backbone)) throw new FileNotFoundException($"Backbone '{backbone}' does not exist.", backbone);
+        foreach (string known in s_knownCsFlowLayers)
+        {
+            try
+            {
+                using var probe = new OnnxFeaturizer(backbone, [known]);
+                return known;
+            }
+            catch (ArgumentException) { }
+        }
+        throw new ArgumentException($"Cannot choose the CS-Flow output of '{Path.GetFileName(backbone)}' (it has none of {string.Join(", ", s_knownCsFlowLayers)}); pass --layer.");
     }
 
     /// <summary>The input size of a loaded pipeline (its resize), or 256.</summary>

@@ -23,7 +23,7 @@ internal static class TrainCommand
         var data = new Option<DirectoryInfo>("--data") { Description = "Training data: an MVTec AD category folder, a plain folder (normal/ ...), or the MTD folder (uses its split.txt).", Required = true };
         var backbone = new Option<FileInfo?>("--backbone") { Description = $"ONNX feature extractor (for example ../shared/models/mobilenetv2_1.0_imagenet_features.onnx). Required for uflow; csflow default: {DefaultPipeline.CsFlowBackbone}." };
         var layers = new Option<string?>("--layers") { Description = "uflow only: comma-separated model outputs to use, finest first (default: stride4,stride8,stride16 for MobileNetV2, layer1_act,layer2_act,layer3_act for ResNet-50 v2)." };
-        var layer = new Option<string?>("--layer") { Description = $"csflow only: the one backbone output computed at the three input scales (default {DefaultPipeline.CsFlowLayer})." };
+        var layer = new Option<string?>("--layer") { Description = $"csflow only: the one backbone output computed at the three input scales (default {DefaultPipeline.CsFlowLayer} for MobileNetV2, layer3 for ResNet-50 v2)." };
         var hidden = new Option<int?>("--hidden") { Description = $"csflow only: hidden width of the cross-scale subnetworks (default {s_csFlowDefaults.HiddenChannels}, CS-Flow's)." };
         var inputSize = new Option<int?>("--input-size") { Description = $"Square input size in pixels (uflow: multiple of 32, default {TrainSettings.UFlowInputSize}; csflow: multiple of 64, default {DefaultPipeline.CsFlowInputSize}, METHOD.md C.1 uses 768 for MVTec AD and 384 for MTD)." };
         var epochs = new Option<int?>("--epochs") { Description = $"Training epochs over the cached features (default: uflow {UFlowTrainer.Options.DefaultEpochs}, csflow {s_csFlowDefaults.Epochs})." };
@@ -55,7 +55,7 @@ internal static class TrainCommand
         var train = ctx.Data.LoadFromDirectory(data.FullName, DataSplit.Train);
         long count = train.GetRowCount() ?? 0;
         if (count == 0) throw new ArgumentException($"No training images found under '{data.FullName}'.");
-        string[] outputs = s.Kind == ModelKind.CsFlow ? [s.Layer!] : DefaultPipeline.ResolveLayers(s.Backbone, s.Layers);
+        string[] outputs = s.Kind == ModelKind.CsFlow ? [DefaultPipeline.ResolveCsFlowLayer(s.Backbone, s.Layer)] : DefaultPipeline.ResolveLayers(s.Backbone, s.Layers);
         string name = s.Kind == ModelKind.CsFlow ? "CS-Flow" : "U-Flow";
         AnsiConsole.MarkupLine($"[bold]uflow train[/] {name}: {count} normal images from {Markup.Escape(data.FullName)}");
         AnsiConsole.MarkupLine($"backbone {Markup.Escape(Path.GetFileName(s.Backbone))} [[{Markup.Escape(string.Join(", ", outputs))}]]{(s.Kind == ModelKind.CsFlow ? " at 3 input scales" : "")}, " +
@@ -76,7 +76,7 @@ internal static class TrainCommand
                     Seed = s.Seed,
                     Progress = reporter,
                 };
-                return DefaultPipeline.CreateCsFlow(ctx, s.Backbone, s.Layer!, s.InputSize, options).Fit(train);
+                return DefaultPipeline.CreateCsFlow(ctx, s.Backbone, outputs[0], s.InputSize, options).Fit(train);
             }
             var uflowOptions = new UFlowTrainer.Options
             {

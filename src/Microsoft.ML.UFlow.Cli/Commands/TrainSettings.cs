@@ -22,9 +22,9 @@ internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? La
             case "csflow":
                 if (layers is not null)
                 {
-                    throw new ArgumentException("--layers is a U-Flow option (several outputs of one pass); CS-Flow uses one backbone output at three input scales: pass --layer instead (default " + DefaultPipeline.CsFlowLayer + ").");
+                    throw new ArgumentException("--layers is a U-Flow option (several outputs of one pass); CS-Flow uses one backbone output at three input scales: pass --layer instead (default " + DefaultPipeline.CsFlowLayer + " for MobileNetV2, layer3 for ResNet-50 v2).");
                 }
-                return new TrainSettings(ModelKind.CsFlow, Path.GetFullPath(backbone ?? DefaultPipeline.CsFlowBackbone), null, layer ?? DefaultPipeline.CsFlowLayer,
+                return new TrainSettings(ModelKind.CsFlow, Path.GetFullPath(backbone ?? DefaultPipeline.CsFlowBackbone), null, layer,
                     Positive(hidden ?? csflow.HiddenChannels, "--hidden"), inputSize ?? DefaultPipeline.CsFlowInputSize, Positive(epochs ?? csflow.Epochs, "--epochs"),
                     Positive(batch ?? csflow.BatchSize, "--batch"), PositiveRate(lr ?? csflow.LearningRate), seed);
             case "uflow":

@@ -48,7 +48,7 @@ public sealed class CsFlowCliTests
         Assert.Equal(ModelKind.CsFlow, cs.Kind);
         Assert.Equal((1024, 60, 16, 2e-4), (cs.Hidden, cs.Epochs, cs.Batch, cs.LearningRate));
         Assert.Equal((official.HiddenChannels, official.Epochs, official.BatchSize, official.LearningRate), (cs.Hidden, cs.Epochs, cs.Batch, cs.LearningRate));
-        Assert.Equal((384, "stride16", 3), (cs.InputSize, cs.Layer, cs.Seed));
+        Assert.Equal((384, (string?)null, 3), (cs.InputSize, cs.Layer, cs.Seed)); // chosen from the backbone when the pipeline is built
         Assert.Equal(Path.GetFullPath(DefaultPipeline.CsFlowBackbone), cs.Backbone);
 
         var u = TrainSettings.Resolve("uflow", "b.onnx", null, null, null, null, null, null, null, 0);
@@ -58,6 +58,17 @@ public sealed class CsFlowCliTests
         var given = TrainSettings.Resolve("csflow", "x.onnx", null, "stride32", 8, 128, 2, 4, 1e-3, 0);
         Assert.Equal((8, 128, 2, 4, 1e-3, "stride32"), (given.Hidden, given.InputSize, given.Epochs, given.Batch, given.LearningRate, given.Layer));
         Assert.Throws<ArgumentOutOfRangeException>(() => TrainSettings.Resolve("csflow", null, null, null, 0, null, null, null, null, 0));
+    }
+
+    [SharedDataFact]
+    public void CsFlowLayerDefaultsToTheLinearOutputOfEachKnownBackbone()
+    {
+        string mobileNet = SharedData.File("models", "mobilenetv2_1.0_imagenet_features.onnx")!;
+        string resNet = SharedData.File("models", "resnet50v2_imagenet_layer1-3.onnx")!;
+        Assert.Equal("stride16", DefaultPipeline.ResolveCsFlowLayer(mobileNet, null));
+        Assert.Equal("layer3", DefaultPipeline.ResolveCsFlowLayer(resNet, null)); // not layer3_act: its ReLU zeros
+        Assert.Equal("layer3_act", DefaultPipeline.ResolveCsFlowLayer(resNet, " layer3_act "));
+        Assert.Throws<FileNotFoundException>(() => DefaultPipeline.ResolveCsFlowLayer(Path.Combine(Path.GetTempPath(), Guid.NewGuid().ToString("N") + ".onnx"), null));
     }
 
     [SharedDataFact]

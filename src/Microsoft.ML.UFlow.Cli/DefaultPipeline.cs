@@ -62,35 +62,32 @@ internal static class DefaultPipeline
     public static string[] ResolveLayers(string backbone, string? layers)
     {
         if (!string.IsNullOrWhiteSpace(layers)) return layers.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (!File.Exists(backbone)) throw new FileNotFoundException($"Backbone '{backbone}' does not exist.", backbone);
-        ArgumentException? last = null;
-        foreach (var set in s_knownLayerSets)
-        {
-            try
-            {
-                using var probe = new OnnxFeaturizer(backbone, set);
-                return set;
-            }
-            catch (ArgumentException e) { last = e; }
-        }
-        throw new ArgumentException($"Cannot choose layers for '{Path.GetFileName(backbone)}'; pass --layers. {last?.Message}");
+        return FirstKnown(backbone, s_knownLayerSets)
+            ?? throw new ArgumentException($"Cannot choose layers for '{Path.GetFileName(backbone)}' (it has none of {string.Join(" / ", s_knownLayerSets.Select(set => string.Join(",", set)))}); pass --layers.");
     }
 
     /// <summary>CS-Flow's backbone output: the user's, or the first known one that the model has.</summary>
     public static string ResolveCsFlowLayer(string backbone, string? layer)
     {
         if (!string.IsNullOrWhiteSpace(layer)) return layer.Trim();
+        return FirstKnown(backbone, s_knownCsFlowLayers.Select(l => new[] { l }))?[0]
+            ?? throw new ArgumentException($"Cannot choose the CS-Flow output of '{Path.GetFileName(backbone)}' (it has none of {string.Join(", ", s_knownCsFlowLayers)}); pass --layer.");
+    }
+
+    /// <summary>The first of <paramref name="candidates"/> whose outputs the model has (probed by opening it), or null.</summary>
+    private static string[]? FirstKnown(string backbone, IEnumerable<string[]> candidates)
+    {
         if (!File.Exists(backbone)) throw new FileNotFoundException($"Backbone '{backbone}' does not exist.", backbone);
-        foreach (string known in s_knownCsFlowLayers)
+        foreach (string[] outputs in candidates)
         {
             try
             {
-                using var probe = new OnnxFeaturizer(backbone, [known]);
-                return known;
+                using var probe = new OnnxFeaturizer(backbone, outputs);
+                return outputs;
             }
-            catch (ArgumentException) { }
+            catch (ArgumentException) { } // an output the model does not have
         }
-        throw new ArgumentException($"Cannot choose the CS-Flow output of '{Path.GetFileName(backbone)}' (it has none of {string.Join(", ", s_knownCsFlowLayers)}); pass --layer.");
+        return null;
     }
 
     /// <summary>The input size of a loaded pipeline (its resize), or 256.</summary>

@@ -110,7 +110,7 @@ def local_baselines(tr, te, labels):
     cov += 1e-2 * np.trace(cov) / c * np.eye(c)
     inv = np.linalg.inv(cov)
     y = te.transpose(0, 2, 3, 1).reshape(te.shape[0], h * w, c) - mu
-    m = np.einsum("npc,cd,npd->np", y, inv, y) / c
+    m = ((y @ inv) * y).sum(2) / c  # Mahalanobis² per position, through one matrix product
     print(f"position-gauss (one full-covariance Gaussian of all positions) image AUROC mean {auroc(m.mean(1), labels):.4f}, "
           f"max {auroc(m.max(1), labels):.4f}")
     a = tr.transpose(0, 2, 3, 1).reshape(n, h * w, c)

@@ -17,7 +17,7 @@ With --local, also per-position densities scored like CS-Flow's image score (the
   location-diag  : a diagonal Gaussian per spatial location (PaDiM-like without covariance); per-position score = mean
                    over channels of the standardised square.
 It also prints the fraction of exactly-zero feature values (post-ReLU outputs put a point mass at 0, which a density
-model such as a flow can fit without bound).
+model such as a flow can keep squeezing to lower its loss, up to what its clamps allow).
 """
 import argparse
 import numpy as np

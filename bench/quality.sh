@@ -11,7 +11,8 @@
 # Environment: OUT (default bench-results/quality), DATA (default ../shared/data), MODELS (default ../shared/models),
 # CACHE (feature cache, default $OUT/cache), UFLOW_DLL (a copied build, so that rebuilding does not disturb long runs),
 # INPUT_SIZE (square input side, default 256; the paper's ResNet ablation used 448, METHOD.md A.2.2; other sizes add
-# "-<size>" to the run name), BATCH (overrides the config's batch, e.g. where 448 does not fit in memory; adds "-b<batch>").
+# "-<size>" to the run name), BATCH (overrides the config's batch, e.g. where 448 does not fit in memory; adds "-b<batch>"),
+# LAYERS (overrides the backbone outputs, e.g. layer2_act,layer3_act for a subset; adds "-<layers>" with commas as "+").
 set -euo pipefail
 config=${1:?usage: bench/quality.sh <bottle-mobilenetv2|bottle-resnet50v2|mtd-mobilenetv2|mtd-resnet50v2> [uflow options]}
 shift
@@ -21,6 +22,7 @@ MODELS=${MODELS:-../shared/models}
 CACHE=${CACHE:-$OUT/cache}
 INPUT_SIZE=${INPUT_SIZE:-256}
 BATCH=${BATCH:-}
+LAYERS=${LAYERS:-}
 mkdir -p "$OUT"
 
 dll=${UFLOW_DLL:-src/Microsoft.ML.UFlow.Cli/bin/Release/net10.0/uflow.dll}
@@ -52,6 +54,10 @@ run=$config
 if [[ -n $BATCH ]]; then
   for i in "${!args[@]}"; do [[ ${args[$i]} == --batch ]] && args[$((i + 1))]=$BATCH; done
   run+="-b$BATCH"
+fi
+if [[ -n $LAYERS ]]; then
+  for i in "${!args[@]}"; do [[ ${args[$i]} == --layers ]] && args[$((i + 1))]=$LAYERS; done
+  run+="-${LAYERS//,/+}"
 fi
 
 /usr/bin/time -v -o "$OUT/$run.time" \

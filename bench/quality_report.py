@@ -84,6 +84,16 @@ def report(prefix):
         out.append(f"| {r['epoch']} | {num(r['loss']):.0f} | " + " | ".join(fmt(num(r[k])) for k, _ in METRICS)
                    + f" | {r['normal_detected']}/{r['normal']} | {z2} |")
     out.append("")
+    if "wide_oracle_miou" in rows[0]:
+        out += ["Segmentation diagnostics (defective images: pooled precision and recall of the log NFA < 0 masks, their mean IoU; "
+                "wide oracle = best mIoU over −log10 NFA thresholds −10000…1000 in steps of 10):", "",
+                "| epoch | mIoU log NFA<0 | oracle mIoU | wide oracle mIoU @ threshold | defective mIoU | precision | recall |",
+                "|---|---|---|---|---|---|---|"]
+        for r in shown:
+            out.append(f"| {r['epoch']} | {fmt(num(r['miou_nfa']))} | {fmt(num(r['oracle_miou']))} | "
+                       f"{fmt(num(r['wide_oracle_miou']))} @ {r['wide_oracle_threshold']} | {fmt(num(r['defective_miou']))} | "
+                       f"{fmt(num(r['defective_precision']))} | {fmt(num(r['defective_recall']))} |")
+        out.append("")
     return "\n".join(out)
 
 

@@ -176,15 +176,16 @@ internal static class QualityBenchCommand
     private static string F(double v, string format = "F4") => double.IsNaN(v) ? "nan" : v.ToString(format, Inv);
 
     private static string CsvHeader(int scales)
-        => "epoch,loss,train_s,eval_s,image_auroc,pixel_auroc,aupro,f1_max,miou_nfa,oracle_miou,oracle_threshold,normal_detected,normal,anomalous_detected,anomalous,"
+        => "epoch,loss,train_s,eval_s,image_auroc,pixel_auroc,aupro,f1_max,miou_nfa,oracle_miou,oracle_threshold,wide_oracle_miou,wide_oracle_threshold,defective_miou,defective_precision,defective_recall,normal_detected,normal,anomalous_detected,anomalous,"
             + string.Join(",", Enumerable.Range(1, scales).Select(l => $"mean_z2_scale{l}")) + ",peak_mb";
 
     private static string CsvRow(EpochRow r)
     {
         var m = r.Metrics;
         string metrics = m is null
-            ? string.Join(",", Enumerable.Repeat("", 13))
+            ? string.Join(",", Enumerable.Repeat("", 18))
             : string.Join(",", F(m.Seconds, "F2"), F(m.ImageAuroc), F(m.PixelAuroc), F(m.Aupro), F(m.F1Max), F(m.MeanIouNfa), F(m.OracleMeanIou), F(m.OracleThreshold, "F0"),
+                F(m.WideOracleMeanIou), F(m.WideOracleThreshold, "F0"), F(m.DefectiveMeanIou), F(m.DefectivePrecision), F(m.DefectiveRecall),
                 m.NormalImagesWithDetection, m.NormalImages, m.AnomalousImagesWithDetection, m.AnomalousImages) + "," + string.Join(",", m.NormalMeanSquarePerScale.Select(v => F(v)));
         return $"{r.Epoch + 1},{F(r.Loss, "F2")},{F(r.TrainSeconds, "F2")},{metrics},{r.PeakBytes / (1 << 20)}";
     }
@@ -195,7 +196,8 @@ internal static class QualityBenchCommand
         string head = $"epoch {r.Epoch + 1,4}  loss {F(r.Loss, "F1"),10}  train {F(r.TrainSeconds, "F1"),6} s";
         if (m is null) return head;
         return head + $"  eval {F(m.Seconds, "F1")} s  imgAUROC {F(m.ImageAuroc)}  pxAUROC {F(m.PixelAuroc)}  AUPRO {F(m.Aupro)}  F1max {F(m.F1Max)}  "
-            + $"mIoU(NFA<0) {F(m.MeanIouNfa)}  oracle {F(m.OracleMeanIou)}@{F(m.OracleThreshold, "F0")}  normal det {m.NormalImagesWithDetection}/{m.NormalImages}  "
+            + $"mIoU(NFA<0) {F(m.MeanIouNfa)}  oracle {F(m.OracleMeanIou)}@{F(m.OracleThreshold, "F0")}  wide {F(m.WideOracleMeanIou)}@{F(m.WideOracleThreshold, "F0")}  "
+            + $"defective IoU {F(m.DefectiveMeanIou)} P {F(m.DefectivePrecision)} R {F(m.DefectiveRecall)}  normal det {m.NormalImagesWithDetection}/{m.NormalImages}  "
             + $"anom det {m.AnomalousImagesWithDetection}/{m.AnomalousImages}  E[z²] {string.Join("/", m.NormalMeanSquarePerScale.Select(v => F(v, "F3")))}  peak {r.PeakBytes / (1 << 20)} MB";
     }
 
@@ -212,6 +214,11 @@ internal static class QualityBenchCommand
             ["miou_log_nfa_lt_0"] = m.MeanIouNfa,
             ["oracle_miou"] = double.IsNaN(m.OracleMeanIou) ? null : m.OracleMeanIou,
             ["oracle_threshold"] = double.IsNaN(m.OracleThreshold) ? null : m.OracleThreshold,
+            ["wide_oracle_miou"] = double.IsNaN(m.WideOracleMeanIou) ? null : m.WideOracleMeanIou,
+            ["wide_oracle_threshold"] = double.IsNaN(m.WideOracleThreshold) ? null : m.WideOracleThreshold,
+            ["defective_miou"] = double.IsNaN(m.DefectiveMeanIou) ? null : m.DefectiveMeanIou,
+            ["defective_precision"] = double.IsNaN(m.DefectivePrecision) ? null : m.DefectivePrecision,
+            ["defective_recall"] = double.IsNaN(m.DefectiveRecall) ? null : m.DefectiveRecall,
             ["normal_images_with_detection"] = m.NormalImagesWithDetection,
             ["normal_images"] = m.NormalImages,
             ["anomalous_images_with_detection"] = m.AnomalousImagesWithDetection,

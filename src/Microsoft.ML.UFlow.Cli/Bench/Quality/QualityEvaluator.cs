@@ -15,6 +15,11 @@ internal sealed record QualityMetrics(
     double MeanIouNfa,
     double OracleMeanIou,
     double OracleThreshold,
+    double WideOracleMeanIou,
+    double WideOracleThreshold,
+    double DefectiveMeanIou,
+    double DefectivePrecision,
+    double DefectiveRecall,
     int NormalImagesWithDetection,
     int NormalImages,
     int AnomalousImagesWithDetection,
@@ -26,7 +31,10 @@ internal sealed record QualityMetrics(
 /// Evaluates a flow on cached test features: anomaly map at 256×256 (A.6) for image AUROC (max of the map), pixel AUROC,
 /// AUPRO (FPR ≤ 0.3) and F1-max; the tree NFA (A.7) with the automatic threshold log10 NFA &lt; 0 for mIoU (U-Flow
 /// definition, every test image counts) and the false-alarm count on normal images; the oracle mIoU over −log10 NFA
-/// thresholds −400…1000; and the latent calibration mean(z²) per scale over the normal test images.
+/// thresholds −400…1000; and the latent calibration mean(z²) per scale over the normal test images. Diagnostics beyond
+/// the paper: the best mIoU over a wider grid, −10000…1000 in steps of 10 (the paper's grid cannot reach thresholds
+/// below log10 N_T − 400, and log10 N_T is 7636 for ResNet at 448), and the precision, recall and mean IoU of the
+/// automatic segmentation on the defective images (<see cref="SegmentationExtent"/>).
 /// </summary>
 internal sealed class QualityEvaluator(QualityFeatureSet test, int evaluationSize, int batchSize, bool oracle)
 {
@@ -44,6 +52,8 @@ internal sealed class QualityEvaluator(QualityFeatureSet test, int evaluationSiz
         var pixels = new PixelEvaluator();
         var iou = new MeanIouAccumulator();
         MeanIouSweep? sweep = oracle ? MeanIouSweep.ForNegativeLogNfa() : null;
+        MeanIouSweep? wideSweep = oracle ? new MeanIouSweep(Enumerable.Range(0, 1101).Select(i => -10000.0 + 10 * i)) : null;
+        var extent = new SegmentationExtent();
         int scales = test.Scales.Length;
         var sumSquares = new double[scales];
         var valueCounts = new long[scales];
@@ -71,9 +81,11 @@ internal sealed class QualityEvaluator(QualityFeatureSet test, int evaluationSiz
                 NfaImageResult nfa = _segmenter.Segment(latents, i, _nfa, _mask);
                 iou.Add(_mask, gt);
                 sweep?.Add(_nfa, gt);
+                wideSweep?.Add(_nfa, gt);
                 if (isAnomalous)
                 {
                     anomalous++;
+                    extent.Add(_mask, gt);
                     if (nfa.IsAnomalous) anomalousDetected++;
                 }
                 else
@@ -91,9 +103,11 @@ internal sealed class QualityEvaluator(QualityFeatureSet test, int evaluationSiz
         }
         PixelMetrics p = pixels.Compute();
         (double oracleThreshold, double oracleIou) = sweep?.Best() ?? (double.NaN, double.NaN);
+        (double wideThreshold, double wideIou) = wideSweep?.Best() ?? (double.NaN, double.NaN);
         double[] calibration = sumSquares.Select((v, l) => valueCounts[l] == 0 ? double.NaN : v / valueCounts[l]).ToArray();
         return new QualityMetrics(
-            images.ComputeAuroc(), p.Auroc, p.Aupro, p.F1Max, iou.Mean, oracleIou, oracleThreshold,
+            images.ComputeAuroc(), p.Auroc, p.Aupro, p.F1Max, iou.Mean, oracleIou, oracleThreshold, wideIou, wideThreshold,
+            extent.MeanIou, extent.Precision, extent.Recall,
             normalDetected, normal, anomalousDetected, anomalous, calibration, clock.Elapsed.TotalSeconds);
     }
 }

@@ -32,6 +32,7 @@ internal static class QualityBenchCommand
         var inputSize = new Option<int>("--input-size") { Description = "Square input size (multiple of 32).", DefaultValueFactory = _ => 256 };
         var epochs = new Option<int>("--epochs") { Description = "Maximum epochs (the official trainer runs config epochs + 1, e.g. 201).", DefaultValueFactory = _ => 201 };
         var batch = new Option<int>("--batch") { Description = "Training batch size.", DefaultValueFactory = _ => 8 };
+        var microBatch = new Option<int?>("--micro-batch") { Description = "Samples per forward/backward pass; gradients are accumulated over a batch's micro-batches before its one Adam step (default: the whole batch)." };
         var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-4 };
         var patience = new Option<int>("--patience") { Description = "Early stopping patience on the test pixel AUROC, in evaluations (0 = off).", DefaultValueFactory = _ => 20 };
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate every k epochs (the paper: 1); the last epoch is always evaluated.", DefaultValueFactory = _ => 1 };
@@ -45,16 +46,16 @@ internal static class QualityBenchCommand
         var name = new Option<string?>("--name") { Description = "Label of the run in the outputs (default: data set and backbone)." };
 
         var cmd = new Command("quality", "Train U-Flow with the paper's procedure and evaluate every metric on the test split after each epoch.");
-        foreach (var o in new Option[] { data, backbone, layers, inputSize, epochs, batch, lr, patience, evalEvery, flowSteps, seed, maxMinutes, maxTrain, oracle, cache, output, name }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { data, backbone, layers, inputSize, epochs, batch, microBatch, lr, patience, evalEvery, flowSteps, seed, maxMinutes, maxTrain, oracle, cache, output, name }) cmd.Options.Add(o);
         cmd.SetAction(p => CliErrors.Run(() => Run(new Settings(
-            p.GetValue(data)!, p.GetValue(backbone)!, p.GetValue(layers), p.GetValue(inputSize), p.GetValue(epochs), p.GetValue(batch), p.GetValue(lr),
+            p.GetValue(data)!, p.GetValue(backbone)!, p.GetValue(layers), p.GetValue(inputSize), p.GetValue(epochs), p.GetValue(batch), p.GetValue(microBatch), p.GetValue(lr),
             p.GetValue(patience), p.GetValue(evalEvery), p.GetValue(flowSteps), p.GetValue(seed), p.GetValue(maxMinutes), p.GetValue(maxTrain),
             p.GetValue(oracle), p.GetValue(cache), p.GetValue(output)!, p.GetValue(name)))));
         return cmd;
     }
 
     private sealed record Settings(
-        DirectoryInfo Data, FileInfo Backbone, string? Layers, int InputSize, int Epochs, int Batch, double Lr, int Patience, int EvalEvery,
+        DirectoryInfo Data, FileInfo Backbone, string? Layers, int InputSize, int Epochs, int Batch, int? MicroBatch, double Lr, int Patience, int EvalEvery,
         int FlowSteps, int Seed, double MaxMinutes, int MaxTrain, bool Oracle, DirectoryInfo? Cache, string Out, string? Name);
 
     private sealed record EpochRow(int Epoch, double Loss, double TrainSeconds, QualityMetrics? Metrics, long PeakBytes);
@@ -73,7 +74,7 @@ internal static class QualityBenchCommand
         var testItems = dataset.Test.ToList();
         Console.WriteLine($"uflow bench quality: {label}");
         Console.WriteLine($"  data {dataset.Root}: train {trainItems.Count}, test {testItems.Count} ({testItems.Count(i => !i.IsAnomalous)} normal)");
-        Console.WriteLine($"  backbone {s.Backbone.Name} [{string.Join(", ", outputs)}], input {s.InputSize}, lr {s.Lr.ToString("R", Inv)}, batch {s.Batch}, epochs ≤ {s.Epochs}, patience {s.Patience}, eval every {s.EvalEvery}, flow steps {s.FlowSteps}, seed {s.Seed}, engine threads {Engine.Threads}");
+        Console.WriteLine($"  backbone {s.Backbone.Name} [{string.Join(", ", outputs)}], input {s.InputSize}, lr {s.Lr.ToString("R", Inv)}, batch {s.Batch}{(s.MicroBatch is int mb ? $" (micro-batches of {mb})" : "")}, epochs ≤ {s.Epochs}, patience {s.Patience}, eval every {s.EvalEvery}, flow steps {s.FlowSteps}, seed {s.Seed}, engine threads {Engine.Threads}");
 
         QualityFeatureSet train, test;
         using (var featurizer = new OnnxFeaturizer(s.Backbone.FullName, outputs))
@@ -106,6 +107,7 @@ internal static class QualityBenchCommand
         {
             LearningRate = s.Lr,
             BatchSize = s.Batch,
+            MicroBatchSize = s.MicroBatch,
             Epochs = s.Epochs,
             Seed = (ulong)(uint)s.Seed,
             EarlyStoppingPatience = s.Patience > 0 ? s.Patience : int.MaxValue,
@@ -257,6 +259,7 @@ internal static class QualityBenchCommand
             ["test_images"] = test.Count,
             ["lr"] = s.Lr,
             ["batch"] = s.Batch,
+            ["micro_batch"] = s.MicroBatch,
             ["max_epochs"] = s.Epochs,
             ["patience"] = s.Patience,
             ["eval_every"] = s.EvalEvery,

@@ -9,16 +9,26 @@ namespace Microsoft.ML.UFlow.Flows;
 /// </summary>
 public static class UFlowLoss
 {
-    /// <summary>Returns the loss and, when the gradient buffers are given, writes ∂loss/∂z_l = z_l / N and ∂loss/∂logdet = −1/N.</summary>
+    /// <summary>
+    /// Returns the loss (the mean over this output's N samples) and, when the gradient buffers are given, writes
+    /// ∂loss/∂z_l = z_l / M and ∂loss/∂logdet = −1/M, where M = <paramref name="gradientBatchSize"/> (default N). With M
+    /// the size of a whole batch of which this output is one micro-batch, the micro-batches' gradients add up to the batch's.
+    /// </summary>
     /// <param name="output">The flow's forward result.</param>
     /// <param name="gradLatents">Optional destinations, one per scale (reshaped as needed).</param>
     /// <param name="gradLogDet">Optional destination of length N.</param>
-    public static double Compute(FlowOutput output, IReadOnlyList<Tensor>? gradLatents = null, Span<float> gradLogDet = default)
+    /// <param name="gradientBatchSize">The divisor M of the gradients (0 = N; otherwise at least N).</param>
+    public static double Compute(FlowOutput output, IReadOnlyList<Tensor>? gradLatents = null, Span<float> gradLogDet = default, int gradientBatchSize = 0)
     {
         IReadOnlyList<Tensor> latents = output.Latents;
         ReadOnlySpan<float> logDet = output.LogDet.Span;
         int n = logDet.Length;
         if (n == 0) throw new ArgumentException("The flow output has an empty batch.", nameof(output));
+        if (gradientBatchSize != 0 && gradientBatchSize < n)
+        {
+            throw new ArgumentOutOfRangeException(nameof(gradientBatchSize), gradientBatchSize, $"The gradient batch size must be 0 or at least the output's batch ({n}).");
+        }
+        int m = gradientBatchSize == 0 ? n : gradientBatchSize;
         double total = 0;
         for (int l = 0; l < latents.Count; l++)
         {
@@ -28,14 +38,14 @@ public static class UFlowLoss
             if (gradLatents is not null)
             {
                 Tensor g = gradLatents[l].EnsureShape(z.N, z.C, z.H, z.W);
-                TensorPrimitives.Multiply(z.Span, 1f / n, g.Span);
+                TensorPrimitives.Multiply(z.Span, 1f / m, g.Span);
             }
         }
         for (int b = 0; b < n; b++) total -= logDet[b];
         if (!gradLogDet.IsEmpty)
         {
             if (gradLogDet.Length != n) throw new ArgumentException($"gradLogDet has {gradLogDet.Length} entries for a batch of {n}.", nameof(gradLogDet));
-            gradLogDet.Fill(-1f / n);
+            gradLogDet.Fill(-1f / m);
         }
         return total / n;
     }

@@ -49,13 +49,17 @@ public sealed class UFlowTrainer
         return loss;
     }
 
-    /// <summary>Runs forward, loss and backward, adding to the gradients (they are not zeroed). Returns the loss; backward is skipped when it is not finite.</summary>
-    public double ComputeGradients(IReadOnlyList<Tensor> features)
+    /// <summary>
+    /// Runs forward, loss and backward, adding to the gradients (they are not zeroed). Returns the loss (the mean over
+    /// these samples); backward is skipped when it is not finite. <paramref name="gradientBatchSize"/> (0 = these
+    /// samples) is the batch the gradients are averaged over, so that the micro-batches of one batch add up to its gradient.
+    /// </summary>
+    public double ComputeGradients(IReadOnlyList<Tensor> features, int gradientBatchSize = 0)
     {
         FlowOutput output = Flow.Forward(features);
         int n = output.LogDet.Length;
         if (_gradLogDet.Length != n) _gradLogDet = new float[n];
-        double loss = UFlowLoss.Compute(output, _gradLatents, _gradLogDet);
+        double loss = UFlowLoss.Compute(output, _gradLatents, _gradLogDet, gradientBatchSize);
         if (!double.IsFinite(loss)) return loss;
         Flow.Backward(_gradLatents, _gradLogDet);
         return loss;
@@ -88,8 +92,7 @@ public sealed class UFlowTrainer
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 int count = Math.Min(Options.BatchSize, order.Length - start);
-                source.ReadBatch(order.AsSpan(start, count), _batch);
-                double loss = Step(_batch);
+                double loss = TrainBatch(source, order.AsSpan(start, count));
                 if (!double.IsFinite(loss)) Diverged(lastGood, epoch, batchIndex, $"the loss is {loss}");
                 if (FirstNonFinite() is { } bad) Diverged(lastGood, epoch, batchIndex, $"parameter '{bad}' contains NaN or Inf");
                 lossSum += loss * count;
@@ -131,6 +134,30 @@ public sealed class UFlowTrainer
         }
         if (best is not null) Restore(best);
         return new UFlowTrainingResult { Epochs = reports, BestMetric = bestMetric, BestEpoch = bestEpoch, StoppedEarly = stoppedEarly };
+    }
+
+    // One optimisation step on the given samples: at once, or as micro-batches of at most MicroBatchSize samples whose
+    // gradients (each averaged over the whole batch) are accumulated before the one Adam step.
+    private double TrainBatch(IFeatureBatchSource source, ReadOnlySpan<int> samples)
+    {
+        int micro = Options.MicroBatchSize ?? samples.Length;
+        if (micro >= samples.Length)
+        {
+            source.ReadBatch(samples, _batch);
+            return Step(_batch);
+        }
+        Optimizer.ZeroGrad();
+        double weightedLoss = 0;
+        for (int start = 0; start < samples.Length; start += micro)
+        {
+            int size = Math.Min(micro, samples.Length - start);
+            source.ReadBatch(samples.Slice(start, size), _batch);
+            double loss = ComputeGradients(_batch, samples.Length);
+            if (!double.IsFinite(loss)) return loss;
+            weightedLoss += loss * size;
+        }
+        Optimizer.Step();
+        return weightedLoss / samples.Length;
     }
 
     private void Diverged(float[][] lastGood, int epoch, int batch, string what)

@@ -16,6 +16,13 @@ public sealed class UFlowTrainingOptions
     /// <summary>Batch size (default 8); the last batch of an epoch may be smaller.</summary>
     public int BatchSize { get; set; } = 8;
 
+    /// <summary>
+    /// Samples per forward/backward pass (default null: the whole batch). A batch larger than this is processed in
+    /// micro-batches whose gradients are accumulated before its one optimiser step: the update of <see cref="BatchSize"/>
+    /// (up to float rounding) with the activation memory of a micro-batch.
+    /// </summary>
+    public int? MicroBatchSize { get; set; }
+
     /// <summary>Number of epochs to run at most (default 200; the official trainer runs epochs + 1).</summary>
     public int Epochs { get; set; } = 200;
 
@@ -48,6 +55,7 @@ public sealed class UFlowTrainingOptions
         if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "The learning rate must be positive.");
         if (WeightDecay < 0) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "The weight decay must not be negative.");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "The batch size must be at least 1.");
+        if (MicroBatchSize is < 1) throw new ArgumentOutOfRangeException(nameof(MicroBatchSize), MicroBatchSize, "The micro-batch size must be at least 1.");
         if (Epochs < 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must not be negative.");
         if (LearningRateTotalIters < 1) throw new ArgumentOutOfRangeException(nameof(LearningRateTotalIters), LearningRateTotalIters, "Total iterations must be at least 1.");
         if (EarlyStoppingPatience < 0) throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "Patience must not be negative.");

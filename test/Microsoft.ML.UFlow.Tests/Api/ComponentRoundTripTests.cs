@@ -103,6 +103,32 @@ public sealed class ComponentRoundTripTests : IDisposable
     }
 
     [Fact]
+    public void UFlowMicroBatchesTrainTheSameModel()
+    {
+        var train = ApiTestData.Features(6, 11);
+        (float[] Scores, int Steps, int Reports) Fit(int? micro)
+        {
+            int reports = 0;
+            var options = new UFlowTrainer.Options
+            {
+                Epochs = 2, BatchSize = 4, MicroBatchSize = micro, OutputSize = 16, LearningRate = 1e-3,
+                Progress = new SynchronousProgress(p => reports += p.Phase == "train" ? 1 : 0),
+            };
+            var model = _ctx.AnomalyDetection.Trainers.UFlow(options).Fit(train);
+            float[] scores = model.Transform(ApiTestData.Features(3, 12)).GetRows().Select(r => r.Get<float>(UFlowColumns.Score)).ToArray();
+            return (scores, model.TrainingSummary.Steps, reports);
+        }
+        var whole = Fit(null);
+        var micro = Fit(3);
+        for (int i = 0; i < whole.Scores.Length; i++) Assert.Equal(whole.Scores[i], micro.Scores[i], 1e-4f);
+        // 6 images in batches of 4 + 2 for 2 epochs: 4 optimiser steps, whether a batch is read whole or as 3 + 1.
+        Assert.Equal(4, whole.Steps);
+        Assert.Equal(4, micro.Steps);
+        Assert.Equal(4, micro.Reports);
+        Assert.Throws<ArgumentOutOfRangeException>(() => _ctx.AnomalyDetection.Trainers.UFlow(new UFlowTrainer.Options { MicroBatchSize = 0 }).Fit(train));
+    }
+
+    [Fact]
     public void TrainerRejectsFeaturesOfDifferentSizes()
     {
         var schema = new DataSchema([new SchemaColumn(UFlowColumns.Features, ColumnType.FeatureMaps(1))]);
@@ -213,5 +239,10 @@ public sealed class ComponentRoundTripTests : IDisposable
         Assert.False(row.Get<bool>(UFlowColumns.PredictedLabel));
         var lowered = _ctx.AnomalyDetection.ChangeModelThreshold((CsFlowScoreTransformer)loaded, float.NegativeInfinity);
         Assert.True(lowered.Transform(train).GetRows().First().Get<bool>(UFlowColumns.PredictedLabel));
+    }
+
+    private sealed class SynchronousProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
     }
 }

@@ -100,6 +100,68 @@ public class UFlowTrainerTests
         Assert.Equal(afterEpoch1, flow.Parameters.SelectMany(p => p.Value.Span.ToArray()).ToArray());
     }
 
+    [Fact]
+    public void MicroBatchGradientsAddUpToTheBatchGradient()
+    {
+        // 4 + 2 samples: unequal micro-batches, so averaging each over itself instead of over the batch would differ.
+        var flow = new UShapedFlow(Config);
+        var trainer = new UFlowTrainer(flow);
+        InMemoryFeatureSource data = Data(6);
+        Tensor[] batch = [new Tensor(1), new Tensor(1)];
+        float[] Gradients() => flow.Parameters.SelectMany(p => p.Grad.Span.ToArray()).ToArray();
+
+        trainer.Optimizer.ZeroGrad();
+        data.ReadBatch([0, 1, 2, 3, 4, 5], batch);
+        double wholeLoss = trainer.ComputeGradients(batch);
+        float[] whole = Gradients();
+
+        trainer.Optimizer.ZeroGrad();
+        data.ReadBatch([0, 1, 2, 3], batch);
+        double first = trainer.ComputeGradients(batch, gradientBatchSize: 6);
+        data.ReadBatch([4, 5], batch);
+        double second = trainer.ComputeGradients(batch, gradientBatchSize: 6);
+        float[] accumulated = Gradients();
+
+        Assert.Equal(wholeLoss, (4 * first + 2 * second) / 6, 1e-9 * Math.Abs(wholeLoss));
+        float scale = TensorPrimitives.MaxMagnitude(whole);
+        Assert.True(scale > 0);
+        for (int i = 0; i < whole.Length; i++) Assert.True(Math.Abs(whole[i] - accumulated[i]) <= 1e-5f * scale, $"gradient {i}: {whole[i]} vs {accumulated[i]}");
+        Assert.Throws<ArgumentOutOfRangeException>(() => trainer.ComputeGradients(batch, gradientBatchSize: 1));
+    }
+
+    [Fact]
+    public void MicroBatchTrainingMatchesWholeBatchTrainingWithSmallerPasses()
+    {
+        (float[] Weights, double[] Losses, int LargestRead) Train(int? micro)
+        {
+            var flow = new UShapedFlow(Config);
+            var source = new ReadSizeRecorder(Data(13));
+            var options = new UFlowTrainingOptions { LearningRate = 1e-3, BatchSize = 6, MicroBatchSize = micro, Epochs = 3, Seed = 5 };
+            UFlowTrainingResult result = new UFlowTrainer(flow, options).Train(source);
+            return (flow.Parameters.SelectMany(p => p.Value.Span.ToArray()).ToArray(), result.Epochs.Select(e => e.Loss).ToArray(), source.Largest);
+        }
+        var whole = Train(null);
+        var micro = Train(4);
+        Assert.Equal(6, whole.LargestRead);
+        Assert.Equal(4, micro.LargestRead);
+        for (int e = 0; e < whole.Losses.Length; e++) Assert.Equal(whole.Losses[e], micro.Losses[e], 1e-5 * Math.Abs(whole.Losses[e]));
+        for (int i = 0; i < whole.Weights.Length; i++) Assert.True(Math.Abs(whole.Weights[i] - micro.Weights[i]) <= 1e-4f, $"weight {i}: {whole.Weights[i]} vs {micro.Weights[i]}");
+        Assert.Throws<ArgumentOutOfRangeException>(() => new UFlowTrainer(new UShapedFlow(Config), new UFlowTrainingOptions { MicroBatchSize = 0 }));
+    }
+
+    private sealed class ReadSizeRecorder(IFeatureBatchSource inner) : IFeatureBatchSource
+    {
+        public int Largest { get; private set; }
+
+        public int Count => inner.Count;
+
+        public void ReadBatch(ReadOnlySpan<int> sampleIndices, IReadOnlyList<Tensor> destination)
+        {
+            Largest = Math.Max(Largest, sampleIndices.Length);
+            inner.ReadBatch(sampleIndices, destination);
+        }
+    }
+
     private sealed class PoisonedSource(IFeatureBatchSource inner, int poisonFromRead) : IFeatureBatchSource
     {
         private int _reads;

@@ -93,7 +93,7 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
         // step; those reads are not steps. Each step report carries the mean loss of the last finished epoch.
         int reads = 0;
         double? epochLoss = null;
-        var source = new CachedFeatureSource(cache, () =>
+        var source = new CachedFeatureSource(cache, _ =>
         {
             if (++reads > ProbeReads) progress?.Report(new TrainingProgress("train", ++step, totalSteps, epochLoss));
         });

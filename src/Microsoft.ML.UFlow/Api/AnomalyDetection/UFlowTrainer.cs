@@ -35,6 +35,12 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
         /// <summary>Mini-batch size (default 8, the official MVTec default config).</summary>
         public int BatchSize { get; set; } = 8;
 
+        /// <summary>
+        /// Samples per forward/backward pass (default null: the whole batch). Smaller values train the same updates as
+        /// <see cref="BatchSize"/> (gradients accumulated over the micro-batches, up to float rounding) in less memory.
+        /// </summary>
+        public int? MicroBatchSize { get; set; }
+
         /// <summary>Adam learning rate (default <see cref="DefaultLearningRate"/>).</summary>
         public double LearningRate { get; set; } = DefaultLearningRate;
 
@@ -70,6 +76,7 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
             if (string.IsNullOrEmpty(FeatureColumnName)) throw new ArgumentException("FeatureColumnName is empty.");
             if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "At least one epoch is needed.");
             if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "The batch size must be positive.");
+            if (MicroBatchSize is < 1) throw new ArgumentOutOfRangeException(nameof(MicroBatchSize), MicroBatchSize, "The micro-batch size must be at least 1.");
             if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "The learning rate must be positive.");
             if (!(WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "The weight decay must be ≥ 0.");
             if (FlowSteps < 1) throw new ArgumentOutOfRangeException(nameof(FlowSteps), FlowSteps, "At least one flow step is needed.");
@@ -136,12 +143,22 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
         {
             Epochs = _options.Epochs,
             BatchSize = batchSize,
+            MicroBatchSize = _options.MicroBatchSize,
             LearningRate = _options.LearningRate,
             WeightDecay = _options.WeightDecay,
             Seed = (ulong)(uint)_seed,
             EpochCompleted = report => runningLoss = report.Loss,
         });
-        var source = new CachedFeatureSource(cache, () => progress?.Report(new TrainingProgress("train", ++step, totalSteps, double.IsNaN(runningLoss) ? null : runningLoss)));
+        // A step ends where a batch ends: at every multiple of the batch size within an epoch and at its end (micro-batches
+        // are slices of one batch, so the reads meet every boundary exactly).
+        int readInEpoch = 0;
+        var source = new CachedFeatureSource(cache, count =>
+        {
+            readInEpoch += count;
+            if (readInEpoch % batchSize != 0 && readInEpoch != n) return;
+            if (readInEpoch == n) readInEpoch = 0;
+            progress?.Report(new TrainingProgress("train", ++step, totalSteps, double.IsNaN(runningLoss) ? null : runningLoss));
+        });
         var result = trainer.Train(source);
         double trainSeconds = clock.Elapsed.TotalSeconds;
         var summary = new UFlowTrainingSummary(result.Epochs.Count, step, n, result.Epochs[^1].Loss, featurizeSeconds, trainSeconds);

@@ -26,6 +26,10 @@ public sealed class CsFlowCliTests
         Assert.Contains("--hidden is a CS-Flow option", Assert.Throws<ArgumentException>(() => TrainSettings.Resolve("uflow", "b.onnx", null, null, 64, null, null, null, null, 0)).Message);
         Assert.Contains("--layer is a CS-Flow option", Assert.Throws<ArgumentException>(() => TrainSettings.Resolve("uflow", "b.onnx", null, "stride16", null, null, null, null, null, 0)).Message);
         Assert.Contains("--backbone is required", Assert.Throws<ArgumentException>(() => TrainSettings.Resolve("uflow", null, null, null, null, null, null, null, null, 0)).Message);
+        Assert.Contains("--micro-batch is a U-Flow option", Assert.Throws<ArgumentException>(() => TrainSettings.Resolve("csflow", null, null, null, null, null, null, null, null, 0, microBatch: 4)).Message);
+        Assert.Contains("--micro-batch must be at least 1", Assert.Throws<ArgumentOutOfRangeException>(() => TrainSettings.Resolve("uflow", "b.onnx", null, null, null, null, null, 23, null, 0, microBatch: 0)).Message);
+        Assert.Equal(8, TrainSettings.Resolve("uflow", "b.onnx", null, null, null, null, null, 23, null, 0, microBatch: 8).MicroBatch);
+        Assert.Null(TrainSettings.Resolve("uflow", "b.onnx", null, null, null, null, null, 23, null, 0).MicroBatch);
 
         // Through the command line: exit code 1, the message, and no model written (the options are checked before any data is read).
         string dir = Path.Combine(Path.GetTempPath(), "uflow-cli-" + Guid.NewGuid().ToString("N"));

@@ -13,6 +13,8 @@
 # INPUT_SIZE (square input side, default 256; the paper's ResNet ablation used 448, METHOD.md A.2.2; other sizes add
 # "-<size>" to the run name), BATCH (overrides the config's batch, e.g. where 448 does not fit in memory; adds "-b<batch>"),
 # LAYERS (overrides the backbone outputs, e.g. layer2_act,layer3_act for a subset; adds "-<layers>" with commas as "+").
+# Long runs across sessions: add --checkpoint FILE (the training state is saved there after every epoch); later, the
+# same command with --checkpoint FILE --resume continues the run where it stopped, appending to its CSV and log.
 set -euo pipefail
 config=${1:?usage: bench/quality.sh <bottle-mobilenetv2|bottle-resnet50v2|mtd-mobilenetv2|mtd-resnet50v2> [uflow options]}
 shift
@@ -60,7 +62,10 @@ if [[ -n $LAYERS ]]; then
   run+="-${LAYERS//,/+}"
 fi
 
+# A run continued with --resume (and its --checkpoint) appends to its log; its curve CSV is continued by uflow itself.
+tee_args=()
+for a in "$@"; do [[ $a == --resume ]] && tee_args=(-a); done
 /usr/bin/time -v -o "$OUT/$run.time" \
   dotnet "$dll" bench quality "${args[@]}" --input-size "$INPUT_SIZE" --seed 0 --cache "$CACHE" --name "$run" --out "$OUT/$run" "$@" \
-  2>&1 | tee "$OUT/$run.log"
+  2>&1 | tee "${tee_args[@]}" "$OUT/$run.log"
 grep -E "Elapsed|Maximum resident" "$OUT/$run.time"

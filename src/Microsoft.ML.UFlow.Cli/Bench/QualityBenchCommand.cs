@@ -44,26 +44,28 @@ internal static class QualityBenchCommand
         var cache = new Option<DirectoryInfo?>("--cache") { Description = "Folder for cached backbone features (reused by later runs with the same data, backbone, layers and size)." };
         var output = new Option<string>("--out") { Description = "Prefix of the outputs: <out>.csv (curve) and <out>.json (summary).", Required = true };
         var name = new Option<string?>("--name") { Description = "Label of the run in the outputs (default: data set and backbone)." };
+        var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "Save the whole training state (flow, Adam, epoch, early stopping) here after every epoch, atomically, so that --resume can continue the run later." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --checkpoint (same settings and data) and append to its curve, instead of starting anew." };
 
         var cmd = new Command("quality", "Train U-Flow with the paper's procedure and evaluate every metric on the test split after each epoch.");
-        foreach (var o in new Option[] { data, backbone, layers, inputSize, epochs, batch, microBatch, lr, patience, evalEvery, flowSteps, seed, maxMinutes, maxTrain, oracle, cache, output, name }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { data, backbone, layers, inputSize, epochs, batch, microBatch, lr, patience, evalEvery, flowSteps, seed, maxMinutes, maxTrain, oracle, cache, output, name, checkpoint, resume }) cmd.Options.Add(o);
         cmd.SetAction(p => CliErrors.Run(() => Run(new Settings(
             p.GetValue(data)!, p.GetValue(backbone)!, p.GetValue(layers), p.GetValue(inputSize), p.GetValue(epochs), p.GetValue(batch), p.GetValue(microBatch), p.GetValue(lr),
             p.GetValue(patience), p.GetValue(evalEvery), p.GetValue(flowSteps), p.GetValue(seed), p.GetValue(maxMinutes), p.GetValue(maxTrain),
-            p.GetValue(oracle), p.GetValue(cache), p.GetValue(output)!, p.GetValue(name)))));
+            p.GetValue(oracle), p.GetValue(cache), p.GetValue(output)!, p.GetValue(name), p.GetValue(checkpoint), p.GetValue(resume)))));
         return cmd;
     }
 
     private sealed record Settings(
         DirectoryInfo Data, FileInfo Backbone, string? Layers, int InputSize, int Epochs, int Batch, int? MicroBatch, double Lr, int Patience, int EvalEvery,
-        int FlowSteps, int Seed, double MaxMinutes, int MaxTrain, bool Oracle, DirectoryInfo? Cache, string Out, string? Name);
-
-    private sealed record EpochRow(int Epoch, double Loss, double TrainSeconds, QualityMetrics? Metrics, long PeakBytes);
+        int FlowSteps, int Seed, double MaxMinutes, int MaxTrain, bool Oracle, DirectoryInfo? Cache, string Out, string? Name, FileInfo? Checkpoint, bool Resume);
 
     private static int Run(Settings s)
     {
         if (s.InputSize < 32 || s.InputSize % 32 != 0) throw new ArgumentOutOfRangeException(nameof(s.InputSize), s.InputSize, "--input-size must be a positive multiple of 32.");
         if (s.EvalEvery < 1) throw new ArgumentOutOfRangeException(nameof(s.EvalEvery), s.EvalEvery, "--eval-every must be at least 1.");
+        if (s.Resume && s.Checkpoint is null) throw new ArgumentException("--resume continues the run saved in --checkpoint; give --checkpoint too.");
+        if (s.Resume && !s.Checkpoint!.Exists) throw new FileNotFoundException($"--resume: there is no checkpoint at '{s.Checkpoint.FullName}'; run without --resume to start the run.", s.Checkpoint.FullName);
         var total = Stopwatch.StartNew();
         const int evaluationSize = 256;
         AnomalyDataset dataset = DatasetReader.Open(s.Data.FullName);
@@ -85,24 +87,14 @@ internal static class QualityBenchCommand
         }
         Console.WriteLine($"  features: train {train.FeaturizeSeconds:F1} s{(train.FromCache ? " (cache)" : "")}, test {test.FeaturizeSeconds:F1} s{(test.FromCache ? " (cache)" : "")}; shapes {string.Join(", ", train.Scales.Select(t => $"{t.C}@{t.H}x{t.W}"))}");
 
-        var config = new UFlowConfig(train.Scales.Select(t => new FlowScale(t.C, t.H, t.W)))
-        {
-            FlowSteps = s.FlowSteps,
-            FeatureLayerNorm = true,
-            Seed = (ulong)(uint)s.Seed,
-        };
-        var flow = new UShapedFlow(config);
-        Console.WriteLine($"  flow {config}; {flow.TrainableParameterCount:N0} trainable parameters");
-
         var evaluator = new QualityEvaluator(test, evaluationSize, batchSize: 8, s.Oracle);
-        var rows = new List<EpochRow>();
+        int scales = train.Scales.Length;
+        var rows = new List<QualityEpochRow>();
         QualityMetrics? pending = null;
         bool stoppedByTime = false;
         string csvPath = s.Out + ".csv";
         CreateDirectoryFor(csvPath);
-        using var csv = new StreamWriter(csvPath, append: false, new UTF8Encoding(false)) { AutoFlush = true };
-        csv.WriteLine(CsvHeader(train.Scales.Length));
-        var trainClock = Stopwatch.StartNew();
+        UFlowTrainer? trainer = null;
         var options = new UFlowTrainingOptions
         {
             LearningRate = s.Lr,
@@ -119,17 +111,46 @@ internal static class QualityBenchCommand
                 pending = evaluator.Evaluate(f);
                 return pending.PixelAuroc;
             },
-            EpochCompleted = report =>
-            {
-                double evalSeconds = pending?.Seconds ?? 0;
-                var row = new EpochRow(report.Epoch, report.Loss, report.Elapsed.TotalSeconds - evalSeconds, pending, PeakBytes());
-                rows.Add(row);
-                csv.WriteLine(CsvRow(row));
-                Console.WriteLine(ConsoleRow(row));
-                if (s.MaxMinutes > 0 && total.Elapsed.TotalMinutes >= s.MaxMinutes) report.StopRequested = stoppedByTime = true;
-            },
         };
-        var trainer = new UFlowTrainer(flow, options);
+        if (s.Resume)
+        {
+            trainer = UFlowTrainingCheckpoint.Load(s.Checkpoint!.FullName, options);
+            var featureScales = train.Scales.Select(t => new FlowScale(t.C, t.H, t.W)).ToArray();
+            if (!trainer.Flow.Config.Scales.SequenceEqual(featureScales))
+            {
+                throw new InvalidDataException($"The checkpoint '{s.Checkpoint.FullName}' holds a flow over [{string.Join(", ", trainer.Flow.Config.Scales)}], but these features are [{string.Join(", ", featureScales)}].");
+            }
+            rows.AddRange(QualityCurveCsv.Read(csvPath, trainer.CompletedEpochs, scales));
+            Console.WriteLine($"  resumed from {s.Checkpoint.FullName}: {trainer.CompletedEpochs} epochs done ({trainer.Optimizer.StepCount} optimiser steps), continuing with epoch {trainer.CompletedEpochs + 1}");
+        }
+        else
+        {
+            var config = new UFlowConfig(train.Scales.Select(t => new FlowScale(t.C, t.H, t.W)))
+            {
+                FlowSteps = s.FlowSteps,
+                FeatureLayerNorm = true,
+                Seed = (ulong)(uint)s.Seed,
+            };
+            trainer = new UFlowTrainer(new UShapedFlow(config), options);
+        }
+        UShapedFlow flow = trainer.Flow;
+        Console.WriteLine($"  flow {flow.Config}; {flow.TrainableParameterCount:N0} trainable parameters");
+
+        // A resumed run rewrites the curve with the rows up to its checkpoint (a row written after the last checkpoint
+        // of a run that was then killed is dropped: that epoch is trained again) and goes on appending.
+        using var csv = new StreamWriter(csvPath, append: false, new UTF8Encoding(false)) { AutoFlush = true };
+        csv.WriteLine(QualityCurveCsv.Header(scales));
+        foreach (QualityEpochRow row in rows) csv.WriteLine(QualityCurveCsv.Row(row, scales));
+        options.EpochCompleted = report =>
+        {
+            double evalSeconds = pending?.Seconds ?? 0;
+            var row = new QualityEpochRow(report.Epoch, report.Loss, report.Elapsed.TotalSeconds - evalSeconds, pending, PeakBytes());
+            rows.Add(row);
+            csv.WriteLine(QualityCurveCsv.Row(row, scales));
+            Console.WriteLine(ConsoleRow(row));
+            if (s.Checkpoint is not null) UFlowTrainingCheckpoint.Save(trainer, s.Checkpoint.FullName);
+            if (s.MaxMinutes > 0 && total.Elapsed.TotalMinutes >= s.MaxMinutes) report.StopRequested = stoppedByTime = true;
+        };
         UFlowTrainingResult result = trainer.Train(new InMemoryFeatureSource(train.Scales));
         string stop = !result.StoppedEarly ? "max epochs" : stoppedByTime ? "time limit" : "early stopping";
 
@@ -177,22 +198,7 @@ internal static class QualityBenchCommand
 
     private static string F(double v, string format = "F4") => double.IsNaN(v) ? "nan" : v.ToString(format, Inv);
 
-    private static string CsvHeader(int scales)
-        => "epoch,loss,train_s,eval_s,image_auroc,pixel_auroc,aupro,f1_max,miou_nfa,oracle_miou,oracle_threshold,wide_oracle_miou,wide_oracle_threshold,defective_miou,defective_precision,defective_recall,normal_detected,normal,anomalous_detected,anomalous,"
-            + string.Join(",", Enumerable.Range(1, scales).Select(l => $"mean_z2_scale{l}")) + ",peak_mb";
-
-    private static string CsvRow(EpochRow r)
-    {
-        var m = r.Metrics;
-        string metrics = m is null
-            ? string.Join(",", Enumerable.Repeat("", 18))
-            : string.Join(",", F(m.Seconds, "F2"), F(m.ImageAuroc), F(m.PixelAuroc), F(m.Aupro), F(m.F1Max), F(m.MeanIouNfa), F(m.OracleMeanIou), F(m.OracleThreshold, "F0"),
-                F(m.WideOracleMeanIou), F(m.WideOracleThreshold, "F0"), F(m.DefectiveMeanIou), F(m.DefectivePrecision), F(m.DefectiveRecall),
-                m.NormalImagesWithDetection, m.NormalImages, m.AnomalousImagesWithDetection, m.AnomalousImages) + "," + string.Join(",", m.NormalMeanSquarePerScale.Select(v => F(v)));
-        return $"{r.Epoch + 1},{F(r.Loss, "F2")},{F(r.TrainSeconds, "F2")},{metrics},{r.PeakBytes / (1 << 20)}";
-    }
-
-    private static string ConsoleRow(EpochRow r)
+    private static string ConsoleRow(QualityEpochRow r)
     {
         var m = r.Metrics;
         string head = $"epoch {r.Epoch + 1,4}  loss {F(r.Loss, "F1"),10}  train {F(r.TrainSeconds, "F1"),6} s";
@@ -203,7 +209,7 @@ internal static class QualityBenchCommand
             + $"anom det {m.AnomalousImagesWithDetection}/{m.AnomalousImages}  E[z²] {string.Join("/", m.NormalMeanSquarePerScale.Select(v => F(v, "F3")))}  peak {r.PeakBytes / (1 << 20)} MB";
     }
 
-    private static JsonObject MetricsJson(EpochRow r)
+    private static JsonObject MetricsJson(QualityEpochRow r)
     {
         var m = r.Metrics!;
         return new JsonObject
@@ -230,7 +236,7 @@ internal static class QualityBenchCommand
     }
 
     private static JsonObject Summary(Settings s, string label, AnomalyDataset dataset, string[] outputs, QualityFeatureSet train, QualityFeatureSet test,
-        UShapedFlow flow, List<EpochRow> rows, string stop, double totalSeconds)
+        UShapedFlow flow, List<QualityEpochRow> rows, string stop, double totalSeconds)
     {
         var evaluated = rows.Where(r => r.Metrics is not null).ToList();
         var trainSeconds = rows.Select(r => r.TrainSeconds).ToArray();
@@ -243,7 +249,7 @@ internal static class QualityBenchCommand
                 ("pixel_auroc", m => m.PixelAuroc), ("aupro", m => m.Aupro), ("miou_log_nfa_lt_0", m => m.MeanIouNfa), ("image_auroc", m => m.ImageAuroc),
             })
             {
-                EpochRow best = evaluated.Aggregate((a, b) => pick(b.Metrics!) > pick(a.Metrics!) ? b : a);
+                QualityEpochRow best = evaluated.Aggregate((a, b) => pick(b.Metrics!) > pick(a.Metrics!) ? b : a);
                 selected[key] = MetricsJson(best);
             }
         }

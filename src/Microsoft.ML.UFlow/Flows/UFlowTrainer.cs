@@ -15,6 +15,8 @@ public sealed class UFlowTrainer
     private readonly Tensor[] _batch;
     private readonly Tensor[] _gradLatents;
     private float[] _gradLogDet = [];
+    private float[][]? _best;
+    private bool _bestRestored;
 
     /// <summary>Creates a trainer for <paramref name="flow"/>; the optimiser state starts fresh.</summary>
     public UFlowTrainer(UShapedFlow flow, UFlowTrainingOptions? options = null)
@@ -35,6 +37,33 @@ public sealed class UFlowTrainer
 
     /// <summary>The optimiser (its learning rate is set per epoch by the schedule).</summary>
     public Adam Optimizer { get; }
+
+    /// <summary>
+    /// Epochs completed so far, over every <see cref="Train"/> call and any checkpoint this trainer was resumed from;
+    /// the next call to <see cref="Train"/> continues with epoch <see cref="CompletedEpochs"/> (its shuffle and learning rate).
+    /// </summary>
+    public int CompletedEpochs { get; private set; }
+
+    /// <summary>The number of training samples of the epochs completed so far (0 before the first); a continued run must use as many.</summary>
+    public int SampleCount { get; private set; }
+
+    /// <summary>The early-stopping state carried between <see cref="Train"/> calls and checkpoints.</summary>
+    public UFlowEarlyStoppingState EarlyStopping { get; private set; } = UFlowEarlyStoppingState.Initial;
+
+    /// <summary>The weights of the best validated epoch when <see cref="UFlowTrainingOptions.RestoreBestWeights"/> is on (null otherwise or before any).</summary>
+    internal float[][]? BestWeights => _best;
+
+    /// <summary>Whether <see cref="Train"/> ended by restoring the best epoch's weights (so the flow does not hold the last epoch's).</summary>
+    internal bool BestWeightsRestored => _bestRestored;
+
+    /// <summary>Restores the bookkeeping of a checkpoint (the flow's weights and Adam's state are restored by the caller).</summary>
+    internal void RestoreProgress(int completedEpochs, int sampleCount, UFlowEarlyStoppingState earlyStopping, float[][]? best)
+    {
+        CompletedEpochs = completedEpochs;
+        SampleCount = sampleCount;
+        EarlyStopping = earlyStopping;
+        _best = best;
+    }
 
     /// <summary>
     /// One optimisation step on a batch: zero gradients, forward, loss, backward, Adam step. Returns the loss (before the
@@ -65,21 +94,31 @@ public sealed class UFlowTrainer
         return loss;
     }
 
-    /// <summary>Runs up to <see cref="UFlowTrainingOptions.Epochs"/> epochs over <paramref name="source"/>.</summary>
+    /// <summary>
+    /// Runs epochs <see cref="CompletedEpochs"/> … <see cref="UFlowTrainingOptions.Epochs"/> − 1 over
+    /// <paramref name="source"/>: all of them for a new trainer, the rest for one resumed from a checkpoint
+    /// (<see cref="UFlowTrainingCheckpoint"/>), which continues exactly as if it had not been interrupted.
+    /// </summary>
     /// <exception cref="FlowTrainingDivergedException">The loss or a weight became NaN/Inf; the last good weights were restored.</exception>
     public UFlowTrainingResult Train(IFeatureBatchSource source, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
         if (source.Count == 0) throw new ArgumentException("The training source has no samples.", nameof(source));
+        if (CompletedEpochs > 0 && source.Count != SampleCount)
+        {
+            throw new ArgumentException($"The training source has {source.Count} samples, but the {CompletedEpochs} epochs already completed used {SampleCount}; a continued run needs the same training data.", nameof(source));
+        }
+        SampleCount = source.Count;
+        _bestRestored = false;
         var shuffle = new SeededRandom(Options.Seed);
+        // Each epoch draws one permutation from the seeded stream: replay the completed epochs' draws to continue it.
+        for (int e = 0; e < CompletedEpochs; e++) shuffle.Permutation(source.Count);
         var reports = new List<UFlowEpochReport>();
         float[][] lastGood = Snapshot(null);
-        float[][]? best = null;
-        double? bestMetric = null;
-        int bestEpoch = -1, sinceBest = 0;
+        UFlowEarlyStoppingState stopping = EarlyStopping;
         bool stoppedEarly = false;
         int[] order = new int[source.Count];
-        for (int epoch = 0; epoch < Options.Epochs; epoch++)
+        for (int epoch = CompletedEpochs; epoch < Options.Epochs; epoch++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var clock = Stopwatch.StartNew();
@@ -102,38 +141,42 @@ public sealed class UFlowTrainer
             double? metric = Options.ValidationMetric?.Invoke(Flow, epoch);
             if (metric is { } m)
             {
-                if (bestMetric is null || m > bestMetric)
+                if (stopping.BestMetric is null || m > stopping.BestMetric)
                 {
-                    bestMetric = m;
-                    bestEpoch = epoch;
-                    sinceBest = 0;
-                    if (Options.RestoreBestWeights) best = Snapshot(best);
+                    stopping = new UFlowEarlyStoppingState(m, epoch, 0);
+                    if (Options.RestoreBestWeights) _best = Snapshot(_best);
                 }
                 else
                 {
-                    sinceBest++;
+                    stopping = stopping with { EpochsSinceBest = stopping.EpochsSinceBest + 1 };
                 }
             }
+            CompletedEpochs = epoch + 1;
+            EarlyStopping = stopping;
             var report = new UFlowEpochReport
             {
                 Epoch = epoch,
                 Loss = lossSum / order.Length,
                 LearningRate = lr,
                 Metric = metric,
-                BestMetric = bestMetric,
-                BestEpoch = bestEpoch,
+                BestMetric = stopping.BestMetric,
+                BestEpoch = stopping.BestEpoch,
                 Elapsed = clock.Elapsed,
             };
             reports.Add(report);
             Options.EpochCompleted?.Invoke(report);
-            if (report.StopRequested || (bestMetric is not null && sinceBest >= Options.EarlyStoppingPatience))
+            if (report.StopRequested || (stopping.BestMetric is not null && stopping.EpochsSinceBest >= Options.EarlyStoppingPatience))
             {
                 stoppedEarly = epoch < Options.Epochs - 1;
                 break;
             }
         }
-        if (best is not null) Restore(best);
-        return new UFlowTrainingResult { Epochs = reports, BestMetric = bestMetric, BestEpoch = bestEpoch, StoppedEarly = stoppedEarly };
+        if (_best is not null)
+        {
+            Restore(_best);
+            _bestRestored = true;
+        }
+        return new UFlowTrainingResult { Epochs = reports, BestMetric = stopping.BestMetric, BestEpoch = stopping.BestEpoch, StoppedEarly = stoppedEarly };
     }
 
     // One optimisation step on the given samples: at once, or as micro-batches of at most MicroBatchSize samples whose

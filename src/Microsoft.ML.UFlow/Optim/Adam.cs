@@ -40,6 +40,19 @@ public sealed class Adam
     /// <summary>The parameters being optimised.</summary>
     public IReadOnlyList<Parameter> Parameters => _parameters;
 
+    /// <summary>The first-moment estimates, one array per parameter (for checkpoints).</summary>
+    internal IReadOnlyList<float[]> FirstMoments => _m;
+
+    /// <summary>The second-moment estimates, one array per parameter (for checkpoints).</summary>
+    internal IReadOnlyList<float[]> SecondMoments => _v;
+
+    /// <summary>Sets the step count of a restored state (the moments are restored into <see cref="FirstMoments"/> and <see cref="SecondMoments"/>).</summary>
+    internal void RestoreStepCount(int steps)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(steps);
+        StepCount = steps;
+    }
+
     /// <summary>Sets all gradients to zero.</summary>
     public void ZeroGrad()
     {

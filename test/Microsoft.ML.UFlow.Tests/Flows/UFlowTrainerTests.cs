@@ -7,9 +7,9 @@ namespace Microsoft.ML.UFlow.Tests.Flows;
 /// <summary>The training loop: loss decreases, LR schedule, seeded reproducibility, early stopping, divergence handling.</summary>
 public class UFlowTrainerTests
 {
-    private static UFlowConfig Config => new([new(4, 8, 8), new(8, 4, 4)]) { Seed = 1 };
+    internal static UFlowConfig Config => new([new(4, 8, 8), new(8, 4, 4)]) { Seed = 1 };
 
-    private static InMemoryFeatureSource Data(int samples, ulong seed = 2)
+    internal static InMemoryFeatureSource Data(int samples, ulong seed = 2)
     {
         var random = new SeededRandom(seed);
         // Correlated, shifted features so there is something to learn.

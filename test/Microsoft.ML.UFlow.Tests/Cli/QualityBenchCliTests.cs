@@ -1,0 +1,71 @@
+using Microsoft.ML.UFlow.Tests.Infrastructure;
+
+namespace Microsoft.ML.UFlow.Tests.Cli;
+
+/// <summary>
+/// <c>uflow bench quality</c> on a tiny copy of bottle: the curve has one complete row per epoch, and a run stopped and
+/// continued with <c>--checkpoint</c>/<c>--resume</c> gives the same curve (losses and every metric) as the run that
+/// went through.
+/// </summary>
+[Collection(CliCollection.Name)]
+public sealed class QualityBenchCliTests
+{
+    [SharedDataFact]
+    public void ResumedRunContinuesTheCurveOfTheRunItResumes()
+    {
+        using var data = TinyBottle.Create();
+        string backbone = SharedData.File("models", "mobilenetv2_1.0_imagenet_features.onnx")!;
+        string outDir = Path.Combine(data.Root, "out");
+        string cache = Path.Combine(data.Root, "cache");
+        Directory.CreateDirectory(cache);
+        string checkpoint = Path.Combine(outDir, "run.ckpt");
+        string[] Args(string name, int epochs, params string[] extra) =>
+        [
+            "bench", "quality", "--data", data.Dataset, "--backbone", backbone, "--input-size", "64", "--lr", "1e-3", "--batch", "3",
+            "--epochs", epochs.ToString(System.Globalization.CultureInfo.InvariantCulture), "--eval-every", "2", "--cache", cache,
+            "--out", Path.Combine(outDir, name), .. extra,
+        ];
+
+        // The bench verbs print to the process console, so capture that for the failure messages.
+        TextWriter console = Console.Out;
+        var printed = new StringWriter();
+        Console.SetOut(TextWriter.Synchronized(printed));
+        int straight, first, second, missing;
+        try
+        {
+            (straight, _) = CliRunner.Run(Args("straight", 3));
+            (first, _) = CliRunner.Run(Args("resumed", 2, "--checkpoint", checkpoint));
+            (second, _) = CliRunner.Run(Args("resumed", 3, "--checkpoint", checkpoint, "--resume"));
+            (missing, _) = CliRunner.Run(Args("other", 3, "--checkpoint", Path.Combine(outDir, "none.ckpt"), "--resume"));
+        }
+        finally
+        {
+            Console.SetOut(console);
+        }
+        string output = printed.ToString();
+        Assert.True(straight == 0 && first == 0 && second == 0, output);
+        Assert.NotEqual(0, missing);
+        Assert.Contains("resumed from " + checkpoint + ": 2 epochs done", output);
+
+        string[] expected = File.ReadAllLines(Path.Combine(outDir, "straight.csv"));
+        string[] resumed = File.ReadAllLines(Path.Combine(outDir, "resumed.csv"));
+        Assert.Equal(4, expected.Length);
+        Assert.Equal(expected[0], resumed[0]);
+        int columns = expected[0].Split(',').Length;
+        for (int row = 1; row < expected.Length; row++)
+        {
+            string[] a = expected[row].Split(','), b = resumed[row].Split(',');
+            Assert.Equal(columns, a.Length);
+            Assert.Equal(columns, b.Length);
+            // Everything but the timings (train_s, eval_s) and the peak memory is identical.
+            for (int c = 0; c < columns - 1; c++)
+            {
+                if (c is 2 or 3) continue;
+                Assert.True(a[c] == b[c], $"epoch {row}, column {expected[0].Split(',')[c]}: {a[c]} vs {b[c]}");
+            }
+        }
+        Assert.Equal("", expected[1].Split(',')[4]); // epoch 1 was not evaluated (every 2nd epoch, and the last)
+        Assert.NotEqual("", expected[3].Split(',')[4]);
+        Assert.Empty(Directory.GetFiles(outDir, "*.tmp-*"));
+    }
+}

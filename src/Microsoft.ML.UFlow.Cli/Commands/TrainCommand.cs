@@ -29,16 +29,17 @@ internal static class TrainCommand
         var epochs = new Option<int?>("--epochs") { Description = $"Training epochs over the cached features (default: uflow {UFlowTrainer.Options.DefaultEpochs}, csflow {s_csFlowDefaults.Epochs})." };
         var batch = new Option<int?>("--batch") { Description = $"Mini-batch size (default: uflow {TrainSettings.UFlowBatch}, csflow {s_csFlowDefaults.BatchSize})." };
         var microBatch = new Option<int?>("--micro-batch") { Description = "uflow only: samples per forward/backward pass; a larger --batch is trained as micro-batches whose gradients are accumulated before its one optimiser step (same updates, less memory; default: the whole batch)." };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "uflow only: save the training state to this file after every epoch; if it exists, continue the training it holds (same options and images) instead of starting anew." };
         var lr = new Option<double?>("--lr") { Description = $"Adam learning rate (default: uflow {F(UFlowTrainer.Options.DefaultLearningRate)}, csflow {F(s_csFlowDefaults.LearningRate)})." };
         var seed = new Option<int>("--seed") { Description = "Seed for initialisation and shuffling.", DefaultValueFactory = _ => 0 };
         var output = new Option<FileInfo>("--out") { Description = "The model .zip to write.", Required = true };
 
         var cmd = new Command("train", "Train U-Flow (default) or CS-Flow (--model csflow) on normal images and save the whole pipeline to one .zip.");
-        foreach (var o in new Option[] { model, data, backbone, layers, layer, hidden, inputSize, epochs, batch, microBatch, lr, seed, output }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, data, backbone, layers, layer, hidden, inputSize, epochs, batch, microBatch, checkpoint, lr, seed, output }) cmd.Options.Add(o);
         cmd.SetAction(parse => CliErrors.Run(() =>
         {
             var settings = TrainSettings.Resolve(parse.GetValue(model)!, parse.GetValue(backbone)?.FullName, parse.GetValue(layers), parse.GetValue(layer),
-                parse.GetValue(hidden), parse.GetValue(inputSize), parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(seed), parse.GetValue(microBatch));
+                parse.GetValue(hidden), parse.GetValue(inputSize), parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(seed), parse.GetValue(microBatch), parse.GetValue(checkpoint));
             return Run(settings, parse.GetValue(data)!, parse.GetValue(output)!);
         }));
         return cmd;
@@ -62,6 +63,12 @@ internal static class TrainCommand
         AnsiConsole.MarkupLine($"backbone {Markup.Escape(Path.GetFileName(s.Backbone))} [[{Markup.Escape(string.Join(", ", outputs))}]]{(s.Kind == ModelKind.CsFlow ? " at 3 input scales" : "")}, " +
                                $"input {s.InputSize}, epochs {s.Epochs}, batch {s.Batch}{(s.MicroBatch is int mb ? $" (micro-batches of {mb})" : "")}, lr {F(s.LearningRate)}{(s.Kind == ModelKind.CsFlow ? $", hidden {s.Hidden}" : "")}, seed {s.Seed}");
 
+        if (s.Checkpoint is not null)
+        {
+            AnsiConsole.MarkupLine(File.Exists(s.Checkpoint)
+                ? $"continuing the training saved in {Markup.Escape(s.Checkpoint)} (delete it to start anew)"
+                : $"saving the training state to {Markup.Escape(s.Checkpoint)} after every epoch (run the same command again to continue an interrupted training)");
+        }
         var reporter = (Reporter?)null;
         ITransformer model = ConsoleProgress.Run<ITransformer>(bars =>
         {
@@ -86,6 +93,7 @@ internal static class TrainCommand
                 MicroBatchSize = s.MicroBatch,
                 LearningRate = s.LearningRate,
                 Seed = s.Seed,
+                CheckpointPath = s.Checkpoint,
                 Progress = reporter,
             };
             return DefaultPipeline.Create(ctx, s.Backbone, outputs, s.InputSize, uflowOptions).Fit(train);

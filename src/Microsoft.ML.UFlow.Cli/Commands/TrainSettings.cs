@@ -7,14 +7,14 @@ namespace Microsoft.ML.UFlow.Cli.Commands;
 /// The settings of one 'uflow train' run after the per-model defaults are applied. Options that belong to the other
 /// model are rejected with a message saying so, never silently ignored.
 /// </summary>
-internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? Layers, string? Layer, int Hidden, int InputSize, int Epochs, int Batch, double LearningRate, int Seed, int? MicroBatch = null)
+internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? Layers, string? Layer, int Hidden, int InputSize, int Epochs, int Batch, double LearningRate, int Seed, int? MicroBatch = null, string? Checkpoint = null)
 {
     /// <summary>U-Flow's default input side and batch size (CS-Flow's are in <see cref="DefaultPipeline"/> and <see cref="CsFlowTrainer.Options"/>).</summary>
     public const int UFlowInputSize = 256, UFlowBatch = 8;
 
     /// <summary>Applies the defaults of <paramref name="model"/> ("uflow" or "csflow") to the options the user gave (null = not given).</summary>
     /// <exception cref="ArgumentException">An option of the other model was given, or a required one is missing.</exception>
-    public static TrainSettings Resolve(string model, string? backbone, string? layers, string? layer, int? hidden, int? inputSize, int? epochs, int? batch, double? lr, int seed, int? microBatch = null)
+    public static TrainSettings Resolve(string model, string? backbone, string? layers, string? layer, int? hidden, int? inputSize, int? epochs, int? batch, double? lr, int seed, int? microBatch = null, string? checkpoint = null)
     {
         var csflow = new CsFlowTrainer.Options();
         switch (model)
@@ -25,6 +25,7 @@ internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? La
                     throw new ArgumentException("--layers is a U-Flow option (several outputs of one pass); CS-Flow uses one backbone output at three input scales: pass --layer instead (default " + DefaultPipeline.CsFlowLayer + " for MobileNetV2, layer3 for ResNet-50 v2).");
                 }
                 if (microBatch is not null) throw new ArgumentException("--micro-batch is a U-Flow option (gradient accumulation in UFlowTrainer); CS-Flow trains whole batches.");
+                if (checkpoint is not null) throw new ArgumentException("--checkpoint is a U-Flow option (UFlowTrainer.Options.CheckpointPath); CS-Flow trainings cannot be continued yet.");
                 return new TrainSettings(ModelKind.CsFlow, Path.GetFullPath(backbone ?? DefaultPipeline.CsFlowBackbone), null, layer,
                     Positive(hidden ?? csflow.HiddenChannels, "--hidden"), inputSize ?? DefaultPipeline.CsFlowInputSize, Positive(epochs ?? csflow.Epochs, "--epochs"),
                     Positive(batch ?? csflow.BatchSize, "--batch"), PositiveRate(lr ?? csflow.LearningRate), seed);
@@ -34,7 +35,7 @@ internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? La
                 if (backbone is null) throw new ArgumentException("--backbone is required for --model uflow (for example ../shared/models/mobilenetv2_1.0_imagenet_features.onnx).");
                 return new TrainSettings(ModelKind.UFlow, Path.GetFullPath(backbone), layers, null, 0, inputSize ?? UFlowInputSize, Positive(epochs ?? UFlowTrainer.Options.DefaultEpochs, "--epochs"),
                     Positive(batch ?? UFlowBatch, "--batch"), PositiveRate(lr ?? UFlowTrainer.Options.DefaultLearningRate), seed,
-                    microBatch is int m ? Positive(m, "--micro-batch") : null);
+                    microBatch is int m ? Positive(m, "--micro-batch") : null, checkpoint is null ? null : Path.GetFullPath(checkpoint));
             default:
                 throw new ArgumentException($"--model must be uflow or csflow, not '{model}'.");
         }

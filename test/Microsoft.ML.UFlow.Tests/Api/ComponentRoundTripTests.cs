@@ -129,6 +129,48 @@ public sealed class ComponentRoundTripTests : IDisposable
     }
 
     [Fact]
+    public void UFlowTrainingContinuesFromItsCheckpoint()
+    {
+        // 3 epochs at once, against 2 epochs and then the same options with 3 epochs and the same checkpoint file.
+        var train = ApiTestData.Features(6, 11);
+        string dir = Directory.CreateTempSubdirectory("uflow-api-checkpoint-").FullName;
+        try
+        {
+            UFlowTrainer.Options Options(int epochs, string? checkpoint) => new() { Epochs = epochs, BatchSize = 4, OutputSize = 16, LearningRate = 1e-3, CheckpointPath = checkpoint };
+            (float[] Scores, UFlowTrainingSummary Summary) Fit(UFlowTrainer.Options options)
+            {
+                var model = _ctx.AnomalyDetection.Trainers.UFlow(options).Fit(train);
+                return (model.Transform(ApiTestData.Features(3, 12)).GetRows().Select(r => r.Get<float>(UFlowColumns.Score)).ToArray(), model.TrainingSummary);
+            }
+            var straight = Fit(Options(3, null));
+            string checkpoint = Path.Combine(dir, "train.ckpt");
+            var first = Fit(Options(2, checkpoint));
+            Assert.True(File.Exists(checkpoint));
+            var continued = Fit(Options(3, checkpoint));
+
+            Assert.NotEqual(straight.Scores, first.Scores);
+            Assert.Equal(straight.Scores, continued.Scores); // bit-identical
+            Assert.Equal(3, continued.Summary.Epochs);
+            Assert.Equal(straight.Summary.Steps, continued.Summary.Steps); // 6 images in batches of 4 + 2: 6 steps in 3 epochs
+            Assert.Equal(6, continued.Summary.Steps);
+            Assert.Equal(straight.Summary.FinalLoss, continued.Summary.FinalLoss);
+
+            var done = Assert.Throws<ArgumentException>(() => Fit(Options(3, checkpoint)));
+            Assert.Contains("already holds 3 epochs", done.Message);
+            var other = Options(4, checkpoint);
+            other.LearningRate = 2e-3;
+            Assert.Contains("learning rate", Assert.Throws<ArgumentException>(() => Fit(other)).Message);
+            var steps = Options(4, checkpoint);
+            steps.FlowSteps = 2;
+            Assert.Contains("delete it to train anew", Assert.Throws<ArgumentException>(() => Fit(steps)).Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void TrainerRejectsFeaturesOfDifferentSizes()
     {
         var schema = new DataSchema([new SchemaColumn(UFlowColumns.Features, ColumnType.FeatureMaps(1))]);

@@ -30,6 +30,8 @@ public sealed class CsFlowCliTests
         Assert.Contains("--micro-batch must be at least 1", Assert.Throws<ArgumentOutOfRangeException>(() => TrainSettings.Resolve("uflow", "b.onnx", null, null, null, null, null, 23, null, 0, microBatch: 0)).Message);
         Assert.Equal(8, TrainSettings.Resolve("uflow", "b.onnx", null, null, null, null, null, 23, null, 0, microBatch: 8).MicroBatch);
         Assert.Null(TrainSettings.Resolve("uflow", "b.onnx", null, null, null, null, null, 23, null, 0).MicroBatch);
+        Assert.Contains("--checkpoint is a U-Flow option", Assert.Throws<ArgumentException>(() => TrainSettings.Resolve("csflow", null, null, null, null, null, null, null, null, 0, checkpoint: "c.ckpt")).Message);
+        Assert.Equal(Path.GetFullPath("c.ckpt"), TrainSettings.Resolve("uflow", "b.onnx", null, null, null, null, null, null, null, 0, checkpoint: "c.ckpt").Checkpoint);
 
         // Through the command line: exit code 1, the message, and no model written (the options are checked before any data is read).
         string dir = Path.Combine(Path.GetTempPath(), "uflow-cli-" + Guid.NewGuid().ToString("N"));

@@ -8,10 +8,10 @@ namespace Microsoft.ML.UFlow.Api.AnomalyDetection;
 public sealed record TrainingProgress(string Phase, int Done, int Total, double? Loss = null);
 
 /// <summary>What a U-Flow training run did.</summary>
-/// <param name="Epochs">Epochs run.</param>
-/// <param name="Steps">Optimiser steps.</param>
+/// <param name="Epochs">Epochs trained, including those of a checkpoint the training continued.</param>
+/// <param name="Steps">Optimiser steps, likewise.</param>
 /// <param name="TrainingImages">Images the features were cached for.</param>
 /// <param name="FinalLoss">Mean loss of the last epoch.</param>
 /// <param name="FeaturizeSeconds">Time spent reading and featurising the images.</param>
-/// <param name="TrainSeconds">Time spent optimising the flow.</param>
+/// <param name="TrainSeconds">Time spent optimising the flow (in this run).</param>
 public sealed record UFlowTrainingSummary(int Epochs, int Steps, int TrainingImages, double FinalLoss, double FeaturizeSeconds, double TrainSeconds);

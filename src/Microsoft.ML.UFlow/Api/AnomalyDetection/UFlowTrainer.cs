@@ -68,6 +68,15 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
         /// <summary>Bytes of cached features kept in memory before the rest spills to a temporary file (default 4 GiB).</summary>
         public long FeatureCacheBudgetBytes { get; set; } = 4L << 30;
 
+        /// <summary>
+        /// A file for the training state (flow, optimiser, epochs done; <see cref="UFlowTrainingCheckpoint"/>), saved
+        /// atomically after every epoch (default null: none). If it exists when <see cref="Fit"/> starts, training
+        /// continues from it exactly where it stopped — the features are computed again, the epochs are not — provided
+        /// the options and training images are those it was made with (anything else is refused); delete it to start anew.
+        /// About three times the flow's size on disk.
+        /// </summary>
+        public string? CheckpointPath { get; set; }
+
         /// <summary>Receives featurisation and training progress (not saved with the model).</summary>
         public IProgress<TrainingProgress>? Progress { get; set; }
 
@@ -123,7 +132,7 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
         var firstMaps = collected.FirstRow;
         double featurizeSeconds = clock.Elapsed.TotalSeconds;
 
-        // 2. Build the flow from the feature shapes.
+        // 2. The flow's configuration from the feature shapes.
         var config = new UFlowConfig(firstMaps.Select(m => new FlowScale(m.Shape[0], m.Shape[1], m.Shape[2])))
         {
             FlowSteps = _options.FlowSteps,
@@ -132,14 +141,14 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
             FeatureLayerNorm = _options.FeatureLayerNorm,
             Seed = (ulong)(uint)_seed,
         };
-        var flow = new UShapedFlow(config);
 
-        // 3. Train on the cache (Flows layer: Adam + L2, per-epoch LinearLR, seeded shuffle, divergence guard).
+        // 3. Train on the cache (Flows layer: Adam + L2, per-epoch LinearLR, seeded shuffle, divergence guard), or
+        //    continue the training saved in the checkpoint.
         clock.Restart();
         int n = cache.Count, batchSize = Math.Min(_options.BatchSize, n);
-        int totalSteps = (n + batchSize - 1) / batchSize * _options.Epochs, step = 0;
+        int totalSteps = (n + batchSize - 1) / batchSize * _options.Epochs;
         double runningLoss = double.NaN;
-        var trainer = new Flows.UFlowTrainer(flow, new UFlowTrainingOptions
+        var trainingOptions = new UFlowTrainingOptions
         {
             Epochs = _options.Epochs,
             BatchSize = batchSize,
@@ -147,8 +156,17 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
             LearningRate = _options.LearningRate,
             WeightDecay = _options.WeightDecay,
             Seed = (ulong)(uint)_seed,
-            EpochCompleted = report => runningLoss = report.Loss,
-        });
+        };
+        Flows.UFlowTrainer trainer = _options.CheckpointPath is { } saved && File.Exists(saved)
+            ? Continue(saved, trainingOptions, config)
+            : new Flows.UFlowTrainer(new UShapedFlow(config), trainingOptions);
+        UShapedFlow flow = trainer.Flow;
+        int step = trainer.Optimizer.StepCount;
+        trainingOptions.EpochCompleted = report =>
+        {
+            runningLoss = report.Loss;
+            if (_options.CheckpointPath is not null) UFlowTrainingCheckpoint.Save(trainer, _options.CheckpointPath);
+        };
         // A step ends where a batch ends: at every multiple of the batch size within an epoch and at its end (micro-batches
         // are slices of one batch, so the reads meet every boundary exactly).
         int readInEpoch = 0;
@@ -157,11 +175,12 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
             readInEpoch += count;
             if (readInEpoch % batchSize != 0 && readInEpoch != n) return;
             if (readInEpoch == n) readInEpoch = 0;
-            progress?.Report(new TrainingProgress("train", ++step, totalSteps, double.IsNaN(runningLoss) ? null : runningLoss));
+            step++; // counted whether or not anyone listens: the summary reports it
+            progress?.Report(new TrainingProgress("train", step, totalSteps, double.IsNaN(runningLoss) ? null : runningLoss));
         });
         var result = trainer.Train(source);
         double trainSeconds = clock.Elapsed.TotalSeconds;
-        var summary = new UFlowTrainingSummary(result.Epochs.Count, step, n, result.Epochs[^1].Loss, featurizeSeconds, trainSeconds);
+        var summary = new UFlowTrainingSummary(trainer.CompletedEpochs, step, n, result.Epochs[^1].Loss, featurizeSeconds, trainSeconds);
 
         // 4. Default threshold: the highest score among the training images (no training image is flagged).
         var scorer = new AnomalyScoreTransformer(flow, _options.FeatureColumnName, _options.OutputSize, float.PositiveInfinity, summary);
@@ -172,6 +191,21 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
             return scorer.Score(one.Select(t => t.Reshape(t.C, t.H, t.W)).ToArray()).Score;
         });
         return scorer.WithThreshold(maxScore);
+    }
+
+    private Flows.UFlowTrainer Continue(string path, UFlowTrainingOptions options, UFlowConfig config)
+    {
+        Flows.UFlowTrainer trainer = UFlowTrainingCheckpoint.Load(path, options);
+        // The configuration's text names every setting (scales, steps, ratio, clamp, LayerNorm, seed).
+        if (trainer.Flow.Config.ToString() != config.ToString())
+        {
+            throw new ArgumentException($"{nameof(UFlowTrainer)}: the checkpoint '{path}' holds the flow {trainer.Flow.Config}, but these features and options make {config}; delete it to train anew.");
+        }
+        if (trainer.CompletedEpochs >= options.Epochs)
+        {
+            throw new ArgumentException($"{nameof(UFlowTrainer)}: the checkpoint '{path}' already holds {trainer.CompletedEpochs} epochs, and Epochs is {options.Epochs}: raise Epochs to train further, or delete it to train anew.");
+        }
+        return trainer;
     }
 
     private static void CheckSameShapes(Tensor[] maps, Tensor[]? first, int row)

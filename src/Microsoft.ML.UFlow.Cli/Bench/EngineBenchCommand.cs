@@ -68,9 +68,7 @@ internal static class EngineBenchCommand
         if (json is not null)
         {
             var doc = new Dictionary<string, object> { ["threads"] = threads, ["isa"] = Engine.Isa, ["cases"] = results };
-            string tmp = json.FullName + ".tmp";
-            File.WriteAllText(tmp, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
-            File.Move(tmp, json.FullName, overwrite: true);
+            AtomicFile.WriteAllText(json.FullName, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
             Console.WriteLine($"wrote {json.FullName}");
         }
         return 0;

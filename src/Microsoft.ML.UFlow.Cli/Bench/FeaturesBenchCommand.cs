@@ -135,9 +135,7 @@ internal static class FeaturesBenchCommand
             utc = DateTime.UtcNow.ToString("O"),
             measurements = results.Select(m => new { name = m.Name, unit = m.Unit, value = m.Value, details = m.Details }),
         };
-        string temp = path + ".tmp";
-        File.WriteAllText(temp, JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
     }
 
     /// <summary>../shared/models beside the repository (found from the current folder or the executable), or UFLOW_SHARED/models.</summary>

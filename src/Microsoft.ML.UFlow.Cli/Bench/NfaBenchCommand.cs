@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.ML.UFlow.Nn;
 using Microsoft.ML.UFlow.Scoring;
+using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Cli.Bench;
 
@@ -65,9 +66,7 @@ internal static class NfaBenchCommand
         if (json is not null)
         {
             var doc = new Dictionary<string, object> { ["threads"] = 1, ["output_size"] = 256, ["upsampling"] = "bilinear", ["cases"] = results };
-            string tmp = json.FullName + ".tmp";
-            File.WriteAllText(tmp, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
-            File.Move(tmp, json.FullName, overwrite: true);
+            AtomicFile.WriteAllText(json.FullName, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
             Console.WriteLine($"wrote {json.FullName}");
         }
         return 0;

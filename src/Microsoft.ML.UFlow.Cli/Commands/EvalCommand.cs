@@ -7,6 +7,7 @@ using Microsoft.ML.UFlow.Api.AnomalyDetection;
 using Microsoft.ML.UFlow.Api.Data;
 using Microsoft.ML.UFlow.Cli.Report;
 using Spectre.Console;
+using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Cli.Commands;
 
@@ -73,10 +74,7 @@ internal static class EvalCommand
 
         if (json is not null)
         {
-            if (json.Directory is not null) json.Directory.Create();
-            string temp = json.FullName + ".tmp";
-            File.WriteAllText(temp, JsonSerializer.Serialize(metrics.Json, new JsonSerializerOptions { WriteIndented = true }));
-            File.Move(temp, json.FullName, overwrite: true);
+            AtomicFile.WriteAllText(json.FullName, JsonSerializer.Serialize(metrics.Json, new JsonSerializerOptions { WriteIndented = true }));
             AnsiConsole.MarkupLine($"metrics written to [green]{Markup.Escape(json.FullName)}[/]");
         }
         if (reportDir is not null)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Cli.Report;
 
@@ -51,11 +52,8 @@ internal static class HtmlReport
             html.Append("</div>\n");
         }
         html.Append("</body></html>\n");
-        Directory.CreateDirectory(directory);
         string path = Path.Combine(directory, "index.html");
-        string temp = path + ".tmp";
-        File.WriteAllText(temp, html.ToString(), new UTF8Encoding(false));
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.WriteAllText(path, html.ToString());
         return path;
     }
 

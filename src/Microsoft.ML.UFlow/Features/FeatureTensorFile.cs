@@ -28,39 +28,26 @@ internal static class FeatureTensorFile
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(scales);
-        string full = Path.GetFullPath(path);
-        string? dir = Path.GetDirectoryName(full);
-        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-        string temp = $"{full}.{Environment.ProcessId}-{Guid.NewGuid():N}.tmp";
-        try
+        foreach (Tensor t in scales) t.CheckRank4(nameof(scales));
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            var header = new byte[Magic.Length + 8 + 16 * scales.Count];
+            Magic.CopyTo(header);
+            int at = Magic.Length;
+            BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(at), Version);
+            BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(at + 4), scales.Count);
+            at += 8;
+            foreach (Tensor t in scales)
             {
-                var header = new byte[Magic.Length + 8 + 16 * scales.Count];
-                Magic.CopyTo(header);
-                int at = Magic.Length;
-                BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(at), Version);
-                BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(at + 4), scales.Count);
-                at += 8;
-                foreach (Tensor t in scales)
+                foreach (int d in (ReadOnlySpan<int>)[t.N, t.C, t.H, t.W])
                 {
-                    t.CheckRank4(nameof(scales));
-                    foreach (int d in (ReadOnlySpan<int>)[t.N, t.C, t.H, t.W])
-                    {
-                        BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(at), d);
-                        at += 4;
-                    }
+                    BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(at), d);
+                    at += 4;
                 }
-                stream.Write(header);
-                foreach (Tensor t in scales) WriteValues(stream, t.Span);
-                stream.Flush(flushToDisk: true);
             }
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+            stream.Write(header);
+            foreach (Tensor t in scales) WriteValues(stream, t.Span);
+        });
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Text;
 using Microsoft.ML.UFlow.Nn;
+using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Flows;
 
@@ -35,21 +36,7 @@ public static class UFlowTrainingCheckpoint
         {
             throw new InvalidOperationException("The flow holds the best epoch's weights (restored at the end of training), not the last epoch's; save checkpoints from EpochCompleted, or train with RestoreBestWeights = false.");
         }
-        string full = Path.GetFullPath(path);
-        string temp = full + $".tmp-{Guid.NewGuid():N}";
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                Write(trainer, stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        AtomicFile.Write(path, stream => Write(trainer, stream));
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Text;
 using Microsoft.ML.UFlow.Nn;
+using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Flows;
 
@@ -20,22 +21,7 @@ public static class UShapedFlowSerializer
     public static void Save(UShapedFlow flow, string path)
     {
         ArgumentNullException.ThrowIfNull(flow);
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        string full = Path.GetFullPath(path);
-        string temp = full + $".tmp-{Guid.NewGuid():N}";
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                Save(flow, stream);
-                stream.Flush(flushToDisk: true); // the rename must never expose a file whose bytes are not on disk yet
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        AtomicFile.Write(path, stream => Save(flow, stream));
     }
 
     /// <summary>Writes <paramref name="flow"/> to <paramref name="stream"/> (left open).</summary>

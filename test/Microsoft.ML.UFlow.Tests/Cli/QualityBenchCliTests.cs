@@ -66,6 +66,6 @@ public sealed class QualityBenchCliTests
         }
         Assert.Equal("", expected[1].Split(',')[4]); // epoch 1 was not evaluated (every 2nd epoch, and the last)
         Assert.NotEqual("", expected[3].Split(',')[4]);
-        Assert.Empty(Directory.GetFiles(outDir, "*.tmp-*"));
+        Assert.Empty(Directory.GetFiles(outDir, "*.tmp"));
     }
 }

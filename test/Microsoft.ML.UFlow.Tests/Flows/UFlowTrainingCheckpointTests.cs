@@ -49,7 +49,7 @@ public sealed class UFlowTrainingCheckpointTests : IDisposable
             report.StopRequested = true;
         }));
         first.Train(UFlowTrainerTests.Data(13));
-        Assert.Empty(Directory.GetFiles(_dir, "*.tmp-*"));
+        Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
 
         UFlowTrainer resumed = UFlowTrainingCheckpoint.Load(path, Options(restoreBest));
         Assert.Equal(3, resumed.CompletedEpochs);

@@ -24,7 +24,7 @@ public sealed class UShapedFlowSerializerTests : IDisposable
         UShapedFlow flow = TrainedFlow();
         string path = Path.Combine(_dir, "flow.bin");
         UShapedFlowSerializer.Save(flow, path);
-        Assert.Empty(Directory.GetFiles(_dir, "*.tmp-*"));
+        Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
         UShapedFlow loaded = UShapedFlowSerializer.Load(path);
         Assert.Equal(flow.Config.ToString(), loaded.Config.ToString());
         for (int l = 0; l < flow.ScaleCount; l++)

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text.Json;
 using Microsoft.ML.UFlow.Api.Data;
+using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Api.Persistence;
 
@@ -36,36 +37,20 @@ internal static class ModelFile
         ArgumentNullException.ThrowIfNull(inputSchema);
         ArgumentException.ThrowIfNullOrEmpty(path);
         model.GetOutputSchema(inputSchema); // refuse to save a model that cannot run on its own input schema
-        string full = Path.GetFullPath(path);
-        string? dir = Path.GetDirectoryName(full);
-        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-        string temp = full + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        try
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            using var archive = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
+            var manifest = new Manifest
             {
-                using (var archive = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
-                {
-                    var manifest = new Manifest
-                    {
-                        Format = Format,
-                        Version = FormatVersion,
-                        MinReadableVersion = MinReadableFormatVersion,
-                        InputSchema = inputSchema.Select(c => new ColumnEntry { Name = c.Name, Type = c.Type.ToString() }).ToList(),
-                        Note = "Written by Microsoft.ML.UFlow (ML.NET-shaped API; not loadable by ML.NET).",
-                    };
-                    using (var m = archive.CreateEntry("model.json").Open()) JsonSerializer.Serialize(m, manifest, ModelSaveContext.JsonOptions);
-                    model.Save(new ModelSaveContext(archive, RootFolder));
-                }
-                stream.Flush(flushToDisk: true); // the rename must never expose a file whose bytes are not on disk yet
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { }
-            throw;
-        }
+                Format = Format,
+                Version = FormatVersion,
+                MinReadableVersion = MinReadableFormatVersion,
+                InputSchema = inputSchema.Select(c => new ColumnEntry { Name = c.Name, Type = c.Type.ToString() }).ToList(),
+                Note = "Written by Microsoft.ML.UFlow (ML.NET-shaped API; not loadable by ML.NET).",
+            };
+            using (var m = archive.CreateEntry("model.json").Open()) JsonSerializer.Serialize(m, manifest, ModelSaveContext.JsonOptions);
+            model.Save(new ModelSaveContext(archive, RootFolder));
+        });
     }
 
     public static ITransformer Load(string path, out DataSchema inputSchema)

@@ -38,25 +38,7 @@ public sealed class CsFlowModel
     }
 
     /// <summary>Writes the model to a file atomically (temporary file in the same folder, then rename).</summary>
-    public void Save(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        string full = Path.GetFullPath(path);
-        string temp = full + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-            {
-                Save(stream);
-                stream.Flush(flushToDisk: true); // the rename must never expose a file whose bytes are not on disk yet
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
-    }
+    public void Save(string path) => AtomicFile.Write(path, Save);
 
     /// <summary>Writes the model to a stream (header, architecture, permutations, metadata, weights).</summary>
     public void Save(Stream stream)

@@ -84,14 +84,7 @@ internal sealed class QualityFeatureSet
     {
         var mask = new float[evaluationSize * evaluationSize];
         if (item.MaskPath is null) return mask;
-        Image image = ImageDecoder.Decode(item.MaskPath);
-        if (image.Channels != 1) image = image.ToGrey();
-        image = ImageResize.Bilinear(image, inputSize, inputSize);
-        var values = new float[inputSize * inputSize];
-        for (int i = 0; i < values.Length; i++) values[i] = image.Pixels[i] / 255f;
-        if (inputSize == evaluationSize) values.CopyTo(mask, 0);
-        else BilinearResize.Forward(values, inputSize, inputSize, mask, evaluationSize, evaluationSize);
-        for (int i = 0; i < mask.Length; i++) mask[i] = mask[i] > 0.5f ? 1f : 0f;
+        GroundTruthMask.Prepare(ImageDecoder.Decode(item.MaskPath), inputSize, evaluationSize, mask);
         return mask;
     }
 }

@@ -59,18 +59,7 @@ public sealed class LoadMasksTransformer : RowToRowTransformer
         string path = input.Get<string>(InputColumnName);
         int s = EvaluationSize;
         var mask = new Tensor(s, s);
-        if (path.Length > 0)
-        {
-            var image = ImageDecoder.Decode(path);
-            if (image.Channels != 1) image = image.ToGrey();
-            image = ImageResize.Bilinear(image, InputSize, InputSize);
-            var values = new float[InputSize * InputSize];
-            for (int i = 0; i < values.Length; i++) values[i] = image.Pixels[i] / 255f;
-            var dst = mask.Span;
-            if (InputSize == s) values.CopyTo(dst);
-            else BilinearResize.Forward(values, InputSize, InputSize, dst, s, s);
-            for (int i = 0; i < dst.Length; i++) dst[i] = dst[i] > 0.5f ? 1f : 0f;
-        }
+        if (path.Length > 0) GroundTruthMask.Prepare(ImageDecoder.Decode(path), InputSize, s, mask.Span);
         outputs[0] = mask;
     }
 

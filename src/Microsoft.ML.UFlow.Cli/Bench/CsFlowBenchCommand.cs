@@ -39,9 +39,11 @@ internal static class CsFlowBenchCommand
         var json = new Option<string?>("--json") { Description = "Synthetic mode: also write the timed steps (seconds) to this JSON file." };
         var evalEvery = new Option<int>("--eval-every") { Description = "Also score the test split every k epochs (0: only after the last epoch).", DefaultValueFactory = _ => 0 };
         var csv = new Option<string?>("--csv") { Description = "Write the curve (epoch, loss, seconds, image AUROC, and the AUROC of each scale's share of the score) to this CSV file, flushed every epoch." };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Save the whole training state (model, Adam, epochs done) here after every epoch, atomically, so that --resume can continue the run later." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --checkpoint (same settings and data; its --csv curve is continued) instead of starting anew." };
 
         var cmd = new Command("csflow", "CS-Flow: synthetic training-step timing, or a full experiment (features, training, image AUROC) with --data.");
-        foreach (Option o in new Option[] { data, model, layer, size, channels, featureSize, hidden, batch, epochs, steps, maxTrain, save, seed, json, cache, lr, evalEvery, csv }) cmd.Options.Add(o);
+        foreach (Option o in new Option[] { data, model, layer, size, channels, featureSize, hidden, batch, epochs, steps, maxTrain, save, seed, json, cache, lr, evalEvery, csv, checkpoint, resume }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             string? dataPath = r.GetValue(data);
@@ -52,7 +54,8 @@ internal static class CsFlowBenchCommand
             else
             {
                 RunExperiment(dataPath, r.GetValue(model)!, r.GetValue(layer)!, r.GetValue(size), r.GetValue(hidden), r.GetValue(batch), r.GetValue(epochs),
-                    r.GetValue(maxTrain), r.GetValue(save), r.GetValue(seed), r.GetValue(cache), r.GetValue(lr), r.GetValue(evalEvery), r.GetValue(csv));
+                    r.GetValue(maxTrain), r.GetValue(save), r.GetValue(seed), r.GetValue(cache), r.GetValue(lr), r.GetValue(evalEvery), r.GetValue(csv),
+                    r.GetValue(checkpoint), r.GetValue(resume));
             }
             return 0;
         });
@@ -123,8 +126,11 @@ internal static class CsFlowBenchCommand
     }
 
     private static void RunExperiment(string dataPath, string backbone, string layer, int inputSize, int hidden, int batch, int epochs, int maxTrain, string? savePath, int seed, string? cacheDir, double learningRate,
-        int evalEvery, string? csvPath)
+        int evalEvery, string? csvPath, string? checkpointPath, bool resume)
     {
+        if (resume && checkpointPath is null) throw new ArgumentException("--resume continues the run saved in --checkpoint; give --checkpoint too.");
+        if (resume && !File.Exists(checkpointPath)) throw new FileNotFoundException($"--resume: there is no checkpoint at '{Path.GetFullPath(checkpointPath!)}'; run without --resume to start the run.", checkpointPath);
+        if (resume && epochs == 0) throw new ArgumentException("--resume needs --epochs above the epochs already done (0 scores the untrained flow).");
         AnomalyDataset dataset = DatasetReader.Open(dataPath);
         using var featurizer = new OnnxFeaturizer(backbone, [layer]);
         IReadOnlyList<FeatureMapInfo> info = featurizer.Describe(inputSize, inputSize);
@@ -158,12 +164,28 @@ internal static class CsFlowBenchCommand
         var testSource = new InMemoryFeatureSource(testFeatures);
         bool[] labels = test.Select(t => t.IsAnomalous).ToArray();
         // Built here rather than by Fit so that the progress callback can score the model between epochs; Fit does
-        // exactly this (same options, same seeds) before it calls Continue.
-        CsFlowNetworkOptions networkOptions = options.Network.Clone();
-        networkOptions.Channels = trainFeatures[0].C;
-        var model = new CsFlowModel(new CsFlowNetwork(networkOptions));
+        // exactly this (same options, same seeds) before it trains.
+        var trainer = new CsFlowTrainer(options);
+        CsFlowTrainingState state;
+        if (resume)
+        {
+            state = CsFlowTrainingCheckpoint.Load(checkpointPath!, trainer);
+            Console.WriteLine($"resumed from {Path.GetFullPath(checkpointPath!)}: {state.CompletedEpochs} epochs done ({state.Optimizer.StepCount} optimiser steps), continuing with epoch {state.CompletedEpochs + 1}");
+        }
+        else
+        {
+            CsFlowNetworkOptions networkOptions = options.Network.Clone();
+            networkOptions.Channels = trainFeatures[0].C;
+            state = trainer.Start(new CsFlowModel(new CsFlowNetwork(networkOptions)));
+        }
+        CsFlowModel model = state.Model;
+        const string CurveHeader = "epoch,loss,train_s,image_auroc,score_s,auroc_scale0,auroc_scale1,auroc_scale2";
+        // A resumed run keeps the curve's rows up to its checkpoint (a row written after the last checkpoint of a run
+        // that was then killed is dropped: that epoch is trained again) and goes on appending.
+        string[] earlier = resume && csvPath is not null ? CurveUpTo(csvPath, CurveHeader, state.CompletedEpochs) : [];
         using StreamWriter? curve = csvPath is null ? null : new StreamWriter(csvPath);
-        curve?.WriteLine("epoch,loss,train_s,image_auroc,score_s,auroc_scale0,auroc_scale1,auroc_scale2");
+        curve?.WriteLine(CurveHeader);
+        foreach (string row in earlier) curve?.WriteLine(row);
         double trainSeconds = 0;
         double auroc = double.NaN;
         var progress = new ConsoleProgress(r =>
@@ -190,11 +212,12 @@ internal static class CsFlowBenchCommand
             curve?.WriteLine(string.Join(",", r.Epoch.ToString(Inv), r.MeanLoss.ToString("R", Inv), r.Elapsed.TotalSeconds.ToString("F1", Inv),
                 evaluated, evaluated.Length > 0 ? scoreSeconds.ToString("F1", Inv) : "", evaluatedScales));
             curve?.Flush();
+            if (checkpointPath is not null) CsFlowTrainingCheckpoint.Save(trainer, state, checkpointPath);
         });
         clock.Restart();
         if (epochs > 0)
         {
-            new CsFlowTrainer(options).Continue(model, source, progress);
+            trainer.Train(state, source, progress);
         }
         else
         {
@@ -209,6 +232,21 @@ internal static class CsFlowBenchCommand
             Save(model, savePath, backbone, layer, inputSize, 0);
             Console.WriteLine($"saved {savePath}");
         }
+    }
+
+    /// <summary>The rows of the first <paramref name="epochs"/> epochs of the curve of the run being resumed.</summary>
+    private static string[] CurveUpTo(string path, string header, int epochs)
+    {
+        if (!File.Exists(path)) throw new InvalidDataException($"The curve '{path}' of the run being resumed does not exist.");
+        string[] lines = File.ReadAllLines(path);
+        if (lines.Length == 0 || lines[0] != header) throw new InvalidDataException($"'{path}' is not a curve written by bench csflow.");
+        string[] rows = lines.Skip(1).Take(epochs).ToArray();
+        for (int i = 0; i < rows.Length; i++)
+        {
+            if (!rows[i].StartsWith((i + 1).ToString(Inv) + ",", StringComparison.Ordinal)) throw new InvalidDataException($"Line {i + 2} of '{path}' is not epoch {i + 1}.");
+        }
+        if (rows.Length < epochs) throw new InvalidDataException($"The curve '{path}' has {rows.Length} epochs, but the checkpoint has {epochs}.");
+        return rows;
     }
 
     /// <summary>Saves the model (atomically) with the features it expects and the epochs it was trained for.</summary>

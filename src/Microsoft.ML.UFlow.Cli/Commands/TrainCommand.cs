@@ -29,7 +29,7 @@ internal static class TrainCommand
         var epochs = new Option<int?>("--epochs") { Description = $"Training epochs over the cached features (default: uflow {UFlowTrainer.Options.DefaultEpochs}, csflow {s_csFlowDefaults.Epochs})." };
         var batch = new Option<int?>("--batch") { Description = $"Mini-batch size (default: uflow {TrainSettings.UFlowBatch}, csflow {s_csFlowDefaults.BatchSize})." };
         var microBatch = new Option<int?>("--micro-batch") { Description = "uflow only: samples per forward/backward pass; a larger --batch is trained as micro-batches whose gradients are accumulated before its one optimiser step (same updates, less memory; default: the whole batch)." };
-        var checkpoint = new Option<string?>("--checkpoint") { Description = "uflow only: save the training state to this file after every epoch; if it exists, continue the training it holds (same options and images) instead of starting anew." };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Save the training state to this file after every epoch; if it exists, continue the training it holds (same options and images) instead of starting anew." };
         var lr = new Option<double?>("--lr") { Description = $"Adam learning rate (default: uflow {F(UFlowTrainer.Options.DefaultLearningRate)}, csflow {F(s_csFlowDefaults.LearningRate)})." };
         var seed = new Option<int>("--seed") { Description = "Seed for initialisation and shuffling.", DefaultValueFactory = _ => 0 };
         var output = new Option<FileInfo>("--out") { Description = "The model .zip to write.", Required = true };
@@ -82,6 +82,7 @@ internal static class TrainCommand
                     LearningRate = s.LearningRate,
                     HiddenChannels = s.Hidden,
                     Seed = s.Seed,
+                    CheckpointPath = s.Checkpoint,
                     Progress = reporter,
                 };
                 return DefaultPipeline.CreateCsFlow(ctx, s.Backbone, outputs[0], s.InputSize, options).Fit(train);

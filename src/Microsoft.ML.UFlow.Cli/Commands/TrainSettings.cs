@@ -25,21 +25,22 @@ internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? La
                     throw new ArgumentException("--layers is a U-Flow option (several outputs of one pass); CS-Flow uses one backbone output at three input scales: pass --layer instead (default " + DefaultPipeline.CsFlowLayer + " for MobileNetV2, layer3 for ResNet-50 v2).");
                 }
                 if (microBatch is not null) throw new ArgumentException("--micro-batch is a U-Flow option (gradient accumulation in UFlowTrainer); CS-Flow trains whole batches.");
-                if (checkpoint is not null) throw new ArgumentException("--checkpoint is a U-Flow option (UFlowTrainer.Options.CheckpointPath); CS-Flow trainings cannot be continued yet.");
                 return new TrainSettings(ModelKind.CsFlow, Path.GetFullPath(backbone ?? DefaultPipeline.CsFlowBackbone), null, layer,
                     Positive(hidden ?? csflow.HiddenChannels, "--hidden"), inputSize ?? DefaultPipeline.CsFlowInputSize, Positive(epochs ?? csflow.Epochs, "--epochs"),
-                    Positive(batch ?? csflow.BatchSize, "--batch"), PositiveRate(lr ?? csflow.LearningRate), seed);
+                    Positive(batch ?? csflow.BatchSize, "--batch"), PositiveRate(lr ?? csflow.LearningRate), seed, null, FullPathOrNull(checkpoint));
             case "uflow":
                 if (layer is not null) throw new ArgumentException("--layer is a CS-Flow option (--model csflow); U-Flow takes several outputs with --layers.");
                 if (hidden is not null) throw new ArgumentException("--hidden is a CS-Flow option (--model csflow); U-Flow's subnetwork width is a fixed ratio of its feature channels.");
                 if (backbone is null) throw new ArgumentException("--backbone is required for --model uflow (for example ../shared/models/mobilenetv2_1.0_imagenet_features.onnx).");
                 return new TrainSettings(ModelKind.UFlow, Path.GetFullPath(backbone), layers, null, 0, inputSize ?? UFlowInputSize, Positive(epochs ?? UFlowTrainer.Options.DefaultEpochs, "--epochs"),
                     Positive(batch ?? UFlowBatch, "--batch"), PositiveRate(lr ?? UFlowTrainer.Options.DefaultLearningRate), seed,
-                    microBatch is int m ? Positive(m, "--micro-batch") : null, checkpoint is null ? null : Path.GetFullPath(checkpoint));
+                    microBatch is int m ? Positive(m, "--micro-batch") : null, FullPathOrNull(checkpoint));
             default:
                 throw new ArgumentException($"--model must be uflow or csflow, not '{model}'.");
         }
     }
+
+    private static string? FullPathOrNull(string? path) => path is null ? null : Path.GetFullPath(path);
 
     private static int Positive(int value, string option)
         => value >= 1 ? value : throw new ArgumentOutOfRangeException(option, value, $"{option} must be at least 1 (got {value.ToString(CultureInfo.InvariantCulture)}).");

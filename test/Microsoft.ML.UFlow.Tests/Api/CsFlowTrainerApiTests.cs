@@ -30,6 +30,37 @@ public sealed class CsFlowTrainerApiTests
         _ctx.AnomalyDetection.Trainers.CsFlow(new CsFlowTrainer.Options { Epochs = 1, BatchSize = 2, HiddenChannels = 8, OutputSize = 8, FeatureCacheBudgetBytes = budget });
 
     [Fact]
+    public void TrainingContinuesFromItsCheckpoint()
+    {
+        // 3 epochs at once, against 2 epochs and then the same options with 3 epochs and the same checkpoint file.
+        var random = new SeededRandom(6);
+        IDataView train = Data(Maps(random), Maps(random), Maps(random), Maps(random), Maps(random));
+        IDataView test = Data(Maps(random), Maps(random));
+        string dir = Directory.CreateTempSubdirectory("uflow-api-csflow-checkpoint-").FullName;
+        try
+        {
+            float[] Fit(int epochs, string? checkpoint, double lr = 2e-3)
+            {
+                var options = new CsFlowTrainer.Options { Epochs = epochs, BatchSize = 2, HiddenChannels = 8, OutputSize = 8, LearningRate = lr, CheckpointPath = checkpoint };
+                var model = _ctx.AnomalyDetection.Trainers.CsFlow(options).Fit(train);
+                return model.Transform(test).GetRows().Select(r => r.Get<float>(UFlowColumns.Score)).ToArray();
+            }
+            float[] straight = Fit(3, null);
+            string checkpoint = Path.Combine(dir, "cs.ckpt");
+            float[] first = Fit(2, checkpoint);
+            float[] continued = Fit(3, checkpoint);
+            Assert.NotEqual(straight, first);
+            Assert.Equal(straight, continued); // bit-identical
+            Assert.Contains("already holds 3 epochs", Assert.Throws<ArgumentException>(() => Fit(3, checkpoint)).Message);
+            Assert.Contains("learning rate", Assert.Throws<ArgumentException>(() => Fit(4, checkpoint, lr: 1e-3)).Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void ARowOfAnotherShapeIsNamed()
     {
         var random = new SeededRandom(4);

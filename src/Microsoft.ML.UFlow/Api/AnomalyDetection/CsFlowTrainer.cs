@@ -39,6 +39,14 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
         public long FeatureCacheBudgetBytes { get; set; } = 4L << 30;
 
         /// <summary>
+        /// A file for the training state (model, optimiser, epochs done; <see cref="CsFlowTrainingCheckpoint"/>), saved
+        /// atomically after every epoch (default null: none). If it exists when <see cref="Fit"/> starts, training
+        /// continues from it exactly where it stopped — the features are computed again, the epochs are not — provided
+        /// the options and training images are those it was made with (anything else is refused); delete it to start anew.
+        /// </summary>
+        public string? CheckpointPath { get; set; }
+
+        /// <summary>
         /// Receives featurisation and training progress (not saved): one <c>train</c> report per step, whose loss is the
         /// mean of the last finished epoch (null during the first), and one more at the end of every epoch.
         /// </summary>
@@ -80,7 +88,7 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
         using var cache = collected.Cache;
         var first = collected.FirstRow;
         int n = cache.Count, batch = Math.Min(_options.BatchSize, n);
-        int totalSteps = (n + batch - 1) / batch * _options.Epochs, step = 0;
+        int totalSteps = (n + batch - 1) / batch * _options.Epochs;
         var trainer = new Flows.CsFlow.CsFlowTrainer(new CsFlowTrainerOptions
         {
             Epochs = _options.Epochs,
@@ -89,19 +97,25 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
             ShuffleSeed = (ulong)(uint)_seed,
             Network = new CsFlowNetworkOptions { Channels = first[0].Shape[0], HiddenChannels = _options.HiddenChannels, Seed = (ulong)(uint)_seed },
         });
-        // The flow trainer reads sample 0 once in Fit and once in Continue to probe the channel count before the first
-        // step; those reads are not steps. Each step report carries the mean loss of the last finished epoch.
+        CsFlowTrainingState state = _options.CheckpointPath is { } saved && File.Exists(saved)
+            ? Continue(saved, trainer)
+            : trainer.Start(new CsFlowModel(new CsFlowNetwork(trainer.Options.Network.Clone())));
+        int step = state.Optimizer.StepCount;
+        // The flow trainer reads sample 0 once to probe the channel count before the first step; that read is not a
+        // step. Each step report carries the mean loss of the last finished epoch.
         int reads = 0;
         double? epochLoss = null;
         var source = new CachedFeatureSource(cache, _ =>
         {
             if (++reads > ProbeReads) progress?.Report(new TrainingProgress("train", ++step, totalSteps, epochLoss));
         });
-        var model = trainer.Fit(source, new EpochLossSink(report =>
+        trainer.Train(state, source, new EpochLossSink(report =>
         {
             epochLoss = report.MeanLoss;
+            if (_options.CheckpointPath is not null) CsFlowTrainingCheckpoint.Save(trainer, state, _options.CheckpointPath);
             progress?.Report(new TrainingProgress("train", step, totalSteps, epochLoss));
         }));
+        CsFlowModel model = state.Model;
         var scorer = new CsFlowScoreTransformer(model, _options.FeatureColumnName, _options.OutputSize, float.PositiveInfinity);
         var one = first.Select(_ => new Tensor(1)).ToArray();
         float max = TrainingThreshold.FromTrainingScores(nameof(CsFlowTrainer), n, i =>
@@ -112,8 +126,18 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
         return scorer.WithThreshold(max);
     }
 
-    /// <summary>Reads of sample 0 that <see cref="Flows.CsFlow.CsFlowTrainer.Fit"/> makes before its first step.</summary>
-    private const int ProbeReads = 2;
+    /// <summary>Reads of sample 0 that <see cref="Flows.CsFlow.CsFlowTrainer.Train"/> makes before its first step.</summary>
+    private const int ProbeReads = 1;
+
+    private CsFlowTrainingState Continue(string path, Flows.CsFlow.CsFlowTrainer trainer)
+    {
+        CsFlowTrainingState state = CsFlowTrainingCheckpoint.Load(path, trainer);
+        if (state.CompletedEpochs >= trainer.Options.Epochs)
+        {
+            throw new ArgumentException($"{nameof(CsFlowTrainer)}: the checkpoint '{path}' already holds {state.CompletedEpochs} epochs, and Epochs is {trainer.Options.Epochs}: raise Epochs to train further, or delete it to train anew.");
+        }
+        return state;
+    }
 
     /// <summary>Receives the epoch reports synchronously, on the training thread (<see cref="Progress{T}"/> would post them).</summary>
     private sealed class EpochLossSink(Action<CsFlowEpochReport> onEpoch) : IProgress<CsFlowEpochReport>

@@ -43,16 +43,13 @@ public sealed class CsFlowTrainer
     /// <summary>Trains <paramref name="model"/> further (fresh optimiser state) for <see cref="CsFlowTrainerOptions.Epochs"/> epochs.</summary>
     /// <exception cref="CsFlowTrainingDivergedException">A step produced a non-finite loss or gradient; the model keeps the last finite weights.</exception>
     public void Continue(CsFlowModel model, IFeatureBatchSource data, IProgress<CsFlowEpochReport>? progress = null, CancellationToken cancellationToken = default)
+        => Train(Start(model), data, progress, cancellationToken);
+
+    /// <summary>A training state for <paramref name="model"/> with a fresh optimiser and no epochs done.</summary>
+    public CsFlowTrainingState Start(CsFlowModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(data);
-        CsFlowNetwork network = model.Network;
-        int channels = ProbeChannels(data);
-        if (channels != network.Options.Channels)
-        {
-            throw new ArgumentException($"The network expects {network.Options.Channels} channels but the features have {channels}.", nameof(data));
-        }
-        var adam = new Adam(network.Parameters, new AdamOptions
+        var adam = new Adam(model.Network.Parameters, new AdamOptions
         {
             LearningRate = Options.LearningRate,
             Beta1 = Options.Beta1,
@@ -60,11 +57,39 @@ public sealed class CsFlowTrainer
             Epsilon = Options.AdamEpsilon,
             WeightDecay = Options.WeightDecay,
         });
+        return new CsFlowTrainingState(model, adam);
+    }
+
+    /// <summary>
+    /// Runs epochs <see cref="CsFlowTrainingState.CompletedEpochs"/> + 1 … <see cref="CsFlowTrainerOptions.Epochs"/> on
+    /// <paramref name="state"/>: all of them for a new state, the rest for one read from a checkpoint
+    /// (<see cref="CsFlowTrainingCheckpoint"/>), which continues exactly as if it had not been interrupted. The state
+    /// counts each epoch before <paramref name="progress"/> hears of it, so a synchronous progress handler may save it.
+    /// </summary>
+    /// <exception cref="CsFlowTrainingDivergedException">A step produced a non-finite loss or gradient; the model keeps the last finite weights.</exception>
+    public void Train(CsFlowTrainingState state, IFeatureBatchSource data, IProgress<CsFlowEpochReport>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(data);
+        CsFlowModel model = state.Model;
+        CsFlowNetwork network = model.Network;
+        int channels = ProbeChannels(data);
+        if (channels != network.Options.Channels)
+        {
+            throw new ArgumentException($"The network expects {network.Options.Channels} channels but the features have {channels}.", nameof(data));
+        }
+        if (state.CompletedEpochs > 0 && data.Count != state.SampleCount)
+        {
+            throw new ArgumentException($"The training set has {data.Count} samples, but the {state.CompletedEpochs} epochs already completed used {state.SampleCount}; a continued run needs the same training data.", nameof(data));
+        }
+        state.SampleCount = data.Count;
         var shuffle = new SeededRandom(Options.ShuffleSeed);
+        // Each epoch draws one permutation from the seeded stream: replay the completed epochs' draws to continue it.
+        for (int e = 0; e < state.CompletedEpochs; e++) shuffle.Permutation(data.Count);
         Tensor[] batch = [new(1), new(1), new(1)];
         Tensor[] gradLatents = [new(1), new(1), new(1)];
         double[] gradLogDet = [];
-        for (int epoch = 1; epoch <= Options.Epochs; epoch++)
+        for (int epoch = state.CompletedEpochs + 1; epoch <= Options.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
             int[] order = shuffle.Permutation(data.Count);
@@ -76,7 +101,7 @@ public sealed class CsFlowTrainer
                 int size = Math.Min(Options.BatchSize, order.Length - start);
                 data.ReadBatch(order.AsSpan(start, size), batch);
                 if (gradLogDet.Length != size) gradLogDet = new double[size];
-                (double loss, double norm) = Step(network, adam, batch, gradLatents, gradLogDet, Options.GradientClipNorm);
+                (double loss, double norm) = Step(network, state.Optimizer, batch, gradLatents, gradLogDet, Options.GradientClipNorm);
                 if (!double.IsFinite(loss) || !double.IsFinite(norm))
                 {
                     throw new CsFlowTrainingDivergedException(epoch, batches, loss, norm, model);
@@ -84,6 +109,7 @@ public sealed class CsFlowTrainer
                 lossSum += loss;
                 batches++;
             }
+            state.CompletedEpochs = epoch;
             progress?.Report(new CsFlowEpochReport(epoch, Options.Epochs, lossSum / batches, clock.Elapsed));
         }
     }

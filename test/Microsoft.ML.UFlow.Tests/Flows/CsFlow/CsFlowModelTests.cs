@@ -6,7 +6,7 @@ namespace Microsoft.ML.UFlow.Tests.Flows.CsFlow;
 
 public class CsFlowModelTests
 {
-    private static InMemoryFeatureSource Features(int count, int channels, ulong seed, double shift = 0)
+    internal static InMemoryFeatureSource Features(int count, int channels, ulong seed, double shift = 0)
     {
         Tensor[] t = CsFlowTestData.Scales(count, channels, 8, 8, seed);
         foreach (Tensor s in t)
@@ -17,7 +17,7 @@ public class CsFlowModelTests
         return new InMemoryFeatureSource(t);
     }
 
-    private static CsFlowTrainerOptions TinyTraining(int epochs) => new()
+    internal static CsFlowTrainerOptions TinyTraining(int epochs) => new()
     {
         Epochs = epochs,
         BatchSize = 4,
@@ -129,7 +129,7 @@ public class CsFlowModelTests
         for (int i = 0; i < before.Length; i++) Assert.Equal(before[i], model.Network.Parameters[i].Value.Span.ToArray());
     }
 
-    private sealed class SyncProgress(List<CsFlowEpochReport> sink) : IProgress<CsFlowEpochReport>
+    internal sealed class SyncProgress(List<CsFlowEpochReport> sink) : IProgress<CsFlowEpochReport>
     {
         public void Report(CsFlowEpochReport value) => sink.Add(value);
     }

@@ -1,0 +1,95 @@
+using Microsoft.ML.UFlow.Flows;
+using Microsoft.ML.UFlow.Flows.CsFlow;
+
+namespace Microsoft.ML.UFlow.Tests.Flows.CsFlow;
+
+/// <summary>
+/// CS-Flow training checkpoints: a training saved after epoch 2 and continued to epoch 4 is bit-identical to the one
+/// that ran through; other settings, other data and damaged files are refused with messages that say why.
+/// </summary>
+public sealed class CsFlowTrainingCheckpointTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("uflow-csflow-checkpoint-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    // 7 samples in batches of 4: a partial last batch every epoch.
+    private static InMemoryFeatureSource Data(int count = 7) => CsFlowModelTests.Features(count, 4, 5);
+
+    private static float[] Weights(CsFlowModel model) => model.Network.Parameters.SelectMany(p => p.Value.Span.ToArray()).ToArray();
+
+    private string SavedAfterTwoEpochs()
+    {
+        var trainer = new CsFlowTrainer(CsFlowModelTests.TinyTraining(2));
+        CsFlowTrainingState state = trainer.Start(NewModel(trainer));
+        trainer.Train(state, Data());
+        string path = Path.Combine(_dir, "run.ckpt");
+        CsFlowTrainingCheckpoint.Save(trainer, state, path);
+        return path;
+    }
+
+    // The model Fit builds: the trainer's network options with the features' channel count.
+    private static CsFlowModel NewModel(CsFlowTrainer trainer)
+    {
+        CsFlowNetworkOptions network = trainer.Options.Network.Clone();
+        network.Channels = 4;
+        return new CsFlowModel(new CsFlowNetwork(network));
+    }
+
+    [Fact]
+    public void ContinuedTrainingIsBitIdenticalToTheUninterruptedOne()
+    {
+        var all = new List<CsFlowEpochReport>();
+        CsFlowModel straight = new CsFlowTrainer(CsFlowModelTests.TinyTraining(4)).Fit(Data(), new CsFlowModelTests.SyncProgress(all));
+
+        string path = SavedAfterTwoEpochs();
+        Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
+        var trainer = new CsFlowTrainer(CsFlowModelTests.TinyTraining(4));
+        CsFlowTrainingState state = CsFlowTrainingCheckpoint.Load(path, trainer);
+        Assert.Equal(2, state.CompletedEpochs);
+        Assert.Equal(7, state.SampleCount);
+        var rest = new List<CsFlowEpochReport>();
+        trainer.Train(state, Data(), new CsFlowModelTests.SyncProgress(rest));
+
+        Assert.Equal([3, 4], rest.Select(r => r.Epoch));
+        Assert.Equal(all.Skip(2).Select(r => r.MeanLoss), rest.Select(r => r.MeanLoss)); // exact
+        Assert.Equal(Weights(straight), Weights(state.Model));
+        Assert.Equal(4, state.CompletedEpochs);
+        Assert.Equal(8, state.Optimizer.StepCount); // 2 batches × 4 epochs
+    }
+
+    [Fact]
+    public void OtherSettingsOrOtherDataAreRefused()
+    {
+        string path = SavedAfterTwoEpochs();
+        CsFlowTrainerOptions otherLr = CsFlowModelTests.TinyTraining(4);
+        otherLr.LearningRate = 1e-3;
+        Assert.Contains("learning rate", Assert.Throws<ArgumentException>(() => CsFlowTrainingCheckpoint.Load(path, new CsFlowTrainer(otherLr))).Message);
+        CsFlowTrainerOptions otherWidth = CsFlowModelTests.TinyTraining(4);
+        otherWidth.Network.HiddenChannels = 16;
+        Assert.Contains("hidden width 8", Assert.Throws<ArgumentException>(() => CsFlowTrainingCheckpoint.Load(path, new CsFlowTrainer(otherWidth))).Message);
+
+        var trainer = new CsFlowTrainer(CsFlowModelTests.TinyTraining(4));
+        CsFlowTrainingState state = CsFlowTrainingCheckpoint.Load(path, trainer);
+        var e = Assert.Throws<ArgumentException>(() => trainer.Train(state, Data(6)));
+        Assert.Contains("6 samples", e.Message);
+        Assert.Contains("used 7", e.Message);
+    }
+
+    [Fact]
+    public void DamagedOrNewerCheckpointsAreRefusedNamingTheFile()
+    {
+        byte[] good = File.ReadAllBytes(SavedAfterTwoEpochs());
+        var trainer = new CsFlowTrainer(CsFlowModelTests.TinyTraining(4));
+        string damaged = Path.Combine(_dir, "damaged.ckpt");
+        foreach (int length in new[] { 0, 7, 20, 70, 90, good.Length / 2, good.Length - 9, good.Length - 1 })
+        {
+            File.WriteAllBytes(damaged, good[..length]);
+            Assert.Contains(damaged, Assert.Throws<InvalidDataException>(() => CsFlowTrainingCheckpoint.Load(damaged, trainer)).Message);
+        }
+        byte[] newer = (byte[])good.Clone();
+        BitConverter.GetBytes(CsFlowTrainingCheckpoint.FormatVersion + 1).CopyTo(newer, 8);
+        File.WriteAllBytes(damaged, newer);
+        Assert.Contains("newer", Assert.Throws<InvalidDataException>(() => CsFlowTrainingCheckpoint.Load(damaged, trainer)).Message);
+    }
+}

@@ -94,7 +94,13 @@ internal static class QualityBenchCommand
         bool stoppedByTime = false;
         string csvPath = s.Out + ".csv";
         CreateDirectoryFor(csvPath);
-        UFlowTrainer? trainer = null;
+        var config = new UFlowConfig(train.Scales.Select(t => new FlowScale(t.C, t.H, t.W)))
+        {
+            FlowSteps = s.FlowSteps,
+            FeatureLayerNorm = true,
+            Seed = (ulong)(uint)s.Seed,
+        };
+        UFlowTrainer trainer;
         var options = new UFlowTrainingOptions
         {
             LearningRate = s.Lr,
@@ -115,22 +121,16 @@ internal static class QualityBenchCommand
         if (s.Resume)
         {
             trainer = UFlowTrainingCheckpoint.Load(s.Checkpoint!.FullName, options);
-            var featureScales = train.Scales.Select(t => new FlowScale(t.C, t.H, t.W)).ToArray();
-            if (!trainer.Flow.Config.Scales.SequenceEqual(featureScales))
+            // The configuration's text names every setting (scales, steps, ratio, clamp, LayerNorm, seed).
+            if (trainer.Flow.Config.ToString() != config.ToString())
             {
-                throw new InvalidDataException($"The checkpoint '{s.Checkpoint.FullName}' holds a flow over [{string.Join(", ", trainer.Flow.Config.Scales)}], but these features are [{string.Join(", ", featureScales)}].");
+                throw new InvalidDataException($"The checkpoint '{s.Checkpoint.FullName}' holds the flow {trainer.Flow.Config}, but these features and options make {config}.");
             }
             rows.AddRange(QualityCurveCsv.Read(csvPath, trainer.CompletedEpochs, scales));
             Console.WriteLine($"  resumed from {s.Checkpoint.FullName}: {trainer.CompletedEpochs} epochs done ({trainer.Optimizer.StepCount} optimiser steps), continuing with epoch {trainer.CompletedEpochs + 1}");
         }
         else
         {
-            var config = new UFlowConfig(train.Scales.Select(t => new FlowScale(t.C, t.H, t.W)))
-            {
-                FlowSteps = s.FlowSteps,
-                FeatureLayerNorm = true,
-                Seed = (ulong)(uint)s.Seed,
-            };
             trainer = new UFlowTrainer(new UShapedFlow(config), options);
         }
         UShapedFlow flow = trainer.Flow;

@@ -107,12 +107,12 @@ public static class UFlowTrainingCheckpoint
         double weightDecay = r.ReadDouble();
         int batch = r.ReadInt32();
         ulong seed = r.ReadUInt64();
-        RequireSame(source, "learning rate", lr, options.LearningRate);
-        RequireSame(source, "learning-rate end factor", endFactor, options.LearningRateEndFactor);
-        RequireSame(source, "learning-rate schedule length", totalIters, options.LearningRateTotalIters);
-        RequireSame(source, "weight decay", weightDecay, options.WeightDecay);
-        RequireSame(source, "batch size", batch, options.BatchSize);
-        RequireSame(source, "seed", seed, options.Seed);
+        CheckpointSettings.RequireSame(source, "learning rate", lr, options.LearningRate, "options");
+        CheckpointSettings.RequireSame(source, "learning-rate end factor", endFactor, options.LearningRateEndFactor, "options");
+        CheckpointSettings.RequireSame(source, "learning-rate schedule length", totalIters, options.LearningRateTotalIters, "options");
+        CheckpointSettings.RequireSame(source, "weight decay", weightDecay, options.WeightDecay, "options");
+        CheckpointSettings.RequireSame(source, "batch size", batch, options.BatchSize, "options");
+        CheckpointSettings.RequireSame(source, "seed", seed, options.Seed, "options");
         int completed = r.ReadInt32("completed epochs", 0, int.MaxValue);
         int samples = r.ReadInt32("sample count", 0, int.MaxValue);
         bool hasBest = r.ReadBoolean();
@@ -139,13 +139,5 @@ public static class UFlowTrainingCheckpoint
         var stopping = hasBest ? new UFlowEarlyStoppingState(bestMetric, bestEpoch, sinceBest) : UFlowEarlyStoppingState.Initial;
         trainer.RestoreProgress(completed, samples, stopping, best);
         return trainer;
-    }
-
-    private static void RequireSame<T>(string source, string what, T saved, T requested) where T : IEquatable<T>
-    {
-        if (!saved.Equals(requested))
-        {
-            throw new ArgumentException($"The training checkpoint '{source}' was made with {what} {saved}, but the options ask for {requested}; a continued run needs the same settings.", "options");
-        }
     }
 }

@@ -77,19 +77,19 @@ public static class CsFlowTrainingCheckpoint
         }
         if (version < 1) throw Bad($"format version {version} is invalid");
         CsFlowTrainerOptions o = trainer.Options;
-        RequireSame(source, "learning rate", r.ReadDouble(), o.LearningRate);
-        RequireSame(source, "Adam β1", r.ReadDouble(), o.Beta1);
-        RequireSame(source, "Adam β2", r.ReadDouble(), o.Beta2);
-        RequireSame(source, "Adam ε", r.ReadDouble(), o.AdamEpsilon);
-        RequireSame(source, "weight decay", r.ReadDouble(), o.WeightDecay);
-        RequireSame(source, "gradient clipping norm", r.ReadDouble(), o.GradientClipNorm);
-        RequireSame(source, "batch size", r.ReadInt32(), o.BatchSize);
-        RequireSame(source, "shuffle seed", r.ReadUInt64(), o.ShuffleSeed);
+        CheckpointSettings.RequireSame(source, "learning rate", r.ReadDouble(), o.LearningRate, "trainer");
+        CheckpointSettings.RequireSame(source, "Adam β1", r.ReadDouble(), o.Beta1, "trainer");
+        CheckpointSettings.RequireSame(source, "Adam β2", r.ReadDouble(), o.Beta2, "trainer");
+        CheckpointSettings.RequireSame(source, "Adam ε", r.ReadDouble(), o.AdamEpsilon, "trainer");
+        CheckpointSettings.RequireSame(source, "weight decay", r.ReadDouble(), o.WeightDecay, "trainer");
+        CheckpointSettings.RequireSame(source, "gradient clipping norm", r.ReadDouble(), o.GradientClipNorm, "trainer");
+        CheckpointSettings.RequireSame(source, "batch size", r.ReadInt32(), o.BatchSize, "trainer");
+        CheckpointSettings.RequireSame(source, "shuffle seed", r.ReadUInt64(), o.ShuffleSeed, "trainer");
         int completed = r.ReadInt32("completed epochs", 0, int.MaxValue);
         int samples = r.ReadInt32("sample count", 0, int.MaxValue);
         if (completed > 0 && samples == 0) throw Bad($"{completed} epochs are recorded over no samples");
         CsFlowModel model = CsFlowModel.Load(stream, source); // its errors name the file too
-        RequireSame(source, "hidden width", model.Network.Options.HiddenChannels, o.Network.HiddenChannels);
+        CheckpointSettings.RequireSame(source, "hidden width", model.Network.Options.HiddenChannels, o.Network.HiddenChannels, "trainer");
         CsFlowTrainingState state = trainer.Start(model);
         state.Optimizer.RestoreStepCount(r.ReadInt32("optimiser steps", 0, int.MaxValue));
         IReadOnlyList<Parameter> parameters = model.Network.Parameters;
@@ -99,13 +99,5 @@ public static class CsFlowTrainingCheckpoint
         state.CompletedEpochs = completed;
         state.SampleCount = samples;
         return state;
-    }
-
-    private static void RequireSame<T>(string source, string what, T saved, T requested) where T : IEquatable<T>
-    {
-        if (!saved.Equals(requested))
-        {
-            throw new ArgumentException($"The training checkpoint '{source}' was made with {what} {saved}, but the trainer asks for {requested}; a continued run needs the same settings.", "trainer");
-        }
     }
 }

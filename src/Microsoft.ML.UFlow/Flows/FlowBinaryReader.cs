@@ -69,6 +69,20 @@ internal sealed class FlowBinaryReader : IDisposable
         return bytes;
     }
 
+    /// <summary>
+    /// Reads a format's signature and version: a wrong signature is "not this format", a version above
+    /// <paramref name="newestVersion"/> throws <paramref name="newer"/>'s message (update the library), below 1 is corrupt.
+    /// Returns the version.
+    /// </summary>
+    public int ReadSignatureAndVersion(byte[] signature, string notSignature, int newestVersion, Func<int, string> newer)
+    {
+        if (!ReadBytes(signature.Length, "the signature").AsSpan().SequenceEqual(signature)) throw _bad(notSignature);
+        int version = ReadInt32();
+        if (version > newestVersion) throw new InvalidDataException(newer(version));
+        if (version < 1) throw _bad($"format version {version} is invalid");
+        return version;
+    }
+
     /// <summary>Reads an integer that must lie in [<paramref name="min"/>, <paramref name="max"/>].</summary>
     public int ReadInt32(string what, int min, int max)
     {

@@ -95,13 +95,7 @@ public static class UFlowTrainingCheckpoint
     {
         InvalidDataException Bad(string why) => new($"'{source}' is not a readable U-Flow training checkpoint: {why}.");
         using var r = new FlowBinaryReader(stream, Bad);
-        if (!r.ReadBytes(Magic.Length, "the signature").AsSpan().SequenceEqual(Magic)) throw Bad("it does not start with the checkpoint signature");
-        int version = r.ReadInt32();
-        if (version > FormatVersion)
-        {
-            throw new InvalidDataException($"The training checkpoint '{source}' has format version {version}, newer than version {FormatVersion} that this library reads; update Microsoft.ML.UFlow to continue it.");
-        }
-        if (version < 1) throw Bad($"format version {version} is invalid");
+        r.ReadSignatureAndVersion(Magic, "it does not start with the checkpoint signature", FormatVersion, version => $"The training checkpoint '{source}' has format version {version}, newer than version {FormatVersion} that this library reads; update Microsoft.ML.UFlow to continue it.");
         double lr = r.ReadDouble(), endFactor = r.ReadDouble();
         int totalIters = r.ReadInt32();
         double weightDecay = r.ReadDouble();

@@ -81,13 +81,8 @@ public static class UShapedFlowSerializer
     {
         ArgumentNullException.ThrowIfNull(stream);
         using var r = new FlowBinaryReader(stream, why => Bad(sourceName, why));
-        if (!r.ReadBytes(Magic.Length, "the signature").AsSpan().SequenceEqual(Magic)) throw Bad(sourceName, "it does not start with the U-Flow flow signature");
-        int version = r.ReadInt32();
-        if (version > FormatVersion)
-        {
-            throw new InvalidDataException($"The flow in '{sourceName}' has format version {version}, newer than version {FormatVersion} that this library reads; update Microsoft.ML.UFlow to load it.");
-        }
-        if (version < 1) throw Bad(sourceName, $"format version {version} is invalid");
+        r.ReadSignatureAndVersion(Magic, "it does not start with the U-Flow flow signature", FormatVersion,
+            version => $"The flow in '{sourceName}' has format version {version}, newer than version {FormatVersion} that this library reads; update Microsoft.ML.UFlow to load it.");
         int scaleCount = r.ReadInt32("scale count", 1, MaxScales);
         var scales = new FlowScale[scaleCount];
         for (int l = 0; l < scaleCount; l++)

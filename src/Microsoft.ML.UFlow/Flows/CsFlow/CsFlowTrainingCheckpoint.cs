@@ -69,13 +69,7 @@ public static class CsFlowTrainingCheckpoint
     {
         InvalidDataException Bad(string why) => new($"'{source}' is not a readable CS-Flow training checkpoint: {why}.");
         using var r = new FlowBinaryReader(stream, Bad);
-        if (!r.ReadBytes(Magic.Length, "the signature").AsSpan().SequenceEqual(Magic)) throw Bad("it does not start with the checkpoint signature");
-        int version = r.ReadInt32();
-        if (version > FormatVersion)
-        {
-            throw new InvalidDataException($"The CS-Flow training checkpoint '{source}' has format version {version}, newer than version {FormatVersion} that this library reads; update Microsoft.ML.UFlow to continue it.");
-        }
-        if (version < 1) throw Bad($"format version {version} is invalid");
+        r.ReadSignatureAndVersion(Magic, "it does not start with the checkpoint signature", FormatVersion, version => $"The CS-Flow training checkpoint '{source}' has format version {version}, newer than version {FormatVersion} that this library reads; update Microsoft.ML.UFlow to continue it.");
         CsFlowTrainerOptions o = trainer.Options;
         CheckpointSettings.RequireSame(source, "learning rate", r.ReadDouble(), o.LearningRate, "trainer");
         CheckpointSettings.RequireSame(source, "Adam β1", r.ReadDouble(), o.Beta1, "trainer");

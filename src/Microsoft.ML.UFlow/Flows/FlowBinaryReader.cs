@@ -36,6 +36,9 @@ internal sealed class FlowBinaryReader : IDisposable
         _reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
     }
 
+    /// <summary>The exception for a damaged file, with <paramref name="why"/> as the reason (it names the file).</summary>
+    public InvalidDataException Bad(string why) => _bad(why);
+
     /// <summary>Bytes left in the stream.</summary>
     public long Remaining => Math.Max(0, _stream.Length - _stream.Position);
 

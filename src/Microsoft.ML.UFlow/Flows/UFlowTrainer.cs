@@ -50,6 +50,9 @@ public sealed class UFlowTrainer
     /// <summary>The early-stopping state carried between <see cref="Train"/> calls and checkpoints.</summary>
     public UFlowEarlyStoppingState EarlyStopping { get; private set; } = UFlowEarlyStoppingState.Initial;
 
+    /// <summary>What the completed epochs' features looked like (null before the first <see cref="Train"/>, or when resumed from a checkpoint of format 1).</summary>
+    internal TrainingDataFingerprint? DataFingerprint { get; private set; }
+
     /// <summary>The weights of the best validated epoch when <see cref="UFlowTrainingOptions.RestoreBestWeights"/> is on (null otherwise or before any).</summary>
     internal float[][]? BestWeights => _best;
 
@@ -57,10 +60,11 @@ public sealed class UFlowTrainer
     internal bool BestWeightsRestored => _bestRestored;
 
     /// <summary>Restores the bookkeeping of a checkpoint (the flow's weights and Adam's state are restored by the caller).</summary>
-    internal void RestoreProgress(int completedEpochs, int sampleCount, UFlowEarlyStoppingState earlyStopping, float[][]? best)
+    internal void RestoreProgress(int completedEpochs, int sampleCount, TrainingDataFingerprint? data, UFlowEarlyStoppingState earlyStopping, float[][]? best)
     {
         CompletedEpochs = completedEpochs;
         SampleCount = sampleCount;
+        DataFingerprint = data;
         EarlyStopping = earlyStopping;
         _best = best;
     }
@@ -108,7 +112,10 @@ public sealed class UFlowTrainer
         {
             throw new ArgumentException($"The training source has {source.Count} samples, but the {CompletedEpochs} epochs already completed used {SampleCount}; a continued run needs the same training data.", nameof(source));
         }
+        TrainingDataFingerprint data = TrainingDataFingerprint.Of(source, Flow.ScaleCount);
+        if (CompletedEpochs > 0) DataFingerprint?.RequireSame(data, CompletedEpochs, nameof(source));
         SampleCount = source.Count;
+        DataFingerprint ??= data;
         _bestRestored = false;
         var shuffle = new SeededRandom(Options.Seed);
         // Each epoch draws one permutation from the seeded stream: replay the completed epochs' draws to continue it.
@@ -135,6 +142,7 @@ public sealed class UFlowTrainer
                 if (!double.IsFinite(loss)) Diverged(lastGood, epoch, batchIndex, $"the loss is {loss}");
                 if (FirstNonFinite() is { } bad) Diverged(lastGood, epoch, batchIndex, $"parameter '{bad}' contains NaN or Inf");
                 lossSum += loss * count;
+                Options.StepCompleted?.Invoke();
             }
             Snapshot(lastGood);
 

@@ -8,9 +8,10 @@ namespace Microsoft.ML.UFlow.Flows;
 /// The full state of a <see cref="UFlowTrainer"/> between epochs, so that a long training can stop (a session's end, a
 /// crash) and continue later exactly as if it had run through: the flow's weights, Adam's moments and step count, the
 /// completed epochs (which fix the next shuffle and learning rate), the early-stopping state and, when kept, the best
-/// epoch's weights. Versioned little-endian binary: magic <c>UFLOWCK1</c>, format version, the training settings the
-/// state depends on, the progress, the flow (<see cref="UShapedFlowSerializer"/>'s format), the optimiser, an end marker.
-/// Saves are atomic.
+/// epoch's weights, and a summary of the training features so that other data of the same shape is refused.
+/// Versioned little-endian binary: magic <c>UFLOWCK1</c>, format version, the training settings the state depends on,
+/// the progress and the feature summary (from version 2; version 1 files are read without it), the flow
+/// (<see cref="UShapedFlowSerializer"/>'s format), the optimiser, an end marker. Saves are atomic.
 /// </summary>
 /// <remarks>
 /// About three times the flow's size on disk (weights and two moments per parameter; 420 MB for ResNet-50 v2 at 448 px).
@@ -20,7 +21,7 @@ namespace Microsoft.ML.UFlow.Flows;
 public static class UFlowTrainingCheckpoint
 {
     /// <summary>The format version this library writes (and the newest it reads).</summary>
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
 
     private static readonly byte[] Magic = "UFLOWCK1"u8.ToArray();
     private static readonly byte[] EndMarker = "ENDCKPT!"u8.ToArray();
@@ -68,6 +69,8 @@ public static class UFlowTrainingCheckpoint
         w.Write(o.Seed);
         w.Write(trainer.CompletedEpochs);
         w.Write(trainer.SampleCount);
+        w.Write(trainer.DataFingerprint is not null);
+        trainer.DataFingerprint?.Write(w);
         UFlowEarlyStoppingState stopping = trainer.EarlyStopping;
         w.Write(stopping.BestMetric.HasValue);
         w.Write(stopping.BestMetric ?? 0);
@@ -95,7 +98,7 @@ public static class UFlowTrainingCheckpoint
     {
         InvalidDataException Bad(string why) => new($"'{source}' is not a readable U-Flow training checkpoint: {why}.");
         using var r = new FlowBinaryReader(stream, Bad);
-        r.ReadSignatureAndVersion(Magic, "it does not start with the checkpoint signature", FormatVersion, version => $"The training checkpoint '{source}' has format version {version}, newer than version {FormatVersion} that this library reads; update Microsoft.ML.UFlow to continue it.");
+        int version = r.ReadSignatureAndVersion(Magic, "it does not start with the checkpoint signature", FormatVersion, version => $"The training checkpoint '{source}' has format version {version}, newer than version {FormatVersion} that this library reads; update Microsoft.ML.UFlow to continue it.");
         double lr = r.ReadDouble(), endFactor = r.ReadDouble();
         int totalIters = r.ReadInt32();
         double weightDecay = r.ReadDouble();
@@ -109,6 +112,7 @@ public static class UFlowTrainingCheckpoint
         CheckpointSettings.RequireSame(source, "seed", seed, options.Seed, "options");
         int completed = r.ReadInt32("completed epochs", 0, int.MaxValue);
         int samples = r.ReadInt32("sample count", 0, int.MaxValue);
+        TrainingDataFingerprint? data = version >= 2 && r.ReadBoolean() ? TrainingDataFingerprint.Read(r) : null;
         bool hasBest = r.ReadBoolean();
         double bestMetric = r.ReadDouble();
         int bestEpoch = r.ReadInt32("best epoch", -1, Math.Max(-1, completed - 1));
@@ -131,7 +135,7 @@ public static class UFlowTrainingCheckpoint
         }
         if (!r.ReadBytes(EndMarker.Length, "the end marker").AsSpan().SequenceEqual(EndMarker)) throw Bad("the end marker is missing");
         var stopping = hasBest ? new UFlowEarlyStoppingState(bestMetric, bestEpoch, sinceBest) : UFlowEarlyStoppingState.Initial;
-        trainer.RestoreProgress(completed, samples, stopping, best);
+        trainer.RestoreProgress(completed, samples, data, stopping, best);
         return trainer;
     }
 }

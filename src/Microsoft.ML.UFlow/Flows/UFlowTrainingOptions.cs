@@ -47,6 +47,9 @@ public sealed class UFlowTrainingOptions
     /// </summary>
     public Func<UShapedFlow, int, double?>? ValidationMetric { get; set; }
 
+    /// <summary>Optional callback after each optimiser step of <see cref="UFlowTrainer.Train"/> (one per batch, however many micro-batches it took).</summary>
+    public Action? StepCompleted { get; set; }
+
     /// <summary>Optional per-epoch report; set <see cref="UFlowEpochReport.StopRequested"/> to stop after this epoch.</summary>
     public Action<UFlowEpochReport>? EpochCompleted { get; set; }
 

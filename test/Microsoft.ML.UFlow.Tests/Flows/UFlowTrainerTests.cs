@@ -85,7 +85,7 @@ public class UFlowTrainerTests
     public void NonFiniteLossStopsWithTheEpochAndKeepsLastGoodWeights()
     {
         var flow = new UShapedFlow(Config);
-        var source = new PoisonedSource(Data(6), poisonFromRead: 4); // 2 batches per epoch: epoch 2 reads the poison
+        var source = new PoisonedSource(Data(6), poisonFromRead: 5); // read 0 summarises the data, then 2 batches per epoch: epoch 2 reads the poison
         float[]? afterEpoch1 = null;
         var options = new UFlowTrainingOptions
         {

@@ -97,6 +97,61 @@ public sealed class UFlowTrainingCheckpointTests : IDisposable
     }
 
     [Fact]
+    public void OtherFeaturesOfTheSameShapeAreRefusedAndRecomputedOnesAccepted()
+    {
+        string path = SavedAfterTwoEpochs();
+        UFlowTrainer Resumed() => UFlowTrainingCheckpoint.Load(path, Options(restoreBest: false));
+
+        // Other images, a rectified layer (layer3_act for layer3), and a change to the last sample's coarse scale only.
+        var e = Assert.Throws<ArgumentException>(() => Resumed().Train(UFlowTrainerTests.Data(13, seed: 5)));
+        Assert.Contains("not those the 2 epochs already completed used", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Resumed().Train(new TransformedFeatureSource(UFlowTrainerTests.Data(13), (_, _, v) =>
+        {
+            for (int i = 0; i < v.Length; i++) v[i] = Math.Max(v[i], 0);
+        })));
+        Assert.Contains("scale 2 of the first sample", e.Message); // the coarse scale is centred on 0, the fine one on 1.5
+        e = Assert.Throws<ArgumentException>(() => Resumed().Train(new TransformedFeatureSource(UFlowTrainerTests.Data(13), (sample, scale, v) =>
+        {
+            if (sample == 12 && scale == 1) v[0] += 0.5f;
+        })));
+        Assert.Contains("scale 2 of the last sample", e.Message);
+
+        // Features recomputed elsewhere differ in their last bits: the run continues.
+        UFlowTrainer resumed = Resumed();
+        resumed.Train(new TransformedFeatureSource(UFlowTrainerTests.Data(13), (_, _, v) =>
+        {
+            for (int i = 0; i < v.Length; i++) v[i] = MathF.BitIncrement(v[i]);
+        }));
+        Assert.True(resumed.CompletedEpochs > 2);
+    }
+
+    [Fact]
+    public void Version1CheckpointsContinueAsBefore()
+    {
+        string path = SavedAfterTwoEpochs();
+        string old = Path.Combine(_dir, "version1.ckpt");
+        File.WriteAllBytes(old, CheckpointBytes.ToVersion1(File.ReadAllBytes(path), summaryOffset: 60));
+
+        UFlowTrainer current = UFlowTrainingCheckpoint.Load(path, Options(restoreBest: false));
+        UFlowTrainer version1 = UFlowTrainingCheckpoint.Load(old, Options(restoreBest: false));
+        Assert.Equal(2, version1.CompletedEpochs);
+        current.Train(UFlowTrainerTests.Data(13));
+        version1.Train(UFlowTrainerTests.Data(13));
+        Assert.Equal(Weights(current), Weights(version1));
+        Assert.Equal(current.Optimizer.StepCount, version1.Optimizer.StepCount);
+    }
+
+    private string SavedAfterTwoEpochs()
+    {
+        var trainer = new UFlowTrainer(new UShapedFlow(UFlowTrainerTests.Config), Options(restoreBest: false));
+        trainer.Options.Epochs = 2;
+        trainer.Train(UFlowTrainerTests.Data(13));
+        string path = Path.Combine(_dir, "two-epochs.ckpt");
+        UFlowTrainingCheckpoint.Save(trainer, path);
+        return path;
+    }
+
+    [Fact]
     public void DamagedOrNewerCheckpointsAreRefusedNamingTheFile()
     {
         var trainer = new UFlowTrainer(new UShapedFlow(UFlowTrainerTests.Config), Options(restoreBest: true));

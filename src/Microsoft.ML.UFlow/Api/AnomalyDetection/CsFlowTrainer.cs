@@ -101,14 +101,14 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
             ? Continue(saved, trainer)
             : trainer.Start(new CsFlowModel(new CsFlowNetwork(trainer.Options.Network.Clone())));
         int step = state.Optimizer.StepCount;
-        // The flow trainer reads sample 0 once to probe the channel count before the first step; that read is not a
-        // step. Each step report carries the mean loss of the last finished epoch.
-        int reads = 0;
+        // Each step report carries the mean loss of the last finished epoch.
         double? epochLoss = null;
-        var source = new CachedFeatureSource(cache, _ =>
+        trainer.Options.StepCompleted = () =>
         {
-            if (++reads > ProbeReads) progress?.Report(new TrainingProgress("train", ++step, totalSteps, epochLoss));
-        });
+            step++;
+            progress?.Report(new TrainingProgress("train", step, totalSteps, epochLoss));
+        };
+        var source = new CachedFeatureSource(cache);
         trainer.Train(state, source, new EpochLossSink(report =>
         {
             epochLoss = report.MeanLoss;
@@ -125,9 +125,6 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
         });
         return scorer.WithThreshold(max);
     }
-
-    /// <summary>Reads of sample 0 that <see cref="Flows.CsFlow.CsFlowTrainer.Train"/> makes before its first step.</summary>
-    private const int ProbeReads = 1;
 
     private CsFlowTrainingState Continue(string path, Flows.CsFlow.CsFlowTrainer trainer)
     {

@@ -167,17 +167,12 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
             runningLoss = report.Loss;
             if (_options.CheckpointPath is not null) UFlowTrainingCheckpoint.Save(trainer, _options.CheckpointPath);
         };
-        // A step ends where a batch ends: at every multiple of the batch size within an epoch and at its end (micro-batches
-        // are slices of one batch, so the reads meet every boundary exactly).
-        int readInEpoch = 0;
-        var source = new CachedFeatureSource(cache, count =>
+        trainingOptions.StepCompleted = () =>
         {
-            readInEpoch += count;
-            if (readInEpoch % batchSize != 0 && readInEpoch != n) return;
-            if (readInEpoch == n) readInEpoch = 0;
             step++; // counted whether or not anyone listens: the summary reports it
             progress?.Report(new TrainingProgress("train", step, totalSteps, double.IsNaN(runningLoss) ? null : runningLoss));
-        });
+        };
+        var source = new CachedFeatureSource(cache);
         var result = trainer.Train(source);
         double trainSeconds = clock.Elapsed.TotalSeconds;
         var summary = new UFlowTrainingSummary(trainer.CompletedEpochs, step, n, result.Epochs[^1].Loss, featurizeSeconds, trainSeconds);

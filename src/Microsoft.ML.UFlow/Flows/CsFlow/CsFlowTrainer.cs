@@ -82,7 +82,10 @@ public sealed class CsFlowTrainer
         {
             throw new ArgumentException($"The training set has {data.Count} samples, but the {state.CompletedEpochs} epochs already completed used {state.SampleCount}; a continued run needs the same training data.", nameof(data));
         }
+        TrainingDataFingerprint features = TrainingDataFingerprint.Of(data, 3);
+        if (state.CompletedEpochs > 0) state.DataFingerprint?.RequireSame(features, state.CompletedEpochs, nameof(data));
         state.SampleCount = data.Count;
+        state.DataFingerprint ??= features;
         var shuffle = new SeededRandom(Options.ShuffleSeed);
         // Each epoch draws one permutation from the seeded stream: replay the completed epochs' draws to continue it.
         for (int e = 0; e < state.CompletedEpochs; e++) shuffle.Permutation(data.Count);
@@ -108,6 +111,7 @@ public sealed class CsFlowTrainer
                 }
                 lossSum += loss;
                 batches++;
+                Options.StepCompleted?.Invoke();
             }
             state.CompletedEpochs = epoch;
             progress?.Report(new CsFlowEpochReport(epoch, Options.Epochs, lossSum / batches, clock.Elapsed));

@@ -33,6 +33,9 @@ public sealed class CsFlowTrainerOptions
     /// <summary>The flow's architecture; <see cref="CsFlowNetworkOptions.Channels"/> is taken from the data when 0.</summary>
     public CsFlowNetworkOptions Network { get; set; } = new();
 
+    /// <summary>Optional callback after each optimiser step of <see cref="CsFlowTrainer.Train"/> (one per batch).</summary>
+    public Action? StepCompleted { get; set; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the bad setting.</summary>
     public void Validate()
     {

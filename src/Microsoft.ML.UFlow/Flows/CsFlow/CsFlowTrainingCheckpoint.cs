@@ -7,14 +7,15 @@ namespace Microsoft.ML.UFlow.Flows.CsFlow;
 /// <summary>
 /// A <see cref="CsFlowTrainingState"/> on disk, so that a long CS-Flow training (60 epochs on MTD, 240 on MVTec AD)
 /// can stop and continue later exactly as if it had run through. Versioned little-endian binary: magic
-/// <c>CSFLOWC1</c>, format version, the trainer settings the state depends on, the progress, the model
+/// <c>CSFLOWC1</c>, format version, the trainer settings the state depends on, the progress and a summary of the
+/// training features (from version 2; version 1 files are read without it), the model
 /// (<see cref="CsFlowModel"/>'s format), Adam's step count and moments, an end marker. Saves are atomic; the file is
 /// about three times the model's size.
 /// </summary>
 public static class CsFlowTrainingCheckpoint
 {
     /// <summary>The format version this library writes (and the newest it reads).</summary>
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
 
     private static readonly byte[] Magic = "CSFLOWC1"u8.ToArray();
     private static readonly byte[] EndMarker = "ENDCKPT!"u8.ToArray();
@@ -57,6 +58,8 @@ public static class CsFlowTrainingCheckpoint
         w.Write(o.ShuffleSeed);
         w.Write(state.CompletedEpochs);
         w.Write(state.SampleCount);
+        w.Write(state.DataFingerprint is not null);
+        state.DataFingerprint?.Write(w);
         w.Flush();
         state.Model.Save(stream);
         w.Write(state.Optimizer.StepCount);
@@ -69,7 +72,7 @@ public static class CsFlowTrainingCheckpoint
     {
         InvalidDataException Bad(string why) => new($"'{source}' is not a readable CS-Flow training checkpoint: {why}.");
         using var r = new FlowBinaryReader(stream, Bad);
-        r.ReadSignatureAndVersion(Magic, "it does not start with the checkpoint signature", FormatVersion, version => $"The CS-Flow training checkpoint '{source}' has format version {version}, newer than version {FormatVersion} that this library reads; update Microsoft.ML.UFlow to continue it.");
+        int version = r.ReadSignatureAndVersion(Magic, "it does not start with the checkpoint signature", FormatVersion, version => $"The CS-Flow training checkpoint '{source}' has format version {version}, newer than version {FormatVersion} that this library reads; update Microsoft.ML.UFlow to continue it.");
         CsFlowTrainerOptions o = trainer.Options;
         CheckpointSettings.RequireSame(source, "learning rate", r.ReadDouble(), o.LearningRate, "trainer");
         CheckpointSettings.RequireSame(source, "Adam β1", r.ReadDouble(), o.Beta1, "trainer");
@@ -81,6 +84,7 @@ public static class CsFlowTrainingCheckpoint
         CheckpointSettings.RequireSame(source, "shuffle seed", r.ReadUInt64(), o.ShuffleSeed, "trainer");
         int completed = r.ReadInt32("completed epochs", 0, int.MaxValue);
         int samples = r.ReadInt32("sample count", 0, int.MaxValue);
+        TrainingDataFingerprint? data = version >= 2 && r.ReadBoolean() ? TrainingDataFingerprint.Read(r) : null;
         if (completed > 0 && samples == 0) throw Bad($"{completed} epochs are recorded over no samples");
         CsFlowModel model = CsFlowModel.Load(stream, source); // its errors name the file too
         CheckpointSettings.RequireSame(source, "hidden width", model.Network.Options.HiddenChannels, o.Network.HiddenChannels, "trainer");
@@ -92,6 +96,7 @@ public static class CsFlowTrainingCheckpoint
         if (!r.ReadBytes(EndMarker.Length, "the end marker").AsSpan().SequenceEqual(EndMarker)) throw Bad("the end marker is missing");
         state.CompletedEpochs = completed;
         state.SampleCount = samples;
+        state.DataFingerprint = data;
         return state;
     }
 }

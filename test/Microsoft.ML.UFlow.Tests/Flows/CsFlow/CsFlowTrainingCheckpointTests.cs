@@ -77,6 +77,45 @@ public sealed class CsFlowTrainingCheckpointTests : IDisposable
     }
 
     [Fact]
+    public void OtherFeaturesOfTheSameShapeAreRefusedAndRecomputedOnesAccepted()
+    {
+        string path = SavedAfterTwoEpochs();
+        var trainer = new CsFlowTrainer(CsFlowModelTests.TinyTraining(3));
+        var e = Assert.Throws<ArgumentException>(() => trainer.Train(CsFlowTrainingCheckpoint.Load(path, trainer), CsFlowModelTests.Features(7, 4, 6)));
+        Assert.Contains("not those the 2 epochs already completed used", e.Message);
+        e = Assert.Throws<ArgumentException>(() => trainer.Train(CsFlowTrainingCheckpoint.Load(path, trainer), new TransformedFeatureSource(Data(), (sample, scale, v) =>
+        {
+            if (sample == 6 && scale == 2) v.Reverse(); // same values, other order: the mean and RMS cannot tell
+            if (sample == 6 && scale == 1) v[3] *= 1.5f;
+        })));
+        Assert.Contains("scale 2 of the last sample", e.Message);
+
+        CsFlowTrainingState state = CsFlowTrainingCheckpoint.Load(path, trainer);
+        trainer.Train(state, new TransformedFeatureSource(Data(), (_, _, v) =>
+        {
+            for (int i = 0; i < v.Length; i++) v[i] = MathF.BitDecrement(v[i]);
+        }));
+        Assert.Equal(3, state.CompletedEpochs);
+    }
+
+    [Fact]
+    public void Version1CheckpointsContinueAsBefore()
+    {
+        string path = SavedAfterTwoEpochs();
+        string old = Path.Combine(_dir, "version1.ckpt");
+        File.WriteAllBytes(old, CheckpointBytes.ToVersion1(File.ReadAllBytes(path), summaryOffset: 80));
+
+        var trainer = new CsFlowTrainer(CsFlowModelTests.TinyTraining(3));
+        CsFlowTrainingState current = CsFlowTrainingCheckpoint.Load(path, trainer);
+        CsFlowTrainingState version1 = CsFlowTrainingCheckpoint.Load(old, trainer);
+        Assert.Equal(2, version1.CompletedEpochs);
+        trainer.Train(current, Data());
+        trainer.Train(version1, Data());
+        Assert.Equal(Weights(current.Model), Weights(version1.Model));
+        Assert.Equal(current.Optimizer.StepCount, version1.Optimizer.StepCount);
+    }
+
+    [Fact]
     public void DamagedOrNewerCheckpointsAreRefusedNamingTheFile()
     {
         byte[] good = File.ReadAllBytes(SavedAfterTwoEpochs());

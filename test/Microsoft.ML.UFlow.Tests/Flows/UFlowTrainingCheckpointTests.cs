@@ -76,11 +76,7 @@ public sealed class UFlowTrainingCheckpointTests : IDisposable
     [Fact]
     public void OtherSettingsOrOtherDataAreRefused()
     {
-        var trainer = new UFlowTrainer(new UShapedFlow(UFlowTrainerTests.Config), Options(restoreBest: false));
-        trainer.Options.Epochs = 2;
-        trainer.Train(UFlowTrainerTests.Data(13));
-        string path = Path.Combine(_dir, "run.ckpt");
-        UFlowTrainingCheckpoint.Save(trainer, path);
+        string path = SavedAfterTwoEpochs();
 
         UFlowTrainingOptions otherBatch = Options(restoreBest: false);
         otherBatch.BatchSize = 4;

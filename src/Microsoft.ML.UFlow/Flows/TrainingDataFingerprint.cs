@@ -55,7 +55,11 @@ internal sealed class TrainingDataFingerprint
         int count = reader.ReadInt32("the number of feature statistics", 4, MaxValues);
         if (count % 4 != 0) throw reader.Bad($"the number of feature statistics {count} is not a multiple of 4");
         var values = new double[count];
-        for (int i = 0; i < count; i++) values[i] = reader.ReadDouble();
+        for (int i = 0; i < count; i++)
+        {
+            values[i] = reader.ReadDouble();
+            if (!double.IsFinite(values[i]) || (i % 2 == 1 && values[i] < 0)) throw reader.Bad($"feature statistic {i} is {values[i]}");
+        }
         return new TrainingDataFingerprint(values);
     }
 

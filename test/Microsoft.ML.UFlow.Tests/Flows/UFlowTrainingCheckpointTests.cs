@@ -169,6 +169,11 @@ public sealed class UFlowTrainingCheckpointTests : IDisposable
         File.WriteAllBytes(damaged, flow);
         Assert.Contains("signature", Assert.Throws<InvalidDataException>(() => UFlowTrainingCheckpoint.Load(damaged, Options(restoreBest: true))).Message);
 
+        byte[] summary = (byte[])good.Clone();
+        BitConverter.GetBytes(double.NaN).CopyTo(summary, 60 + 1 + 4); // the first feature statistic
+        File.WriteAllBytes(damaged, summary);
+        Assert.Contains("feature statistic 0 is NaN", Assert.Throws<InvalidDataException>(() => UFlowTrainingCheckpoint.Load(damaged, Options(restoreBest: true))).Message);
+
         byte[] newer = (byte[])good.Clone();
         BitConverter.GetBytes(UFlowTrainingCheckpoint.FormatVersion + 1).CopyTo(newer, 8);
         File.WriteAllBytes(damaged, newer);

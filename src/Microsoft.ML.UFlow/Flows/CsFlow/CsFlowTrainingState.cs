@@ -4,8 +4,9 @@ namespace Microsoft.ML.UFlow.Flows.CsFlow;
 
 /// <summary>
 /// A CS-Flow training between epochs: the model, its optimiser (Adam's moments and step count), the epochs completed
-/// (which fix the next shuffle), how many training samples they used and a summary of their features. Made by <see cref="CsFlowTrainer.Start"/>,
-/// advanced by <see cref="CsFlowTrainer.Train"/>, saved and read by <see cref="CsFlowTrainingCheckpoint"/>.
+/// (which fix the next shuffle), how many training samples they used and a summary of their features. Made by
+/// <see cref="CsFlowTrainer.Start"/>, advanced by <see cref="CsFlowTrainer.Train"/>, saved and read by
+/// <see cref="CsFlowTrainingCheckpoint"/>.
 /// </summary>
 public sealed class CsFlowTrainingState
 {

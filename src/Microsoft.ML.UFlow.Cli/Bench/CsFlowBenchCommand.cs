@@ -41,9 +41,10 @@ internal static class CsFlowBenchCommand
         var csv = new Option<string?>("--csv") { Description = "Write the curve (epoch, loss, seconds, image AUROC, and the AUROC of each scale's share of the score) to this CSV file, flushed every epoch." };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Save the whole training state (model, Adam, epochs done) here after every epoch, atomically, so that --resume can continue the run later." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --checkpoint (same settings and data; its --csv curve is continued) instead of starting anew." };
+        var maxMinutes = new Option<double>("--max-minutes") { Description = "Stop after the first epoch that ends past this wall time (0 = no limit), scoring the test split at that epoch; with --checkpoint, --resume continues the run.", DefaultValueFactory = _ => 0 };
 
         var cmd = new Command("csflow", "CS-Flow: synthetic training-step timing, or a full experiment (features, training, image AUROC) with --data.");
-        foreach (Option o in new Option[] { data, model, layer, size, channels, featureSize, hidden, batch, epochs, steps, maxTrain, save, seed, json, cache, lr, evalEvery, csv, checkpoint, resume }) cmd.Options.Add(o);
+        foreach (Option o in new Option[] { data, model, layer, size, channels, featureSize, hidden, batch, epochs, steps, maxTrain, save, seed, json, cache, lr, evalEvery, csv, checkpoint, resume, maxMinutes }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             string? dataPath = r.GetValue(data);
@@ -55,7 +56,7 @@ internal static class CsFlowBenchCommand
             {
                 RunExperiment(dataPath, r.GetValue(model)!, r.GetValue(layer)!, r.GetValue(size), r.GetValue(hidden), r.GetValue(batch), r.GetValue(epochs),
                     r.GetValue(maxTrain), r.GetValue(save), r.GetValue(seed), r.GetValue(cache), r.GetValue(lr), r.GetValue(evalEvery), r.GetValue(csv),
-                    r.GetValue(checkpoint), r.GetValue(resume));
+                    r.GetValue(checkpoint), r.GetValue(resume), r.GetValue(maxMinutes));
             }
             return 0;
         });
@@ -126,8 +127,10 @@ internal static class CsFlowBenchCommand
     }
 
     private static void RunExperiment(string dataPath, string backbone, string layer, int inputSize, int hidden, int batch, int epochs, int maxTrain, string? savePath, int seed, string? cacheDir, double learningRate,
-        int evalEvery, string? csvPath, string? checkpointPath, bool resume)
+        int evalEvery, string? csvPath, string? checkpointPath, bool resume, double maxMinutes)
     {
+        var wall = Stopwatch.StartNew();
+        if (!(maxMinutes >= 0)) throw new ArgumentOutOfRangeException(nameof(maxMinutes), maxMinutes, "--max-minutes must be 0 (no limit) or positive.");
         if (resume && checkpointPath is null) throw new ArgumentException("--resume continues the run saved in --checkpoint; give --checkpoint too.");
         if (resume && !File.Exists(checkpointPath)) throw new FileNotFoundException($"--resume: there is no checkpoint at '{Path.GetFullPath(checkpointPath!)}'; run without --resume to start the run.", checkpointPath);
         if (resume && epochs == 0) throw new ArgumentException("--resume needs --epochs above the epochs already done (0 scores the untrained flow).");
@@ -188,13 +191,17 @@ internal static class CsFlowBenchCommand
         foreach (string row in earlier) curve?.WriteLine(row);
         double trainSeconds = 0;
         double auroc = double.NaN;
+        // --max-minutes: the epoch that ends past the limit is scored and checkpointed, then the token stops the trainer
+        // before its next batch.
+        using var timeLimit = new CancellationTokenSource();
         var progress = new ConsoleProgress(r =>
         {
             trainSeconds += r.Elapsed.TotalSeconds;
+            bool timeUp = maxMinutes > 0 && wall.Elapsed.TotalMinutes >= maxMinutes && r.Epoch < r.Epochs;
             string line = $"epoch {r.Epoch}/{r.Epochs}: loss {r.MeanLoss.ToString("F5", Inv)} ({r.Elapsed.TotalSeconds:F0} s)";
             string evaluated = "", evaluatedScales = ",,";
             double scoreSeconds = 0;
-            if (r.Epoch == r.Epochs || (evalEvery > 0 && r.Epoch % evalEvery == 0))
+            if (r.Epoch == r.Epochs || (evalEvery > 0 && r.Epoch % evalEvery == 0) || timeUp)
             {
                 var scoreClock = Stopwatch.StartNew();
                 (auroc, double[] perScale) = ImageAuroc(model, testSource, labels);
@@ -213,11 +220,22 @@ internal static class CsFlowBenchCommand
                 evaluated, evaluated.Length > 0 ? scoreSeconds.ToString("F1", Inv) : "", evaluatedScales));
             curve?.Flush();
             if (checkpointPath is not null) CsFlowTrainingCheckpoint.Save(trainer, state, checkpointPath);
+            if (timeUp) timeLimit.Cancel();
         });
         clock.Restart();
+        string stoppedBy = "max-epochs";
         if (epochs > 0)
         {
-            trainer.Train(state, source, progress);
+            try
+            {
+                trainer.Train(state, source, progress, timeLimit.Token);
+            }
+            catch (OperationCanceledException) when (timeLimit.IsCancellationRequested)
+            {
+                stoppedBy = "time-limit";
+                Console.WriteLine($"stopped by --max-minutes {maxMinutes.ToString(Inv)} after epoch {state.CompletedEpochs} of {options.Epochs} (partial run" +
+                                  (checkpointPath is null ? ")" : $"; continue it with --resume --checkpoint {checkpointPath})"));
+            }
         }
         else
         {
@@ -225,7 +243,7 @@ internal static class CsFlowBenchCommand
             (auroc, double[] perScale) = ImageAuroc(model, testSource, labels);
             Console.WriteLine($"untrained flow: per-scale image AUROC {string.Join(" / ", perScale.Select(a => a.ToString("F4", Inv)))}");
         }
-        Console.WriteLine($"RESULT data={dataset.Name} backbone={Path.GetFileName(backbone)}:{layer} input={inputSize} hidden={hidden} batch={batch} lr={learningRate.ToString(Inv)} epochs={epochs} " +
+        Console.WriteLine($"RESULT data={dataset.Name} backbone={Path.GetFileName(backbone)}:{layer} input={inputSize} hidden={hidden} batch={batch} lr={learningRate.ToString(Inv)} epochs={state.CompletedEpochs}/{epochs} stopped_by={stoppedBy} " +
                           $"train={train.Count} test={test.Count} image_AUROC={auroc.ToString("F4", Inv)} train_s={trainSeconds:F0} wall_s={clock.Elapsed.TotalSeconds:F0}");
         if (savePath is not null && epochs == 0)
         {

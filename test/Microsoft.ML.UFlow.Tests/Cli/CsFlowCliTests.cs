@@ -250,6 +250,51 @@ public sealed class CsFlowCliTests
     }
 
     [SharedDataFact]
+    public void BenchCsFlowTimeLimitScoresTheLastEpochAndCanBeResumed()
+    {
+        // A limit that has passed by the end of epoch 1: the run stops there, scores that epoch (although --eval-every
+        // would not), leaves a checkpoint of 1 epoch, and --resume finishes the 3 epochs.
+        using var data = TinyBottle.Create();
+        string backbone = SharedData.File("models", "mobilenetv2_1.0_imagenet_features.onnx")!;
+        string dir = Path.Combine(data.Root, "out");
+        Directory.CreateDirectory(dir);
+        string checkpoint = Path.Combine(dir, "run.ckpt"), csv = Path.Combine(dir, "curve.csv");
+        string[] Args(params string[] extra) =>
+        [
+            "bench", "csflow", "--data", data.Dataset, "--backbone", backbone, "--input-size", "64", "--hidden", "8", "--batch", "2",
+            "--epochs", "3", "--eval-every", "0", "--lr", "2e-3", "--csv", csv, "--checkpoint", checkpoint, .. extra,
+        ];
+        TextWriter console = Console.Out;
+        var printed = new StringWriter();
+        Console.SetOut(TextWriter.Synchronized(printed));
+        int first;
+        string[] curveAfterStop;
+        int second;
+        try
+        {
+            (first, _) = CliRunner.Run(Args("--max-minutes", "1e-9"));
+            curveAfterStop = File.ReadAllLines(csv);
+            (second, _) = CliRunner.Run(Args("--resume"));
+        }
+        finally
+        {
+            Console.SetOut(console);
+        }
+        string output = printed.ToString();
+        Assert.True(first == 0 && second == 0, output);
+        Assert.Contains("stopped by --max-minutes 1E-09 after epoch 1 of 3", output);
+        Assert.Contains("epochs=1/3 stopped_by=time-limit", output);
+        Assert.Equal(2, curveAfterStop.Length);
+        Assert.InRange(double.Parse(curveAfterStop[1].Split(',')[3], System.Globalization.CultureInfo.InvariantCulture), 0, 1); // scored at the stop
+        Assert.Contains("1 epochs done", output);
+        Assert.Contains("epochs=3/3 stopped_by=max-epochs", output);
+        string[] curve = File.ReadAllLines(csv);
+        Assert.Equal(4, curve.Length);
+        Assert.Equal(curveAfterStop[1], curve[1]);
+        Assert.Equal("", curve[2].Split(',')[3]); // epoch 2: neither the last nor at a limit
+    }
+
+    [SharedDataFact]
     public void UFlowModelsKeepTheirNfaResults()
     {
         // The same commands on a U-Flow .zip still report the NFA metrics, masks and contours.

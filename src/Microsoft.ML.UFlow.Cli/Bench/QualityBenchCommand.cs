@@ -8,6 +8,7 @@ using Microsoft.ML.UFlow.Cli.Bench.Quality;
 using Microsoft.ML.UFlow.Data;
 using Microsoft.ML.UFlow.Features;
 using Microsoft.ML.UFlow.Flows;
+using Microsoft.ML.UFlow.Metrics;
 using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Cli.Bench;
@@ -206,7 +207,34 @@ internal static class QualityBenchCommand
         return head + $"  eval {F(m.Seconds, "F1")} s  imgAUROC {F(m.ImageAuroc)}  pxAUROC {F(m.PixelAuroc)}  AUPRO {F(m.Aupro)}  F1max {F(m.F1Max)}  "
             + $"mIoU(NFA<0) {F(m.MeanIouNfa)}  oracle {F(m.OracleMeanIou)}@{F(m.OracleThreshold, "F0")}  wide {F(m.WideOracleMeanIou)}@{F(m.WideOracleThreshold, "F0")}  "
             + $"defective IoU {F(m.DefectiveMeanIou)} P {F(m.DefectivePrecision)} R {F(m.DefectiveRecall)}  normal det {m.NormalImagesWithDetection}/{m.NormalImages}  "
-            + $"anom det {m.AnomalousImagesWithDetection}/{m.AnomalousImages}  E[z²] {string.Join("/", m.NormalMeanSquarePerScale.Select(v => F(v, "F3")))}  peak {r.PeakBytes / (1 << 20)} MB";
+            + $"anom det {m.AnomalousImagesWithDetection}/{m.AnomalousImages}  E[z²] {string.Join("/", m.NormalMeanSquarePerScale.Select(v => F(v, "F3")))}  peak {r.PeakBytes / (1 << 20)} MB"
+            + (m.ByDefectType.Count == 0 ? "" : "\n           by type: " + string.Join("; ", m.ByDefectType.Select(TypeSummary)));
+    }
+
+    private static string TypeSummary(DefectTypeMetrics t)
+    {
+        DefectTypeSegmentation s = t.Segmentation!;
+        string detected = $"det {s.ImagesWithDetection}/{t.ImageCount}";
+        return t.IsAnomalous
+            ? $"{t.DefectType} imgAUROC {F(t.ImageAuroc)} IoU {F(s.MeanIou)} P {F(s.Precision)} R {F(s.Recall)} {detected}"
+            : $"{t.DefectType} (normal) {detected}";
+    }
+
+    private static JsonObject TypeJson(DefectTypeMetrics t)
+    {
+        DefectTypeSegmentation s = t.Segmentation!;
+        static JsonNode? Number(double v) => double.IsNaN(v) ? null : JsonValue.Create(v);
+        return new JsonObject
+        {
+            ["defect_type"] = t.DefectType,
+            ["anomalous"] = t.IsAnomalous,
+            ["images"] = t.ImageCount,
+            ["image_auroc"] = Number(t.ImageAuroc),
+            ["images_with_detection"] = s.ImagesWithDetection,
+            ["miou_log_nfa_lt_0"] = s.MeanIou,
+            ["precision"] = Number(s.Precision),
+            ["recall"] = Number(s.Recall),
+        };
     }
 
     private static JsonObject MetricsJson(QualityEpochRow r)
@@ -232,6 +260,8 @@ internal static class QualityBenchCommand
             ["anomalous_images_with_detection"] = m.AnomalousImagesWithDetection,
             ["anomalous_images"] = m.AnomalousImages,
             ["normal_mean_z2_per_scale"] = new JsonArray(m.NormalMeanSquarePerScale.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray()),
+            // Epochs read back from a resumed run's curve have no per-type metrics (the CSV does not keep them): null.
+            ["by_defect_type"] = m.ByDefectType.Count == 0 ? null : new JsonArray(m.ByDefectType.Select(t => (JsonNode?)TypeJson(t)).ToArray()),
         };
     }
 

@@ -46,7 +46,7 @@ internal static class EvalCommand
 
         string[] keptColumns =
         [
-            DataCatalog.ImagePathColumn, DataCatalog.LabelColumn, UFlowColumns.Score, UFlowColumns.PredictedLabel, UFlowColumns.AnomalyMap, UFlowColumns.GroundTruth,
+            DataCatalog.ImagePathColumn, DataCatalog.LabelColumn, DataCatalog.DefectTypeColumn, UFlowColumns.Score, UFlowColumns.PredictedLabel, UFlowColumns.AnomalyMap, UFlowColumns.GroundTruth,
             .. caps.HasNfa ? new[] { UFlowColumns.LogNfa, UFlowColumns.SegmentationMask } : [],
         ];
         var keptSchema = new DataSchema(keptColumns.Select(c => scored.Schema[c]));
@@ -70,6 +70,11 @@ internal static class EvalCommand
         var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
         foreach (var (name, value) in metrics.Rows) table.AddRow(name, value);
         AnsiConsole.Write(table);
+        var typeRows = metrics.DefectTypeTable(out string[] typeHeader);
+        var byType = new Table().Title("by defect type");
+        foreach (string h in typeHeader) byType.AddColumn(h == typeHeader[0] ? new TableColumn(h) : new TableColumn(h).RightAligned());
+        foreach (string[] r in typeRows) byType.AddRow(r.Select(Markup.Escape).ToArray());
+        AnsiConsole.Write(byType);
         if (!caps.HasNfa) AnsiConsole.MarkupLine(Markup.Escape(caps.NfaUnavailableLine));
 
         if (json is not null)
@@ -89,7 +94,7 @@ internal static class EvalCommand
                   $"Heat maps use the fixed range [0, 4 x score threshold]."
                 : $"Pixel metrics at {caps.MapSize}x{caps.MapSize} (METHOD.md Part B). The segmentation is the automatic a-contrario one: pixels with log10 NFA < 0.";
             string[] notes = caps.HasNfa ? [mapNote] : [mapNote, caps.NfaUnavailableLine];
-            string page = HtmlReport.Write(reportDir.FullName, $"{caps.DisplayName} evaluation: {Path.GetFileName(data.FullName.TrimEnd('/'))}", extra, entries, notes);
+            string page = HtmlReport.Write(reportDir.FullName, $"{caps.DisplayName} evaluation: {Path.GetFileName(data.FullName.TrimEnd('/'))}", extra, entries, (typeHeader, typeRows), notes);
             AnsiConsole.MarkupLine($"report written to [green]{Markup.Escape(page)}[/]");
         }
         AnsiConsole.MarkupLine($"done in {Timing.Describe(clock)}");

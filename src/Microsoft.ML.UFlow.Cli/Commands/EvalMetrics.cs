@@ -14,10 +14,11 @@ namespace Microsoft.ML.UFlow.Cli.Commands;
 /// </summary>
 internal sealed class EvalMetrics
 {
-    private EvalMetrics(AnomalyDetectionMetrics detection, List<(string Name, string Value)> rows, Dictionary<string, object> json)
+    private EvalMetrics(AnomalyDetectionMetrics detection, List<(string Name, string Value)> rows, IReadOnlyList<DefectTypeMetrics> byDefectType, Dictionary<string, object> json)
     {
         Detection = detection;
         Rows = rows;
+        ByDefectType = byDefectType;
         Json = json;
     }
 
@@ -27,7 +28,10 @@ internal sealed class EvalMetrics
     /// <summary>The table rows (metric name, formatted value), in print order.</summary>
     public IReadOnlyList<(string Name, string Value)> Rows { get; }
 
-    /// <summary>The JSON payload (same names; numbers unformatted).</summary>
+    /// <summary>The metrics of each defect type (normal images first).</summary>
+    public IReadOnlyList<DefectTypeMetrics> ByDefectType { get; }
+
+    /// <summary>The JSON payload (same names; numbers unformatted; <c>per_defect_type</c> with null for undefined values).</summary>
     public IReadOnlyDictionary<string, object> Json { get; }
 
     /// <summary>Computes the metrics of <paramref name="view"/> (label, score, map and ground truth; the NFA columns when <paramref name="model"/> has them).</summary>
@@ -66,8 +70,55 @@ internal sealed class EvalMetrics
         Add("n_images", images, images.ToString(CultureInfo.InvariantCulture));
         json["model_kind"] = model.Kind == ModelKind.CsFlow ? "csflow" : "uflow";
         json["nfa_available"] = model.HasNfa;
-        return new EvalMetrics(detection, rows, json);
+        var byType = ctx.AnomalyDetection.EvaluateByDefectType(view);
+        json["per_defect_type"] = byType.Select(DefectTypeJson).ToArray();
+        return new EvalMetrics(detection, rows, byType, json);
     }
+
+    /// <summary>
+    /// The per-type table: images, image AUROC against the normal images, images flagged by the score threshold, and for
+    /// models with the NFA segmentation the images with a detection, mIoU, pixel precision and recall.
+    /// </summary>
+    public IReadOnlyList<string[]> DefectTypeTable(out string[] header)
+    {
+        bool withMasks = ByDefectType.Any(t => t.Segmentation is not null);
+        header = withMasks
+            ? ["defect type", "images", "image AUROC", "flagged", "NFA detected", "mIoU", "precision", "recall"]
+            : ["defect type", "images", "image AUROC", "flagged"];
+        var rows = new List<string[]>();
+        foreach (DefectTypeMetrics t in ByDefectType)
+        {
+            string flagged = t.FlaggedImageCount?.ToString(CultureInfo.InvariantCulture) ?? "-";
+            string[] row = [t.DefectType + (t.IsAnomalous ? "" : " (normal)"), t.ImageCount.ToString(CultureInfo.InvariantCulture), Fn(t.ImageAuroc), flagged];
+            if (withMasks)
+            {
+                DefectTypeSegmentation s = t.Segmentation!;
+                row = [.. row, s.ImagesWithDetection.ToString(CultureInfo.InvariantCulture), Fn(s.MeanIou), Fn(s.Precision), Fn(s.Recall)];
+            }
+            rows.Add(row);
+        }
+        return rows;
+    }
+
+    private static Dictionary<string, object?> DefectTypeJson(DefectTypeMetrics t)
+    {
+        static object? Number(double v) => double.IsFinite(v) ? v : null;
+        return new Dictionary<string, object?>
+        {
+            ["defect_type"] = t.DefectType,
+            ["anomalous"] = t.IsAnomalous,
+            ["n_images"] = t.ImageCount,
+            ["image_auroc"] = Number(t.ImageAuroc),
+            ["flagged_images"] = t.FlaggedImageCount,
+            ["nfa_detected_images"] = t.Segmentation?.ImagesWithDetection,
+            ["miou_nfa"] = t.Segmentation is null ? null : Number(t.Segmentation.MeanIou),
+            ["pixel_precision"] = t.Segmentation is null ? null : Number(t.Segmentation.Precision),
+            ["pixel_recall"] = t.Segmentation is null ? null : Number(t.Segmentation.Recall),
+        };
+    }
+
+    /// <summary>A metric as the tables show it, "-" where it is undefined (NaN).</summary>
+    private static string Fn(double v) => double.IsNaN(v) ? "-" : F(v);
 
     /// <summary>Pixel AUROC, AUPRO and F1-max of the anomaly maps against the ground truth (METHOD.md Part B), for models without a segmentation mask.</summary>
     private static PixelMetrics PixelMetricsOfMap(IDataView view)

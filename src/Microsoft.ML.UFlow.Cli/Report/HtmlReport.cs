@@ -12,8 +12,12 @@ namespace Microsoft.ML.UFlow.Cli.Report;
 /// </summary>
 internal static class HtmlReport
 {
-    /// <summary>Writes <c>index.html</c> atomically; <paramref name="notes"/> are paragraphs shown under the title.</summary>
-    public static string Write(string directory, string title, IReadOnlyList<(string Name, string Value)> metrics, IReadOnlyList<ReportEntry> entries, params IReadOnlyList<string> notes)
+    /// <summary>
+    /// Writes <c>index.html</c> atomically; <paramref name="notes"/> are paragraphs shown under the title, and
+    /// <paramref name="breakdown"/> (a header and its rows, e.g. the metrics per defect type) a second table under the metrics.
+    /// </summary>
+    public static string Write(string directory, string title, IReadOnlyList<(string Name, string Value)> metrics, IReadOnlyList<ReportEntry> entries,
+        (string[] Header, IReadOnlyList<string[]> Rows)? breakdown, params IReadOnlyList<string> notes)
     {
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").Append(Enc(title)).Append("</title>\n<style>\n")
@@ -31,6 +35,19 @@ internal static class HtmlReport
         html.Append("<table class=\"metrics\"><tr><th>metric</th><th>value</th></tr>\n");
         foreach (var (name, value) in metrics) html.Append("<tr><td>").Append(Enc(name)).Append("</td><td class=\"v\">").Append(Enc(value)).Append("</td></tr>\n");
         html.Append("</table>\n");
+        if (breakdown is { } table)
+        {
+            html.Append("<table class=\"metrics\"><tr>");
+            foreach (string h in table.Header) html.Append("<th>").Append(Enc(h)).Append("</th>");
+            html.Append("</tr>\n");
+            foreach (string[] row in table.Rows)
+            {
+                html.Append("<tr><td>").Append(Enc(row[0])).Append("</td>");
+                foreach (string v in row.Skip(1)) html.Append("<td class=\"v\">").Append(Enc(v)).Append("</td>");
+                html.Append("</tr>\n");
+            }
+            html.Append("</table>\n");
+        }
         bool hasNfa = entries.Any(e => e.NfaPng is not null);
         html.Append("<div class=\"legend\">Columns: input · <span class=\"gt\">ground-truth contour</span> · anomaly heat map (jet, blue = low, red = high)")
             .Append(hasNfa ? " · <span class=\"nfa\">NFA segmentation contour</span> (log10 NFA &lt; 0).</div>\n" : ".</div>\n");

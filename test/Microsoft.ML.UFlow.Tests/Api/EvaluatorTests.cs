@@ -61,4 +61,56 @@ public sealed class EvaluatorTests
         var s = Assert.Throws<SchemaMismatchException>(() => s_ctx.AnomalyDetection.EvaluateSegmentation(data));
         Assert.Equal(UFlowColumns.GroundTruth, s.ColumnName);
     }
+
+    [Fact]
+    public void ByDefectTypeUsesThePredictedLabelsAndMasksWhenTheViewHasThem()
+    {
+        var schema = new DataSchema([
+            new SchemaColumn(DataCatalog.DefectTypeColumn, ColumnType.Text),
+            new SchemaColumn(DataCatalog.LabelColumn, ColumnType.Boolean),
+            new SchemaColumn(UFlowColumns.Score, ColumnType.Single),
+            new SchemaColumn(UFlowColumns.PredictedLabel, ColumnType.Boolean),
+            new SchemaColumn(UFlowColumns.SegmentationMask, ColumnType.Tensor(2, 2)),
+            new SchemaColumn(UFlowColumns.GroundTruth, ColumnType.Tensor(2, 2)),
+        ]);
+        object?[] Row(string type, bool label, float score, bool flagged, float[] mask, float[] gt) =>
+            [type, label, score, flagged, new Tensor(mask, 2, 2), new Tensor(gt, 2, 2)];
+        var data = s_ctx.Data.LoadFromRows(schema, [
+            Row("good", false, 0.2f, false, [0, 0, 0, 0], [0, 0, 0, 0]),
+            Row("good", false, 0.6f, true, [0, 1, 0, 0], [0, 0, 0, 0]),
+            Row("scratch", true, 0.9f, true, [1, 0, 0, 0], [1, 1, 0, 0]),   // IoU 1/2
+            Row("hole", true, 0.4f, false, [0, 0, 0, 0], [0, 0, 1, 0]),     // missed
+        ]);
+        var m = s_ctx.AnomalyDetection.EvaluateByDefectType(data);
+        Assert.Equal(["good", "hole", "scratch"], m.Select(t => t.DefectType));
+        Assert.Equal([1, 0, 1], m.Select(t => t.FlaggedImageCount!.Value));
+        Assert.Equal([1, 0, 1], m.Select(t => t.Segmentation!.ImagesWithDetection));
+        Assert.Equal(0.5, m[1].ImageAuroc, 12); // 0.4: above 0.2, below 0.6
+        Assert.Equal(1.0, m[2].ImageAuroc, 12);
+        Assert.Equal(0.5, m[2].Segmentation!.MeanIou, 12);
+        Assert.Equal(1.0, m[2].Segmentation!.Precision, 12);
+        Assert.Equal(0.5, m[2].Segmentation!.Recall, 12);
+        // The U-Flow mIoU of the whole set is the image-weighted mean of the types'.
+        var whole = s_ctx.AnomalyDetection.EvaluateSegmentation(s_ctx.Data.LoadFromRows(
+            new DataSchema([schema[1], new SchemaColumn(UFlowColumns.AnomalyMap, ColumnType.Tensor(2, 2)), schema[4], schema[5]]),
+            data.GetRows().Select(r => new object?[] { r[1], r[4], r[4], r[5] })));
+        Assert.Equal(whole.MeanIouAtNfa, m.Sum(t => t.Segmentation!.MeanIou * t.ImageCount) / 4, 12);
+    }
+
+    [Fact]
+    public void ByDefectTypeNeedsOnlyTypeLabelAndScore()
+    {
+        var schema = new DataSchema([
+            new SchemaColumn(DataCatalog.DefectTypeColumn, ColumnType.Text),
+            new SchemaColumn(DataCatalog.LabelColumn, ColumnType.Boolean),
+            new SchemaColumn(UFlowColumns.Score, ColumnType.Single),
+        ]);
+        var data = s_ctx.Data.LoadFromRows(schema, [["good", false, 0.1f], ["dent", true, 0.3f]]);
+        var m = s_ctx.AnomalyDetection.EvaluateByDefectType(data);
+        Assert.All(m, t => Assert.Null(t.FlaggedImageCount));
+        Assert.All(m, t => Assert.Null(t.Segmentation));
+        var missing = new InMemoryDataView(new DataSchema([schema[1], schema[2]]), [[true, 0.5f]]);
+        var e = Assert.Throws<SchemaMismatchException>(() => s_ctx.AnomalyDetection.EvaluateByDefectType(missing));
+        Assert.Equal(DataCatalog.DefectTypeColumn, e.ColumnName);
+    }
 }

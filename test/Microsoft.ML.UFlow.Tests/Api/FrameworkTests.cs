@@ -20,6 +20,19 @@ public sealed class FrameworkTests
         => new InMemoryDataView(new DataSchema([new SchemaColumn("X", ColumnType.Text)]), [["not a tensor"]]);
 
     [Fact]
+    public void ImagePathViewsCarryDefectTypes()
+    {
+        var data = new UFlowContext().Data;
+        var defaults = data.LoadFromImagePaths(["a.png", "b.png"], [false, true]);
+        Assert.Equal(DataCatalog.StandardSchema.ToString(), defaults.Schema.ToString());
+        Assert.Equal([DataCatalog.NormalDefectType, DataCatalog.AnomalousDefectType], defaults.GetRows().Select(r => r.Get<string>(DataCatalog.DefectTypeColumn)));
+        var named = data.LoadFromImagePaths(["a.png", "b.png"], [false, true], null, ["good", "crack"]);
+        Assert.Equal(["good", "crack"], named.GetRows().Select(r => r.Get<string>(DataCatalog.DefectTypeColumn)));
+        var e = Assert.Throws<ArgumentException>(() => data.LoadFromImagePaths(["a.png", "b.png"], [false, true], null, ["good"]));
+        Assert.Contains("defectTypes", e.Message);
+    }
+
+    [Fact]
     public void SchemaErrorNamesColumnExpectedAndActualTypes()
     {
         var est = new CenterTensorEstimator("Y", "X");

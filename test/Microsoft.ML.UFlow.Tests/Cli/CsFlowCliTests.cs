@@ -123,6 +123,11 @@ public sealed class CsFlowCliTests
         Assert.Equal("csflow", root.GetProperty("model_kind").GetString());
         Assert.False(root.GetProperty("nfa_available").GetBoolean());
         Assert.Equal(data.TestCount, root.GetProperty("n_images").GetInt32());
+        var types = root.GetProperty("per_defect_type").EnumerateArray().ToList();
+        Assert.Equal(["good", "broken_large"], types.Select(t => t.GetProperty("defect_type").GetString()));
+        Assert.Equal(root.GetProperty("image_auroc").GetDouble(), types[1].GetProperty("image_auroc").GetDouble(), 12);
+        Assert.All(types, t => Assert.Equal(JsonValueKind.Null, t.GetProperty("miou_nfa").ValueKind)); // no segmentation
+        Assert.All(types, t => Assert.InRange(t.GetProperty("flagged_images").GetInt32(), 0, 2));
 
         // The reported numbers against a reference computed here from the model's own outputs (Mann-Whitney U, ties ½).
         var test = ctx.Data.LoadFromDirectory(data.Dataset, DataSplit.Test);
@@ -317,7 +322,20 @@ public sealed class CsFlowCliTests
         Assert.InRange(root.GetProperty("miou_nfa").GetDouble(), 0, 1);
         Assert.InRange(root.GetProperty("false_alarm_images").GetInt32(), 0, 2);
         Assert.Equal(data.TestCount, Directory.GetFiles(Path.Combine(report, "images"), "*_nfa.png").Length);
-        Assert.Contains("max -log10 NFA", File.ReadAllText(Path.Combine(report, "index.html")));
+        string page = File.ReadAllText(Path.Combine(report, "index.html"));
+        Assert.Contains("max -log10 NFA", page);
+
+        // Per defect type: the normal images, then broken_large; the groups add up to the whole-set metrics.
+        Assert.Contains("by defect type", output);
+        Assert.Contains("<th>NFA detected</th>", page);
+        var types = root.GetProperty("per_defect_type").EnumerateArray().ToList();
+        Assert.Equal(["good", "broken_large"], types.Select(t => t.GetProperty("defect_type").GetString()));
+        Assert.Equal([2, 2], types.Select(t => t.GetProperty("n_images").GetInt32()));
+        Assert.Equal(root.GetProperty("false_alarm_images").GetInt32(), types[0].GetProperty("nfa_detected_images").GetInt32());
+        double weighted = types.Sum(t => t.GetProperty("miou_nfa").GetDouble() * t.GetProperty("n_images").GetInt32()) / data.TestCount;
+        Assert.Equal(root.GetProperty("miou_nfa").GetDouble(), weighted, 9);
+        Assert.Equal(root.GetProperty("image_auroc").GetDouble(), types[1].GetProperty("image_auroc").GetDouble(), 12);
+        Assert.Equal(JsonValueKind.Null, types[0].GetProperty("image_auroc").ValueKind);
 
         string predictions = Path.Combine(data.Root, "out", "pred");
         (code, output) = CliRunner.Run(["predict", "--model", model, "--out", predictions, data.TestImages.First()]);

@@ -47,7 +47,7 @@ internal static class QualityCurveCsv
             QualityMetrics? metrics = c[3].Length == 0 ? null : new QualityMetrics(
                 D(c[4]), D(c[5]), D(c[6]), D(c[7]), D(c[8]), D(c[9]), D(c[10]), D(c[11]), D(c[12]), D(c[13]), D(c[14]), D(c[15]),
                 int.Parse(c[16], Inv), int.Parse(c[17], Inv), int.Parse(c[18], Inv), int.Parse(c[19], Inv),
-                c.Skip(3 + MetricColumns).Take(scales).Select(D).ToArray(), D(c[3]));
+                c.Skip(3 + MetricColumns).Take(scales).Select(D).ToArray(), ByDefectType: [], D(c[3])); // the curve keeps no per-type metrics
             rows.Add(new QualityEpochRow(epoch, D(c[1]), D(c[2]), metrics, long.Parse(c[^1], Inv) << 20));
         }
         if (rows.Count < epochs) throw new InvalidDataException($"The curve '{path}' has {rows.Count} epochs, but the checkpoint has {epochs}.");

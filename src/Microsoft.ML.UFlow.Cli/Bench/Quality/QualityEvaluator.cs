@@ -25,6 +25,7 @@ internal sealed record QualityMetrics(
     int AnomalousImagesWithDetection,
     int AnomalousImages,
     double[] NormalMeanSquarePerScale,
+    IReadOnlyList<DefectTypeMetrics> ByDefectType,
     double Seconds);
 
 /// <summary>
@@ -34,7 +35,8 @@ internal sealed record QualityMetrics(
 /// thresholds −400…1000; and the latent calibration mean(z²) per scale over the normal test images. Diagnostics beyond
 /// the paper: the best mIoU over a wider grid, −10000…1000 in steps of 10 (the paper's grid cannot reach thresholds
 /// below log10 N_T − 400, and log10 N_T is 7636 for ResNet at 448), and the precision, recall and mean IoU of the
-/// automatic segmentation on the defective images (<see cref="SegmentationExtent"/>).
+/// automatic segmentation on the defective images (<see cref="SegmentationOverlap"/>), also per defect type
+/// (<see cref="DefectTypeBreakdown"/>).
 /// </summary>
 internal sealed class QualityEvaluator(QualityFeatureSet test, int evaluationSize, int batchSize, bool oracle)
 {
@@ -53,7 +55,8 @@ internal sealed class QualityEvaluator(QualityFeatureSet test, int evaluationSiz
         var iou = new MeanIouAccumulator();
         MeanIouSweep? sweep = oracle ? MeanIouSweep.ForNegativeLogNfa() : null;
         MeanIouSweep? wideSweep = oracle ? new MeanIouSweep(Enumerable.Range(0, 1101).Select(i => -10000.0 + 10 * i)) : null;
-        var extent = new SegmentationExtent();
+        var extent = new SegmentationOverlap();
+        var byType = new DefectTypeBreakdown();
         int scales = test.Scales.Length;
         var sumSquares = new double[scales];
         var valueCounts = new long[scales];
@@ -77,8 +80,10 @@ internal sealed class QualityEvaluator(QualityFeatureSet test, int evaluationSiz
                 ReadOnlySpan<float> scores = _map.Sample(i);
                 float[] gt = masks[index];
                 pixels.Add(scores, gt, s, s);
-                images.Add(TensorPrimitives.Max(scores), isAnomalous);
+                float score = TensorPrimitives.Max(scores);
+                images.Add(score, isAnomalous);
                 NfaImageResult nfa = _segmenter.Segment(latents, i, _nfa, _mask);
+                byType.Add(test.Items[index].DefectType, isAnomalous, score, flagged: null, _mask, gt);
                 iou.Add(_mask, gt);
                 sweep?.Add(_nfa, gt);
                 wideSweep?.Add(_nfa, gt);
@@ -108,6 +113,6 @@ internal sealed class QualityEvaluator(QualityFeatureSet test, int evaluationSiz
         return new QualityMetrics(
             images.ComputeAuroc(), p.Auroc, p.Aupro, p.F1Max, iou.Mean, oracleIou, oracleThreshold, wideIou, wideThreshold,
             extent.MeanIou, extent.Precision, extent.Recall,
-            normalDetected, normal, anomalousDetected, anomalous, calibration, clock.Elapsed.TotalSeconds);
+            normalDetected, normal, anomalousDetected, anomalous, calibration, byType.Compute(), clock.Elapsed.TotalSeconds);
     }
 }

@@ -64,4 +64,58 @@ public sealed partial class AnomalyDetectionCatalog
         var p = pixels.Compute();
         return new SegmentationMetrics(p.Auroc, p.Aupro, iou.Mean, p.F1Max, p.F1MaxThreshold, falseAlarms, images, p.AnomalousPixelCount, p.RegionCount);
     }
+
+    /// <summary>
+    /// The metrics split by defect type, so that one sees which kinds of defect a model misses: per type, the image AUROC
+    /// of its images against all normal images, the images whose <paramref name="predictedLabelColumnName"/> is true
+    /// (when the view has that column), and, when the view has <paramref name="segmentationMaskColumnName"/> and
+    /// <paramref name="groundTruthColumnName"/>, the images with a detection, the mean IoU, and the pooled pixel precision
+    /// and recall of the masks. The normal images come first (their flagged images and detections are false alarms), then
+    /// the defect types in ordinal order.
+    /// </summary>
+    /// <exception cref="SchemaMismatchException">A required column is missing or has the wrong type.</exception>
+    /// <exception cref="ArgumentException">A mask's size differs from its ground truth's, or a score is NaN.</exception>
+    public IReadOnlyList<DefectTypeMetrics> EvaluateByDefectType(IDataView data, string defectTypeColumnName = DataCatalog.DefectTypeColumn,
+        string labelColumnName = DataCatalog.LabelColumn, string scoreColumnName = UFlowColumns.Score, string predictedLabelColumnName = UFlowColumns.PredictedLabel,
+        string segmentationMaskColumnName = UFlowColumns.SegmentationMask, string groundTruthColumnName = UFlowColumns.GroundTruth)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        DataSchema schema = data.Schema;
+        schema.Require(defectTypeColumnName, ColumnType.Text, nameof(EvaluateByDefectType));
+        schema.Require(labelColumnName, ColumnType.Boolean, nameof(EvaluateByDefectType));
+        schema.Require(scoreColumnName, ColumnType.Single, nameof(EvaluateByDefectType));
+        bool withFlags = schema.IndexOf(predictedLabelColumnName) >= 0;
+        if (withFlags) schema.Require(predictedLabelColumnName, ColumnType.Boolean, nameof(EvaluateByDefectType));
+        bool withMasks = schema.IndexOf(segmentationMaskColumnName) >= 0 && schema.IndexOf(groundTruthColumnName) >= 0;
+        if (withMasks)
+        {
+            schema.Require(segmentationMaskColumnName, ColumnType.Tensor(-1, -1), nameof(EvaluateByDefectType));
+            schema.Require(groundTruthColumnName, ColumnType.Tensor(-1, -1), nameof(EvaluateByDefectType));
+        }
+        var breakdown = new DefectTypeBreakdown();
+        bool[] predicted = [];
+        foreach (var row in data.GetRows())
+        {
+            string type = row.Get<string>(defectTypeColumnName);
+            bool isAnomalous = row.Get<bool>(labelColumnName);
+            float score = row.Get<float>(scoreColumnName);
+            bool? flagged = withFlags ? row.Get<bool>(predictedLabelColumnName) : null;
+            if (!withMasks)
+            {
+                breakdown.Add(type, isAnomalous, score, flagged);
+                continue;
+            }
+            var mask = row.Get<Tensor>(segmentationMaskColumnName);
+            var gt = row.Get<Tensor>(groundTruthColumnName);
+            if (!mask.SameShape(gt.Shape))
+            {
+                throw new ArgumentException($"Row {breakdown.Count}: '{segmentationMaskColumnName}' {mask} and '{groundTruthColumnName}' {gt} must have the same size.");
+            }
+            if (predicted.Length != mask.Length) predicted = new bool[mask.Length];
+            var m = mask.Span;
+            for (int i = 0; i < m.Length; i++) predicted[i] = m[i] > 0.5f;
+            breakdown.Add(type, isAnomalous, score, flagged, predicted, gt.Span);
+        }
+        return breakdown.Compute();
+    }
 }

@@ -8,7 +8,7 @@ public sealed partial class DataCatalog
     /// <summary>
     /// Lists the images of an anomaly-detection folder, detecting its layout (MVTec AD category, plain folder, or MTD with
     /// its split file; see <see cref="DatasetReader.Open"/>), as a view with <c>ImagePath</c>, <c>Label</c> (true =
-    /// anomalous) and <c>MaskPath</c> ("" when there is none). Nothing is decoded until a transform reads the rows.
+    /// anomalous), <c>MaskPath</c> ("" when there is none) and <c>DefectType</c>. Nothing is decoded until a transform reads the rows.
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="ArgumentException">The layout cannot be recognised.</exception>
@@ -23,6 +23,6 @@ public sealed partial class DataCatalog
     {
         ArgumentNullException.ThrowIfNull(dataset);
         var items = (split == DataSplit.Train ? dataset.Train : dataset.Test).ToList();
-        return LoadFromImagePaths(items.Select(i => i.ImagePath), items.Select(i => i.IsAnomalous), items.Select(i => i.MaskPath));
+        return LoadFromImagePaths(items.Select(i => i.ImagePath), items.Select(i => i.IsAnomalous), items.Select(i => i.MaskPath), items.Select(i => i.DefectType));
     }
 }

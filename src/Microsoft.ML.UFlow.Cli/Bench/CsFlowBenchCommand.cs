@@ -165,7 +165,6 @@ internal static class CsFlowBenchCommand
         };
         var source = new InMemoryFeatureSource(trainFeatures);
         var testSource = new InMemoryFeatureSource(testFeatures);
-        bool[] labels = test.Select(t => t.IsAnomalous).ToArray();
         // Built here rather than by Fit so that the progress callback can score the model between epochs; Fit does
         // exactly this (same options, same seeds) before it trains.
         var trainer = new CsFlowTrainer(options);
@@ -204,9 +203,10 @@ internal static class CsFlowBenchCommand
             if (r.Epoch == r.Epochs || (evalEvery > 0 && r.Epoch % evalEvery == 0) || timeUp)
             {
                 var scoreClock = Stopwatch.StartNew();
-                (auroc, double[] perScale) = ImageAuroc(model, testSource, labels);
+                (auroc, double[] perScale, string perType) = ImageAuroc(model, testSource, test);
                 scoreSeconds = scoreClock.Elapsed.TotalSeconds;
-                line += $", test image AUROC {auroc.ToString("F4", Inv)} (per scale {string.Join(" / ", perScale.Select(a => a.ToString("F4", Inv)))}; {scoreSeconds:F0} s)";
+                line += $", test image AUROC {auroc.ToString("F4", Inv)} (per scale {string.Join(" / ", perScale.Select(a => a.ToString("F4", Inv)))}; " +
+                        $"per defect type {perType}; {scoreSeconds:F0} s)";
                 evaluated = auroc.ToString("R", Inv);
                 evaluatedScales = string.Join(",", perScale.Select(a => a.ToString("R", Inv)));
                 if (savePath is not null)
@@ -240,8 +240,8 @@ internal static class CsFlowBenchCommand
         else
         {
             // Baseline: the untrained flow (γ = 0: identity up to the permutations), i.e. the mean of x²/2 over the features.
-            (auroc, double[] perScale) = ImageAuroc(model, testSource, labels);
-            Console.WriteLine($"untrained flow: per-scale image AUROC {string.Join(" / ", perScale.Select(a => a.ToString("F4", Inv)))}");
+            (auroc, double[] perScale, string perType) = ImageAuroc(model, testSource, test);
+            Console.WriteLine($"untrained flow: per-scale image AUROC {string.Join(" / ", perScale.Select(a => a.ToString("F4", Inv)))}; per defect type {perType}");
         }
         Console.WriteLine($"RESULT data={dataset.Name} backbone={Path.GetFileName(backbone)}:{layer} input={inputSize} hidden={hidden} batch={batch} lr={learningRate.ToString(Inv)} epochs={state.CompletedEpochs}/{epochs} stopped_by={stoppedBy} " +
                           $"train={train.Count} test={test.Count} image_AUROC={auroc.ToString("F4", Inv)} train_s={trainSeconds:F0} wall_s={clock.Elapsed.TotalSeconds:F0}");
@@ -277,11 +277,13 @@ internal static class CsFlowBenchCommand
     }
 
     /// <summary>
-    /// Image AUROC of the CS-Flow image score (C.4) over the test split, and, as a diagnostic, of the same score
-    /// restricted to each scale (mean z²/2 over that scale's latents only).
+    /// Image AUROC of the CS-Flow image score (C.4) over the test split, and, as diagnostics, of the same score
+    /// restricted to each scale (mean z²/2 over that scale's latents only) and of each defect type against the normal
+    /// images (as text: "type AUROC, …").
     /// </summary>
-    private static (double Auroc, double[] PerScale) ImageAuroc(CsFlowModel model, InMemoryFeatureSource testSource, bool[] labels)
+    private static (double Auroc, double[] PerScale, string PerType) ImageAuroc(CsFlowModel model, InMemoryFeatureSource testSource, List<DatasetItem> test)
     {
+        bool[] labels = test.Select(t => t.IsAnomalous).ToArray();
         var batch = new Tensor[] { new(1), new(1), new(1) };
         var scores = new double[labels.Length];
         double[][] perScale = [new double[labels.Length], new double[labels.Length], new double[labels.Length]];
@@ -293,7 +295,10 @@ internal static class CsFlowBenchCommand
             CsFlowScoring.ImageScores(z).CopyTo(scores, start);
             for (int s = 0; s < z.Count; s++) CsFlowScoring.ImageScores([z[s]]).CopyTo(perScale[s], start);
         }
-        return (RocAuc.Compute(scores, labels), perScale.Select(p => RocAuc.Compute(p, labels)).ToArray());
+        var byType = new DefectTypeBreakdown();
+        for (int i = 0; i < test.Count; i++) byType.Add(test[i].DefectType, test[i].IsAnomalous, scores[i]);
+        string perType = string.Join(", ", byType.Compute().Where(t => t.IsAnomalous).Select(t => $"{t.DefectType} {t.ImageAuroc.ToString("F4", Inv)}"));
+        return (RocAuc.Compute(scores, labels), perScale.Select(p => RocAuc.Compute(p, labels)).ToArray(), perType);
     }
 
     /// <summary>

@@ -197,6 +197,10 @@ public sealed class CsFlowCliTests
         string output = printed.ToString();
         Assert.True(code == 0, output);
         Assert.True(output.Split('\n').Count(l => l.Contains("saved " + model)) == 2, output); // after epoch 2 and epoch 3
+        // One defect type (broken_large): its AUROC against the normal images is the whole set's.
+        var scored = System.Text.RegularExpressions.Regex.Matches(output, @"test image AUROC (\S+) \(.*per defect type broken_large (\S+);");
+        Assert.Equal(2, scored.Count);
+        Assert.All(scored, m => Assert.Equal(m.Groups[1].Value, m.Groups[2].Value));
         string[] rows = File.ReadAllLines(csv);
         Assert.Equal("epoch,loss,train_s,image_auroc,score_s,auroc_scale0,auroc_scale1,auroc_scale2", rows[0]);
         Assert.Equal(4, rows.Length);

@@ -14,7 +14,8 @@
 # "-<size>" to the run name), BATCH (overrides the config's batch, e.g. where 448 does not fit in memory; adds "-b<batch>"),
 # LAYERS (overrides the backbone outputs, e.g. layer2_act,layer3_act for a subset; adds "-<layers>" with commas as "+").
 # Long runs across sessions: add --checkpoint FILE (the training state is saved there after every epoch); later, the
-# same command with --checkpoint FILE --resume continues the run where it stopped, appending to its CSV and log.
+# same command with --checkpoint FILE --resume continues the run where it stopped, appending to its CSV and log;
+# --checkpoint FILE --evaluate-only [--under-dispersion-guard] evaluates the saved flow once without training.
 set -euo pipefail
 config=${1:?usage: bench/quality.sh <bottle-mobilenetv2|bottle-resnet50v2|mtd-mobilenetv2|mtd-resnet50v2> [uflow options]}
 shift
@@ -63,9 +64,15 @@ if [[ -n $LAYERS ]]; then
 fi
 
 # A run continued with --resume (and its --checkpoint) appends to its log; its curve CSV is continued by uflow itself.
+# --evaluate-only (one evaluation of a checkpoint, no training) logs to <run>.eval.log and leaves the run's log alone.
 tee_args=()
-for a in "$@"; do [[ $a == --resume ]] && tee_args=(-a); done
-/usr/bin/time -v -o "$OUT/$run.time" \
+log=$OUT/$run.log
+timing=$OUT/$run.time
+for a in "$@"; do
+  [[ $a == --resume ]] && tee_args=(-a)
+  [[ $a == --evaluate-only ]] && { log=$OUT/$run.eval.log; timing=$OUT/$run.eval.time; }
+done
+/usr/bin/time -v -o "$timing" \
   dotnet "$dll" bench quality "${args[@]}" --input-size "$INPUT_SIZE" --seed 0 --cache "$CACHE" --name "$run" --out "$OUT/$run" "$@" \
-  2>&1 | tee "${tee_args[@]}" "$OUT/$run.log"
-grep -E "Elapsed|Maximum resident" "$OUT/$run.time"
+  2>&1 | tee "${tee_args[@]}" "$log"
+grep -E "Elapsed|Maximum resident" "$timing"

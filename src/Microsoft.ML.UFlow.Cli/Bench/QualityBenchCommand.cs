@@ -46,26 +46,32 @@ internal static class QualityBenchCommand
         var output = new Option<string>("--out") { Description = "Prefix of the outputs: <out>.csv (curve) and <out>.json (summary).", Required = true };
         var name = new Option<string?>("--name") { Description = "Label of the run in the outputs (default: data set and backbone)." };
         var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "Save the whole training state (flow, Adam, epoch, early stopping) here after every epoch, atomically, so that --resume can continue the run later." };
+        var guard = new Option<bool>("--under-dispersion-guard") { Description = "Evaluate the NFA with the opt-in guard of METHOD.md A.7.8 (regions whose minimum statistic is not above the mean are never significant); a deviation from the official code, reported as such." };
+        var evaluateOnly = new Option<bool>("--evaluate-only") { Description = "Do not train: evaluate the flow saved in --checkpoint once (e.g. with --under-dispersion-guard) and write <out>.eval.json." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --checkpoint (same settings and data) and append to its curve, instead of starting anew." };
 
         var cmd = new Command("quality", "Train U-Flow with the paper's procedure and evaluate every metric on the test split after each epoch.");
-        foreach (var o in new Option[] { data, backbone, layers, inputSize, epochs, batch, microBatch, lr, patience, evalEvery, flowSteps, seed, maxMinutes, maxTrain, oracle, cache, output, name, checkpoint, resume }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { data, backbone, layers, inputSize, epochs, batch, microBatch, lr, patience, evalEvery, flowSteps, seed, maxMinutes, maxTrain, oracle, cache, output, name, checkpoint, resume, guard, evaluateOnly }) cmd.Options.Add(o);
         cmd.SetAction(p => CliErrors.Run(() => Run(new Settings(
             p.GetValue(data)!, p.GetValue(backbone)!, p.GetValue(layers), p.GetValue(inputSize), p.GetValue(epochs), p.GetValue(batch), p.GetValue(microBatch), p.GetValue(lr),
             p.GetValue(patience), p.GetValue(evalEvery), p.GetValue(flowSteps), p.GetValue(seed), p.GetValue(maxMinutes), p.GetValue(maxTrain),
-            p.GetValue(oracle), p.GetValue(cache), p.GetValue(output)!, p.GetValue(name), p.GetValue(checkpoint), p.GetValue(resume)))));
+            p.GetValue(oracle), p.GetValue(cache), p.GetValue(output)!, p.GetValue(name), p.GetValue(checkpoint), p.GetValue(resume),
+            p.GetValue(guard), p.GetValue(evaluateOnly)))));
         return cmd;
     }
 
     private sealed record Settings(
         DirectoryInfo Data, FileInfo Backbone, string? Layers, int InputSize, int Epochs, int Batch, int? MicroBatch, double Lr, int Patience, int EvalEvery,
-        int FlowSteps, int Seed, double MaxMinutes, int MaxTrain, bool Oracle, DirectoryInfo? Cache, string Out, string? Name, FileInfo? Checkpoint, bool Resume);
+        int FlowSteps, int Seed, double MaxMinutes, int MaxTrain, bool Oracle, DirectoryInfo? Cache, string Out, string? Name, FileInfo? Checkpoint, bool Resume,
+        bool UnderDispersionGuard, bool EvaluateOnly);
 
     private static int Run(Settings s)
     {
         if (s.InputSize < 32 || s.InputSize % 32 != 0) throw new ArgumentOutOfRangeException(nameof(s.InputSize), s.InputSize, "--input-size must be a positive multiple of 32.");
         if (s.EvalEvery < 1) throw new ArgumentOutOfRangeException(nameof(s.EvalEvery), s.EvalEvery, "--eval-every must be at least 1.");
         if (s.Resume && s.Checkpoint is null) throw new ArgumentException("--resume continues the run saved in --checkpoint; give --checkpoint too.");
+        if (s.EvaluateOnly && (s.Checkpoint is null || !s.Checkpoint.Exists)) throw new ArgumentException("--evaluate-only evaluates the flow saved in --checkpoint; give an existing --checkpoint file.");
+        if (s.EvaluateOnly && s.Resume) throw new ArgumentException("--evaluate-only does not train; leave out --resume.");
         if (s.Resume && !s.Checkpoint!.Exists) throw new FileNotFoundException($"--resume: there is no checkpoint at '{s.Checkpoint.FullName}'; run without --resume to start the run.", s.Checkpoint.FullName);
         var total = Stopwatch.StartNew();
         const int evaluationSize = 256;
@@ -88,7 +94,8 @@ internal static class QualityBenchCommand
         }
         Console.WriteLine($"  features: train {train.FeaturizeSeconds:F1} s{(train.FromCache ? " (cache)" : "")}, test {test.FeaturizeSeconds:F1} s{(test.FromCache ? " (cache)" : "")}; shapes {string.Join(", ", train.Scales.Select(t => $"{t.C}@{t.H}x{t.W}"))}");
 
-        var evaluator = new QualityEvaluator(test, evaluationSize, batchSize: 8, s.Oracle);
+        var evaluator = new QualityEvaluator(test, evaluationSize, batchSize: 8, s.Oracle, s.UnderDispersionGuard);
+        if (s.UnderDispersionGuard) Console.WriteLine("  NFA with the under-dispersion guard (METHOD.md A.7.8; not the official code)");
         int scales = train.Scales.Length;
         var rows = new List<QualityEpochRow>();
         QualityMetrics? pending = null;
@@ -119,7 +126,7 @@ internal static class QualityBenchCommand
                 return pending.PixelAuroc;
             },
         };
-        if (s.Resume)
+        if (s.Resume || s.EvaluateOnly)
         {
             trainer = UFlowTrainingCheckpoint.Load(s.Checkpoint!.FullName, options);
             // The configuration's text names every setting (scales, steps, ratio, clamp, LayerNorm, seed).
@@ -127,6 +134,7 @@ internal static class QualityBenchCommand
             {
                 throw new InvalidDataException($"The checkpoint '{s.Checkpoint.FullName}' holds the flow {trainer.Flow.Config}, but these features and options make {config}.");
             }
+            if (s.EvaluateOnly) return EvaluateCheckpoint(s, trainer, evaluator);
             rows.AddRange(QualityCurveCsv.Read(csvPath, trainer.CompletedEpochs, scales));
             Console.WriteLine($"  resumed from {s.Checkpoint.FullName}: {trainer.CompletedEpochs} epochs done ({trainer.Optimizer.StepCount} optimiser steps), continuing with epoch {trainer.CompletedEpochs + 1}");
         }
@@ -160,6 +168,27 @@ internal static class QualityBenchCommand
         File.WriteAllText(jsonPath, summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine($"stopped by {stop} after {rows.Count} epochs; wrote {csvPath} and {jsonPath}");
         PrintSelected(summary);
+        return 0;
+    }
+
+    /// <summary>--evaluate-only: one evaluation of the checkpoint's flow (its current weights), printed and written to &lt;out&gt;.eval.json.</summary>
+    private static int EvaluateCheckpoint(Settings s, UFlowTrainer trainer, QualityEvaluator evaluator)
+    {
+        Console.WriteLine($"  evaluating {s.Checkpoint!.FullName}: {trainer.CompletedEpochs} epochs done ({trainer.Optimizer.StepCount} optimiser steps), flow {trainer.Flow.Config}");
+        QualityMetrics metrics = evaluator.Evaluate(trainer.Flow);
+        var row = new QualityEpochRow(trainer.CompletedEpochs - 1, double.NaN, double.NaN, metrics, PeakBytes());
+        Console.WriteLine(ConsoleRow(row));
+        var json = new JsonObject
+        {
+            ["checkpoint"] = s.Checkpoint.FullName,
+            ["epochs_done"] = trainer.CompletedEpochs,
+            ["under_dispersion_guard"] = s.UnderDispersionGuard,
+            ["metrics"] = MetricsJson(row),
+        };
+        string path = s.Out + ".eval.json";
+        CreateDirectoryFor(path);
+        AtomicFile.WriteAllText(path, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        Console.WriteLine($"wrote {path}");
         return 0;
     }
 

@@ -30,13 +30,14 @@ public sealed class QualityBenchCliTests
         TextWriter console = Console.Out;
         var printed = new StringWriter();
         Console.SetOut(TextWriter.Synchronized(printed));
-        int straight, first, second, missing;
+        int straight, first, second, missing, evaluated;
         try
         {
             (straight, _) = CliRunner.Run(Args("straight", 3));
             (first, _) = CliRunner.Run(Args("resumed", 2, "--checkpoint", checkpoint));
             (second, _) = CliRunner.Run(Args("resumed", 3, "--checkpoint", checkpoint, "--resume"));
             (missing, _) = CliRunner.Run(Args("other", 3, "--checkpoint", Path.Combine(outDir, "none.ckpt"), "--resume"));
+            (evaluated, _) = CliRunner.Run(Args("evaluated", 3, "--checkpoint", checkpoint, "--evaluate-only"));
         }
         finally
         {
@@ -67,5 +68,24 @@ public sealed class QualityBenchCliTests
         Assert.Equal("", expected[1].Split(',')[4]); // epoch 1 was not evaluated (every 2nd epoch, and the last)
         Assert.NotEqual("", expected[3].Split(',')[4]);
         Assert.Empty(Directory.GetFiles(outDir, "*.tmp"));
+
+        // --evaluate-only on the 3-epoch checkpoint: the metrics of epoch 3 again, without training, and the per-type
+        // breakdown adds up to them (2 normal + 2 broken_large test images).
+        Assert.True(evaluated == 0, output);
+        Assert.False(File.Exists(Path.Combine(outDir, "evaluated.csv")));
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "evaluated.eval.json")));
+        var m = doc.RootElement.GetProperty("metrics");
+        Assert.Equal(3, doc.RootElement.GetProperty("epochs_done").GetInt32());
+        string[] header = expected[0].Split(','), last = expected[3].Split(',');
+        foreach (string name in new[] { "pixel_auroc", "aupro", "image_auroc" })
+        {
+            double fromCurve = double.Parse(last[Array.IndexOf(header, name)], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(fromCurve, m.GetProperty(name).GetDouble(), 4);
+        }
+        double miou = m.GetProperty("miou_log_nfa_lt_0").GetDouble();
+        Assert.Equal(double.Parse(last[Array.IndexOf(header, "miou_nfa")], System.Globalization.CultureInfo.InvariantCulture), miou, 4);
+        var types = m.GetProperty("by_defect_type").EnumerateArray().ToList();
+        Assert.Equal(["good", "broken_large"], types.Select(t => t.GetProperty("defect_type").GetString()));
+        Assert.Equal(miou, types.Sum(t => t.GetProperty("miou_log_nfa_lt_0").GetDouble() * t.GetProperty("images").GetInt32()) / 4, 9);
     }
 }

@@ -38,9 +38,9 @@ internal sealed record QualityMetrics(
 /// automatic segmentation on the defective images (<see cref="SegmentationOverlap"/>), also per defect type
 /// (<see cref="DefectTypeBreakdown"/>).
 /// </summary>
-internal sealed class QualityEvaluator(QualityFeatureSet test, int evaluationSize, int batchSize, bool oracle)
+internal sealed class QualityEvaluator(QualityFeatureSet test, int evaluationSize, int batchSize, bool oracle, bool underDispersionGuard = false)
 {
-    private readonly NfaSegmenter _segmenter = new(new NfaSegmentationOptions { OutputSize = evaluationSize });
+    private readonly NfaSegmenter _segmenter = new(new NfaSegmentationOptions { OutputSize = evaluationSize, UnderDispersionGuard = underDispersionGuard });
     private readonly Tensor[] _batch = test.Scales.Select(_ => new Tensor(1)).ToArray();
     private readonly Tensor _map = new(1);
     private readonly float[] _nfa = new float[evaluationSize * evaluationSize];

@@ -85,24 +85,30 @@ internal static class QualityBenchCommand
         Console.WriteLine($"  data {dataset.Root}: train {trainItems.Count}, test {testItems.Count} ({testItems.Count(i => !i.IsAnomalous)} normal)");
         Console.WriteLine($"  backbone {s.Backbone.Name} [{string.Join(", ", outputs)}], input {s.InputSize}, lr {s.Lr.ToString("R", Inv)}, batch {s.Batch}{(s.MicroBatch is int mb ? $" (micro-batches of {mb})" : "")}, epochs ≤ {s.Epochs}, patience {s.Patience}, eval every {s.EvalEvery}, flow steps {s.FlowSteps}, seed {s.Seed}, engine threads {Engine.Threads}");
 
-        QualityFeatureSet train, test;
+        // --evaluate-only needs no training features (the flow's shapes are the test features' shapes).
+        QualityFeatureSet? trainOrNull = null;
+        QualityFeatureSet test;
         using (var featurizer = new OnnxFeaturizer(s.Backbone.FullName, outputs))
         {
             string? key = s.Cache is null ? null : Path.Combine(s.Cache.FullName, CacheKey(dataset, s, outputs));
-            train = QualityFeatureSet.Build(trainItems, featurizer, s.InputSize, evaluationSize, withMasks: false, key is null ? null : key + $"_train{trainItems.Count}.f32", Progress("featurize train"));
+            if (!s.EvaluateOnly)
+            {
+                trainOrNull = QualityFeatureSet.Build(trainItems, featurizer, s.InputSize, evaluationSize, withMasks: false, key is null ? null : key + $"_train{trainItems.Count}.f32", Progress("featurize train"));
+            }
             test = QualityFeatureSet.Build(testItems, featurizer, s.InputSize, evaluationSize, withMasks: true, key is null ? null : key + "_test.f32", Progress("featurize test"));
         }
-        Console.WriteLine($"  features: train {train.FeaturizeSeconds:F1} s{(train.FromCache ? " (cache)" : "")}, test {test.FeaturizeSeconds:F1} s{(test.FromCache ? " (cache)" : "")}; shapes {string.Join(", ", train.Scales.Select(t => $"{t.C}@{t.H}x{t.W}"))}");
+        string trainInfo = trainOrNull is { } t0 ? $"train {t0.FeaturizeSeconds:F1} s{(t0.FromCache ? " (cache)" : "")}, " : "";
+        Console.WriteLine($"  features: {trainInfo}test {test.FeaturizeSeconds:F1} s{(test.FromCache ? " (cache)" : "")}; shapes {string.Join(", ", test.Scales.Select(t => $"{t.C}@{t.H}x{t.W}"))}");
 
         var evaluator = new QualityEvaluator(test, evaluationSize, batchSize: 8, s.Oracle, s.UnderDispersionGuard);
         if (s.UnderDispersionGuard) Console.WriteLine("  NFA with the under-dispersion guard (METHOD.md A.7.8; not the official code)");
-        int scales = train.Scales.Length;
+        int scales = test.Scales.Length;
         var rows = new List<QualityEpochRow>();
         QualityMetrics? pending = null;
         bool stoppedByTime = false;
         string csvPath = s.Out + ".csv";
         CreateDirectoryFor(csvPath);
-        var config = new UFlowConfig(train.Scales.Select(t => new FlowScale(t.C, t.H, t.W)))
+        var config = new UFlowConfig(test.Scales.Select(t => new FlowScale(t.C, t.H, t.W)))
         {
             FlowSteps = s.FlowSteps,
             FeatureLayerNorm = true,
@@ -160,6 +166,7 @@ internal static class QualityBenchCommand
             if (s.Checkpoint is not null) UFlowTrainingCheckpoint.Save(trainer, s.Checkpoint.FullName);
             if (s.MaxMinutes > 0 && total.Elapsed.TotalMinutes >= s.MaxMinutes) report.StopRequested = stoppedByTime = true;
         };
+        QualityFeatureSet train = trainOrNull ?? throw new InvalidOperationException("Training needs the training features.");
         UFlowTrainingResult result = trainer.Train(new InMemoryFeatureSource(train.Scales));
         string stop = !result.StoppedEarly ? "max epochs" : stoppedByTime ? "time limit" : "early stopping";
 

@@ -2,6 +2,7 @@ using Microsoft.ML.UFlow.Api;
 using Microsoft.ML.UFlow.Api.AnomalyDetection;
 using Microsoft.ML.UFlow.Api.Data;
 using Microsoft.ML.UFlow.Api.Evaluation;
+using Microsoft.ML.UFlow.Metrics;
 using Microsoft.ML.UFlow.Tensors;
 
 namespace BottleAnomalyDetection;
@@ -51,14 +52,18 @@ public static class BottleModel
         return model;
     }
 
-    /// <summary>Image AUROC and the pixel metrics at 256×256 on the test images of <paramref name="categoryFolder"/>.</summary>
-    public static (AnomalyDetectionMetrics Image, SegmentationMetrics Pixels) Evaluate(UFlowContext ctx, ITransformer model, string categoryFolder)
+    /// <summary>
+    /// Image AUROC, the pixel metrics at 256×256 and the metrics per defect type on the test images of
+    /// <paramref name="categoryFolder"/>.
+    /// </summary>
+    public static (AnomalyDetectionMetrics Image, SegmentationMetrics Pixels, IReadOnlyList<DefectTypeMetrics> ByDefectType) Evaluate(
+        UFlowContext ctx, ITransformer model, string categoryFolder)
     {
         IDataView test = ctx.Data.LoadFromDirectory(categoryFolder, DataSplit.Test);
         IDataView scored = model.Transform(test);
         scored = ctx.Transforms.LoadMasks("GroundTruth", "MaskPath", inputSize: 256, evaluationSize: 256).Fit(scored).Transform(scored);
-        IDataView cached = ctx.Data.Cache(scored); // score once, evaluate twice
-        return (ctx.AnomalyDetection.Evaluate(cached), ctx.AnomalyDetection.EvaluateSegmentation(cached));
+        IDataView cached = ctx.Data.Cache(scored); // score once, evaluate three times
+        return (ctx.AnomalyDetection.Evaluate(cached), ctx.AnomalyDetection.EvaluateSegmentation(cached), ctx.AnomalyDetection.EvaluateByDefectType(cached));
     }
 
     /// <summary>Loads a saved model and scores one image.</summary>

@@ -22,9 +22,14 @@ Console.WriteLine($"Training U-Flow (MobileNetV2 features, {epochs} epochs) on {
 var model = BottleModel.Train(ctx, bottle, backbone, modelPath, epochs);
 Console.WriteLine($"Saved {modelPath}");
 
-var (image, pixels) = BottleModel.Evaluate(ctx, model, bottle);
+var (image, pixels, byType) = BottleModel.Evaluate(ctx, model, bottle);
 Console.WriteLine($"image AUROC {image.AreaUnderRocCurve:F4}, pixel AUROC {pixels.PixelAuroc:F4}, AUPRO {pixels.Aupro:F4}, " +
-                  $"mIoU at log NFA < 0 {pixels.MeanIouAtNfa:F4}, pixel F1-max {pixels.F1MaxPixel:F4}, false-alarm images {pixels.FalseAlarmImages}/{pixels.ImageCount}");
+                  $"mIoU at log NFA < 0 {pixels.MeanIouAtNfa:F4}, pixel F1-max {pixels.F1MaxPixel:F4}, false-alarm images {pixels.FalseAlarmImages}/{image.ImageCount - image.AnomalousImageCount} normal");
+foreach (var t in byType.Where(t => t.IsAnomalous))
+{
+    Console.WriteLine($"  {t.DefectType}: {t.ImageCount} images, image AUROC {t.ImageAuroc:F4}, flagged {t.FlaggedImageCount}, " +
+                      $"segmented {t.Segmentation!.ImagesWithDetection}, mIoU {t.Segmentation.MeanIou:F4}");
+}
 
 string sample = Path.Combine(bottle, "test", "broken_large", "000.png");
 var output = BottleModel.Predict(ctx, modelPath, new ModelInput { ImagePath = sample });

@@ -13,6 +13,7 @@
 # INPUT_SIZE (square input side, default 256; the paper's ResNet ablation used 448, METHOD.md A.2.2; other sizes add
 # "-<size>" to the run name), BATCH (overrides the config's batch, e.g. where 448 does not fit in memory; adds "-b<batch>"),
 # LAYERS (overrides the backbone outputs, e.g. layer2_act,layer3_act for a subset; adds "-<layers>" with commas as "+").
+# --under-dispersion-guard (the opt-in NFA guard of METHOD.md A.7.8, not the official code) adds "-guard" to the name.
 # Long runs across sessions: add --checkpoint FILE (the training state is saved there after every epoch); later, the
 # same command with --checkpoint FILE --resume continues the run where it stopped, appending to its CSV and log;
 # --checkpoint FILE --evaluate-only [--under-dispersion-guard] evaluates the saved flow once without training.
@@ -62,6 +63,8 @@ if [[ -n $LAYERS ]]; then
   for i in "${!args[@]}"; do [[ ${args[$i]} == --layers ]] && args[$((i + 1))]=$LAYERS; done
   run+="-${LAYERS//,/+}"
 fi
+
+for a in "$@"; do [[ $a == --under-dispersion-guard ]] && run+="-guard"; done
 
 # A run continued with --resume (and its --checkpoint) appends to its log; its curve CSV is continued by uflow itself.
 # --evaluate-only (one evaluation of a checkpoint, no training) logs to <run>.eval.log and leaves the run's log alone.

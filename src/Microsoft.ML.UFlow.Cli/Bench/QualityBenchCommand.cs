@@ -43,7 +43,7 @@ internal static class QualityBenchCommand
         var maxTrain = new Option<int>("--max-train") { Description = "Use only the first n training images (0 = all; for timing only).", DefaultValueFactory = _ => 0 };
         var oracle = new Option<bool>("--oracle") { Description = "Also compute the oracle mIoU (best −log10 NFA threshold in −400…1000).", DefaultValueFactory = _ => true };
         var cache = new Option<DirectoryInfo?>("--cache") { Description = "Folder for cached backbone features (reused by later runs with the same data, backbone, layers and size)." };
-        var output = new Option<string>("--out") { Description = "Prefix of the outputs: <out>.csv (curve) and <out>.json (summary).", Required = true };
+        var output = new Option<string>("--out") { Description = "Prefix of the outputs: <out>.csv (curve) and <out>.json (summary); with --evaluate-only, <out>.eval.json.", Required = true };
         var name = new Option<string?>("--name") { Description = "Label of the run in the outputs (default: data set and backbone)." };
         var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "Save the whole training state (flow, Adam, epoch, early stopping) here after every epoch, atomically, so that --resume can continue the run later." };
         var guard = new Option<bool>("--under-dispersion-guard") { Description = "Evaluate the NFA with the opt-in guard of METHOD.md A.7.8 (regions whose minimum statistic is not above the mean are never significant); a deviation from the official code, reported as such." };
@@ -256,23 +256,6 @@ internal static class QualityBenchCommand
             : $"{t.DefectType} (normal) {detected}";
     }
 
-    private static JsonObject TypeJson(DefectTypeMetrics t)
-    {
-        DefectTypeSegmentation s = t.Segmentation!;
-        static JsonNode? Number(double v) => double.IsNaN(v) ? null : JsonValue.Create(v);
-        return new JsonObject
-        {
-            ["defect_type"] = t.DefectType,
-            ["anomalous"] = t.IsAnomalous,
-            ["images"] = t.ImageCount,
-            ["image_auroc"] = Number(t.ImageAuroc),
-            ["images_with_detection"] = s.ImagesWithDetection,
-            ["miou_log_nfa_lt_0"] = s.MeanIou,
-            ["precision"] = Number(s.Precision),
-            ["recall"] = Number(s.Recall),
-        };
-    }
-
     private static JsonObject MetricsJson(QualityEpochRow r)
     {
         var m = r.Metrics!;
@@ -297,7 +280,7 @@ internal static class QualityBenchCommand
             ["anomalous_images"] = m.AnomalousImages,
             ["normal_mean_z2_per_scale"] = new JsonArray(m.NormalMeanSquarePerScale.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray()),
             // Epochs read back from a resumed run's curve have no per-type metrics (the CSV does not keep them): null.
-            ["by_defect_type"] = m.ByDefectType.Count == 0 ? null : new JsonArray(m.ByDefectType.Select(t => (JsonNode?)TypeJson(t)).ToArray()),
+            ["by_defect_type"] = m.ByDefectType.Count == 0 ? null : DefectTypeJson.Of(m.ByDefectType),
         };
     }
 
@@ -334,6 +317,7 @@ internal static class QualityBenchCommand
             ["micro_batch"] = s.MicroBatch,
             ["max_epochs"] = s.Epochs,
             ["patience"] = s.Patience,
+            ["under_dispersion_guard"] = s.UnderDispersionGuard,
             ["eval_every"] = s.EvalEvery,
             ["flow_steps"] = s.FlowSteps,
             ["seed"] = s.Seed,

@@ -71,7 +71,7 @@ internal sealed class EvalMetrics
         json["model_kind"] = model.Kind == ModelKind.CsFlow ? "csflow" : "uflow";
         json["nfa_available"] = model.HasNfa;
         var byType = ctx.AnomalyDetection.EvaluateByDefectType(view);
-        json["per_defect_type"] = byType.Select(DefectTypeJson).ToArray();
+        json["per_defect_type"] = DefectTypeJson.Of(byType);
         return new EvalMetrics(detection, rows, byType, json);
     }
 
@@ -98,23 +98,6 @@ internal sealed class EvalMetrics
             rows.Add(row);
         }
         return rows;
-    }
-
-    private static Dictionary<string, object?> DefectTypeJson(DefectTypeMetrics t)
-    {
-        static object? Number(double v) => double.IsFinite(v) ? v : null;
-        return new Dictionary<string, object?>
-        {
-            ["defect_type"] = t.DefectType,
-            ["anomalous"] = t.IsAnomalous,
-            ["n_images"] = t.ImageCount,
-            ["image_auroc"] = Number(t.ImageAuroc),
-            ["flagged_images"] = t.FlaggedImageCount,
-            ["nfa_detected_images"] = t.Segmentation?.ImagesWithDetection,
-            ["miou_nfa"] = t.Segmentation is null ? null : Number(t.Segmentation.MeanIou),
-            ["pixel_precision"] = t.Segmentation is null ? null : Number(t.Segmentation.Precision),
-            ["pixel_recall"] = t.Segmentation is null ? null : Number(t.Segmentation.Recall),
-        };
     }
 
     /// <summary>A metric as the tables show it, "-" where it is undefined (NaN).</summary>

@@ -30,7 +30,8 @@ public sealed class QualityBenchCliTests
         TextWriter console = Console.Out;
         var printed = new StringWriter();
         Console.SetOut(TextWriter.Synchronized(printed));
-        int straight, first, second, missing, evaluated;
+        int straight, first, second, missing, evaluated, guarded, noCheckpoint, withResume;
+        string noCheckpointError, withResumeError;
         try
         {
             (straight, _) = CliRunner.Run(Args("straight", 3));
@@ -38,6 +39,9 @@ public sealed class QualityBenchCliTests
             (second, _) = CliRunner.Run(Args("resumed", 3, "--checkpoint", checkpoint, "--resume"));
             (missing, _) = CliRunner.Run(Args("other", 3, "--checkpoint", Path.Combine(outDir, "none.ckpt"), "--resume"));
             (evaluated, _) = CliRunner.Run(Args("evaluated", 3, "--checkpoint", checkpoint, "--evaluate-only"));
+            (guarded, _) = CliRunner.Run(Args("guarded", 3, "--checkpoint", checkpoint, "--evaluate-only", "--under-dispersion-guard"));
+            (noCheckpoint, noCheckpointError) = CliRunner.Run(Args("none", 3, "--evaluate-only"));
+            (withResume, withResumeError) = CliRunner.Run(Args("none", 3, "--checkpoint", checkpoint, "--evaluate-only", "--resume"));
         }
         finally
         {
@@ -71,9 +75,16 @@ public sealed class QualityBenchCliTests
 
         // --evaluate-only on the 3-epoch checkpoint: the metrics of epoch 3 again, without training, and the per-type
         // breakdown adds up to them (2 normal + 2 broken_large test images).
-        Assert.True(evaluated == 0, output);
+        Assert.True(evaluated == 0 && guarded == 0, output);
+        Assert.True(noCheckpoint != 0 && withResume != 0, output);
+        Assert.Contains("--evaluate-only evaluates the flow saved in --checkpoint", noCheckpointError);
+        Assert.Contains("--evaluate-only does not train", withResumeError);
+        Assert.Contains("NFA with the under-dispersion guard", output);
         Assert.False(File.Exists(Path.Combine(outDir, "evaluated.csv")));
         using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "evaluated.eval.json")));
+        using var guardDoc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "guarded.eval.json")));
+        Assert.False(doc.RootElement.GetProperty("under_dispersion_guard").GetBoolean());
+        Assert.True(guardDoc.RootElement.GetProperty("under_dispersion_guard").GetBoolean());
         var m = doc.RootElement.GetProperty("metrics");
         Assert.Equal(3, doc.RootElement.GetProperty("epochs_done").GetInt32());
         string[] header = expected[0].Split(','), last = expected[3].Split(',');
@@ -86,6 +97,6 @@ public sealed class QualityBenchCliTests
         Assert.Equal(double.Parse(last[Array.IndexOf(header, "miou_nfa")], System.Globalization.CultureInfo.InvariantCulture), miou, 4);
         var types = m.GetProperty("by_defect_type").EnumerateArray().ToList();
         Assert.Equal(["good", "broken_large"], types.Select(t => t.GetProperty("defect_type").GetString()));
-        Assert.Equal(miou, types.Sum(t => t.GetProperty("miou_log_nfa_lt_0").GetDouble() * t.GetProperty("images").GetInt32()) / 4, 9);
+        Assert.Equal(miou, types.Sum(t => t.GetProperty("miou_nfa").GetDouble() * t.GetProperty("n_images").GetInt32()) / 4, 9);
     }
 }

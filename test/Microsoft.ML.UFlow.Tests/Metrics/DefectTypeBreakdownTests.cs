@@ -93,4 +93,21 @@ public sealed class DefectTypeBreakdownTests
         Assert.Throws<ArgumentException>(() => masked.Add("dent", true, 0.5, null, [true, false], [1f]));
         Assert.Empty(masked.Compute()); // nothing kept from the image with mismatched masks
     }
+
+    [Fact]
+    public void SegmentationOverlapPoolsPixelsAndAveragesImages()
+    {
+        var o = new SegmentationOverlap();
+        Assert.True(double.IsNaN(o.MeanIou));
+        o.Add([true, true, false, false], s_topRow);   // ∩ 2, ∪ 2
+        o.Add([false, false, false, true], s_topRow);  // ∩ 0, ∪ 3
+        o.Add([false, false, false, false], s_clean);  // empty and empty: IoU 1
+        Assert.Equal(3, o.Count);
+        Assert.Equal(2, o.ImagesWithDetection);
+        Assert.Equal((1 + 0 + 1) / 3.0, o.MeanIou, 12);
+        Assert.Equal(2.0 / 3, o.Precision, 12); // pooled: ∩ 2 over predicted 3
+        Assert.Equal(2.0 / 4, o.Recall, 12);    // over ground truth 4
+        Assert.Throws<ArgumentException>(() => o.Add([true], s_topRow));
+        Assert.Equal(3, o.Count);
+    }
 }

@@ -53,10 +53,7 @@ public sealed partial class AnomalyDetectionCatalog
                 throw new ArgumentException($"Row {images}: '{anomalyMapColumnName}' {map}, '{segmentationMaskColumnName}' {mask} and '{groundTruthColumnName}' {gt} must have the same size.");
             }
             pixels.Add(map.Span, gt.Span, gt.Shape[0], gt.Shape[1]);
-            if (predicted.Length != mask.Length) predicted = new bool[mask.Length];
-            var m = mask.Span;
-            bool any = false;
-            for (int i = 0; i < m.Length; i++) { predicted[i] = m[i] > 0.5f; any |= predicted[i]; }
+            bool any = MaskPixels(mask, ref predicted);
             iou.Add(predicted, gt.Span);
             if (any && !row.Get<bool>(labelColumnName)) falseAlarms++;
             images++;
@@ -111,11 +108,19 @@ public sealed partial class AnomalyDetectionCatalog
             {
                 throw new ArgumentException($"Row {breakdown.Count}: '{segmentationMaskColumnName}' {mask} and '{groundTruthColumnName}' {gt} must have the same size.");
             }
-            if (predicted.Length != mask.Length) predicted = new bool[mask.Length];
-            var m = mask.Span;
-            for (int i = 0; i < m.Length; i++) predicted[i] = m[i] > 0.5f;
+            MaskPixels(mask, ref predicted);
             breakdown.Add(type, isAnomalous, score, flagged, predicted, gt.Span);
         }
         return breakdown.Compute();
+    }
+
+    /// <summary>The pixels of a segmentation mask column (set where &gt; 0.5) into <paramref name="pixels"/>, resized when needed; true when any is set.</summary>
+    private static bool MaskPixels(Tensor mask, ref bool[] pixels)
+    {
+        if (pixels.Length != mask.Length) pixels = new bool[mask.Length];
+        var m = mask.Span;
+        bool any = false;
+        for (int i = 0; i < m.Length; i++) { pixels[i] = m[i] > 0.5f; any |= pixels[i]; }
+        return any;
     }
 }

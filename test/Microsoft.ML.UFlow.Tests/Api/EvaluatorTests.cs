@@ -113,4 +113,24 @@ public sealed class EvaluatorTests
         var e = Assert.Throws<SchemaMismatchException>(() => s_ctx.AnomalyDetection.EvaluateByDefectType(missing));
         Assert.Equal(DataCatalog.DefectTypeColumn, e.ColumnName);
     }
+
+    [Fact]
+    public void ByDefectTypeRefusesAnOptionalColumnNamedButAbsent()
+    {
+        var schema = new DataSchema([
+            new SchemaColumn(DataCatalog.DefectTypeColumn, ColumnType.Text),
+            new SchemaColumn(DataCatalog.LabelColumn, ColumnType.Boolean),
+            new SchemaColumn(UFlowColumns.Score, ColumnType.Single),
+            new SchemaColumn("Flag", ColumnType.Boolean),
+        ]);
+        var data = s_ctx.Data.LoadFromRows(schema, [["good", false, 0.1f, false], ["dent", true, 0.3f, true]]);
+        Assert.Equal([0, 1], s_ctx.AnomalyDetection.EvaluateByDefectType(data, predictedLabelColumnName: "Flag").Select(t => t.FlaggedImageCount!.Value));
+        var e = Assert.Throws<SchemaMismatchException>(() => s_ctx.AnomalyDetection.EvaluateByDefectType(data, predictedLabelColumnName: "Flagg"));
+        Assert.Equal("Flagg", e.ColumnName);
+        e = Assert.Throws<SchemaMismatchException>(() => s_ctx.AnomalyDetection.EvaluateByDefectType(data, groundTruthColumnName: "Truth"));
+        Assert.Equal("Truth", e.ColumnName);
+        // A present optional column of the wrong type is refused too.
+        e = Assert.Throws<SchemaMismatchException>(() => s_ctx.AnomalyDetection.EvaluateByDefectType(data, predictedLabelColumnName: UFlowColumns.Score));
+        Assert.Equal(UFlowColumns.Score, e.ColumnName);
+    }
 }

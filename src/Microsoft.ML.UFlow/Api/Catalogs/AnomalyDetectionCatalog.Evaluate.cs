@@ -70,7 +70,8 @@ public sealed partial class AnomalyDetectionCatalog
     /// and recall of the masks. The normal images come first (their flagged images and detections are false alarms), then
     /// the defect types in ordinal order.
     /// </summary>
-    /// <exception cref="SchemaMismatchException">A required column is missing or has the wrong type.</exception>
+    /// <exception cref="SchemaMismatchException">A required column is missing or has the wrong type, an optional column
+    /// has the wrong type, or an optional column named other than its default is missing.</exception>
     /// <exception cref="ArgumentException">A mask's size differs from its ground truth's, or a score is NaN.</exception>
     public IReadOnlyList<DefectTypeMetrics> EvaluateByDefectType(IDataView data, string defectTypeColumnName = DataCatalog.DefectTypeColumn,
         string labelColumnName = DataCatalog.LabelColumn, string scoreColumnName = UFlowColumns.Score, string predictedLabelColumnName = UFlowColumns.PredictedLabel,
@@ -81,14 +82,10 @@ public sealed partial class AnomalyDetectionCatalog
         schema.Require(defectTypeColumnName, ColumnType.Text, nameof(EvaluateByDefectType));
         schema.Require(labelColumnName, ColumnType.Boolean, nameof(EvaluateByDefectType));
         schema.Require(scoreColumnName, ColumnType.Single, nameof(EvaluateByDefectType));
-        bool withFlags = schema.IndexOf(predictedLabelColumnName) >= 0;
-        if (withFlags) schema.Require(predictedLabelColumnName, ColumnType.Boolean, nameof(EvaluateByDefectType));
-        bool withMasks = schema.IndexOf(segmentationMaskColumnName) >= 0 && schema.IndexOf(groundTruthColumnName) >= 0;
-        if (withMasks)
-        {
-            schema.Require(segmentationMaskColumnName, ColumnType.Tensor(-1, -1), nameof(EvaluateByDefectType));
-            schema.Require(groundTruthColumnName, ColumnType.Tensor(-1, -1), nameof(EvaluateByDefectType));
-        }
+        bool withFlags = HasOptionalColumn(schema, predictedLabelColumnName, UFlowColumns.PredictedLabel, ColumnType.Boolean);
+        bool withMask = HasOptionalColumn(schema, segmentationMaskColumnName, UFlowColumns.SegmentationMask, ColumnType.Tensor(-1, -1));
+        bool withTruth = HasOptionalColumn(schema, groundTruthColumnName, UFlowColumns.GroundTruth, ColumnType.Tensor(-1, -1));
+        bool withMasks = withMask && withTruth;
         var breakdown = new DefectTypeBreakdown();
         bool[] predicted = [];
         foreach (var row in data.GetRows())
@@ -112,6 +109,17 @@ public sealed partial class AnomalyDetectionCatalog
             breakdown.Add(type, isAnomalous, score, flagged, predicted, gt.Span);
         }
         return breakdown.Compute();
+    }
+
+    /// <summary>
+    /// Whether the view has an optional column. Under its default name an absent column just turns its metrics off; a name
+    /// the caller chose must exist, so that a misspelt name is refused rather than silently dropping those metrics.
+    /// </summary>
+    private static bool HasOptionalColumn(DataSchema schema, string name, string defaultName, ColumnType type)
+    {
+        if (schema.IndexOf(name) < 0 && name == defaultName) return false;
+        schema.Require(name, type, nameof(EvaluateByDefectType));
+        return true;
     }
 
     /// <summary>The pixels of a segmentation mask column (set where &gt; 0.5) into <paramref name="pixels"/>, resized when needed; true when any is set.</summary>

@@ -18,7 +18,7 @@
 # same command with --checkpoint FILE --resume continues the run where it stopped, appending to its CSV and log;
 # --checkpoint FILE --evaluate-only [--under-dispersion-guard] evaluates the saved flow once without training.
 set -euo pipefail
-config=${1:?usage: bench/quality.sh <bottle-mobilenetv2|bottle-resnet50v2|mtd-mobilenetv2|mtd-resnet50v2> [uflow options]}
+config=${1:?usage: bench/quality.sh <bottle-mobilenetv2|bottle-resnet50v2|bottle-mobilenetv2-anomalib|bottle-resnet50v2-anomalib|mtd-mobilenetv2|mtd-resnet50v2> [uflow options]}
 shift
 OUT=${OUT:-bench-results/quality}
 DATA=${DATA:-../shared/data}

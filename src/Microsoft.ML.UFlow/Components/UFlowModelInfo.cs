@@ -37,8 +37,21 @@ public static class UFlowModelInfo
         foreach (var entry in zip.Entries.Where(e => e.Name == "OnnxModel"))
         {
             byte[] onnx = UFlowModelFile.ReadOnnxEntry(entry);
-            if (FlowModelFacts.IsFlowGraph(onnx)) return FlowModelFacts.Read(onnx);
+            if (IsFlowGraph(onnx)) return FlowModelFacts.Read(onnx);
         }
         throw new InvalidDataException($"{source} holds no U-Flow or CS-Flow graph: it was not trained by Microsoft.ML.UFlow.");
+    }
+
+    // A backbone or a settings graph has no method key; a flow graph of any format version has one.
+    private static bool IsFlowGraph(byte[] onnx)
+    {
+        try
+        {
+            return global::Onnx.ModelProto.Parser.ParseFrom(onnx).MetadataProps.Any(p => p.Key == FlowMetadataKeys.Method);
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException)
+        {
+            return false;
+        }
     }
 }

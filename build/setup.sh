@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command from a fresh clone to a trained and evaluated model:
-#   1. installs the native libraries (ONNX Runtime 1.30 from npm, libturbojpeg) with build/install-native.sh;
+#   1. installs libturbojpeg with build/install-native.sh (ONNX Runtime comes with the Microsoft.ML.OnnxRuntime NuGet package);
 #   2. builds the uflow CLI (Release);
 #   3. trains MobileNetV2 U-Flow on MVTec AD bottle (../shared/data/mvtec_ad/bottle);
 #   4. evaluates it on the bottle test set, writing metrics JSON and the HTML report.
@@ -19,7 +19,7 @@ for needed in "$data" "$backbone"; do
   fi
 done
 
-echo "[setup] native libraries"
+echo "[setup] native libraries (libturbojpeg)"
 bash "$repo/build/install-native.sh"
 
 echo "[setup] building the CLI"

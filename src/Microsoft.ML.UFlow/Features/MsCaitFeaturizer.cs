@@ -1,4 +1,3 @@
-using Microsoft.ML.UFlow.Features.Onnx;
 using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Features;
@@ -26,19 +25,23 @@ public sealed class MsCaitFeaturizer : IFeaturizer
     /// <param name="options">Threads, optimisation and device; null for the defaults.</param>
     /// <exception cref="FileNotFoundException">A model file does not exist.</exception>
     /// <exception cref="ArgumentException">A model does not have the expected input and output.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// ONNX Runtime rejected a model, or the GPU asked for cannot be used and <see cref="OnnxRuntimeOptions.FallbackToCpu"/> is off
+    /// (the message names the model; the inner exception is ONNX Runtime's <c>Microsoft.ML.OnnxRuntime.OnnxRuntimeException</c>).
+    /// </exception>
     public MsCaitFeaturizer(string fineModelPath, string coarseModelPath, OnnxRuntimeOptions? options = null)
-        : this(() => OrtSession.FromFile(fineModelPath, options ?? new OnnxRuntimeOptions()), $"'{fineModelPath}'",
-               () => OrtSession.FromFile(coarseModelPath, options ?? new OnnxRuntimeOptions()), $"'{coarseModelPath}'")
+        : this(() => OnnxSession.FromFile(fineModelPath, options ?? new OnnxRuntimeOptions()), "fine model",
+               () => OnnxSession.FromFile(coarseModelPath, options ?? new OnnxRuntimeOptions()), "coarse model")
     {
     }
 
     /// <summary>Opens the two models from bytes (for example embedded in a saved pipeline).</summary>
     /// <inheritdoc cref="MsCaitFeaturizer(string, string, OnnxRuntimeOptions?)"/>
     public static MsCaitFeaturizer FromBytes(byte[] fineModel, byte[] coarseModel, OnnxRuntimeOptions? options = null) =>
-        new(() => OrtSession.FromBytes(fineModel, options ?? new OnnxRuntimeOptions()), "fine model (bytes)",
-            () => OrtSession.FromBytes(coarseModel, options ?? new OnnxRuntimeOptions()), "coarse model (bytes)");
+        new(() => OnnxSession.FromBytes(fineModel, options ?? new OnnxRuntimeOptions()), "fine model",
+            () => OnnxSession.FromBytes(coarseModel, options ?? new OnnxRuntimeOptions()), "coarse model");
 
-    private MsCaitFeaturizer(Func<OrtSession> openFine, string fineName, Func<OrtSession> openCoarse, string coarseName)
+    private MsCaitFeaturizer(Func<OnnxSession> openFine, string fineName, Func<OnnxSession> openCoarse, string coarseName)
     {
         _fine = new Scale(openFine(), fineName, defaultSize: 448);
         try
@@ -91,7 +94,7 @@ public sealed class MsCaitFeaturizer : IFeaturizer
         return _maps;
     }
 
-    /// <inheritdoc/>
+    /// <summary>Releases both ONNX Runtime sessions; later calls are no-ops.</summary>
     public void Dispose()
     {
         _fine.Dispose();
@@ -101,25 +104,25 @@ public sealed class MsCaitFeaturizer : IFeaturizer
     /// <summary>One CaiT token model and its reused token buffer.</summary>
     private sealed class Scale : IDisposable
     {
-        private readonly OrtSession _session;
-        private readonly byte[] _inputName;
-        private readonly byte[][] _outputName;
+        private readonly OnnxSession _session;
+        private readonly string _inputName;
+        private readonly string[] _outputName;
         private readonly Tensor[] _tokens = [new Tensor(1)];
         private readonly long[] _outputDims;
         private readonly string _name;
 
-        public Scale(OrtSession session, string name, int defaultSize)
+        public Scale(OnnxSession session, string role, int defaultSize)
         {
             _session = session;
-            _name = name;
+            string name = _name = $"{role} {session.Model}";
             try
             {
-                if (session.Inputs.Length != 1 || session.Inputs[0].Dimensions.Length != 4 || session.Inputs[0].ElementType != OrtApi.ElementTypeFloat)
+                if (session.Inputs.Length != 1 || session.Inputs[0].Dimensions.Length != 4 || !session.Inputs[0].IsFloatTensor)
                 {
-                    throw new ArgumentException($"{name} must have one float32 input [B, 3, S, S]; it has {string.Join(", ", session.Inputs.Select(i => $"{i.Name} {i.ShapeText}"))}.");
+                    throw new ArgumentException($"{name} must have one float32 input [B, 3, S, S]; it has {string.Join(", ", session.Inputs.Select(i => i.ToString()))}.");
                 }
-                OrtNodeInfo output = session.Outputs.Length == 1 ? session.Outputs[0] : session.Outputs[session.OutputIndex("tokens")];
-                if (output.Dimensions.Length != 3 || output.ElementType != OrtApi.ElementTypeFloat)
+                OnnxTensorInfo output = session.Outputs.Length == 1 ? session.Outputs[0] : session.Outputs[session.OutputIndex("tokens")];
+                if (output.Dimensions.Length != 3 || !output.IsFloatTensor)
                 {
                     throw new ArgumentException($"{name}: output '{output.Name}' must be float32 tokens [B, N, D]; it is {output.ShapeText}.");
                 }
@@ -128,8 +131,8 @@ public sealed class MsCaitFeaturizer : IFeaturizer
                 InputSize = dims[2] > 0 ? (int)dims[2] : defaultSize;
                 if (dims[3] > 0 && dims[3] != InputSize) throw new ArgumentException($"{name} takes non-square inputs {session.Inputs[0].ShapeText}.");
                 _outputDims = output.Dimensions;
-                _inputName = OrtApi.NullTerminatedUtf8(session.Inputs[0].Name);
-                _outputName = [OrtApi.NullTerminatedUtf8(output.Name)];
+                _inputName = session.Inputs[0].Name;
+                _outputName = [output.Name];
             }
             catch
             {

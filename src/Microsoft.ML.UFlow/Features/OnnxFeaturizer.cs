@@ -1,4 +1,3 @@
-using Microsoft.ML.UFlow.Features.Onnx;
 using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Features;
@@ -9,8 +8,8 @@ namespace Microsoft.ML.UFlow.Features;
 /// and each call returns one feature map per name, for a whole batch, in the order given.
 /// </summary>
 /// <remarks>
-/// The model runs on ONNX Runtime through the project's own binding. The input must be an already normalised NCHW
-/// float32 batch. Output tensors are reused between calls.
+/// The model runs in an ONNX Runtime <c>InferenceSession</c> (package Microsoft.ML.OnnxRuntime); the batch is handed to it
+/// without a copy. The input must be an already normalised NCHW float32 batch. Output tensors are reused between calls.
 /// </remarks>
 /// <example>
 /// <code>
@@ -22,11 +21,10 @@ namespace Microsoft.ML.UFlow.Features;
 /// </example>
 public sealed class OnnxFeaturizer : IFeaturizer
 {
-    private readonly OrtSession _session;
-    private readonly byte[] _inputName;
-    private readonly byte[][] _outputNames;
+    private readonly OnnxSession _session;
+    private readonly string[] _outputNames;
     private readonly Tensor[] _outputs;
-    private readonly long[] _inputDimensions;
+    private readonly OnnxTensorInfo _input;
     private readonly Dictionary<(int, int), FeatureMapInfo[]> _described = [];
 
     /// <summary>Opens the ONNX model at <paramref name="modelPath"/> and selects the outputs <paramref name="outputNames"/>.</summary>
@@ -36,18 +34,21 @@ public sealed class OnnxFeaturizer : IFeaturizer
     /// <param name="inputName">The model input to feed; null when the model has a single input.</param>
     /// <exception cref="FileNotFoundException">The model file does not exist.</exception>
     /// <exception cref="ArgumentException">An output or input name is not in the model (the message lists those that are).</exception>
-    /// <exception cref="OnnxRuntimeException">ONNX Runtime rejected the model or the options.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// ONNX Runtime rejected the model, or the GPU asked for cannot be used and <see cref="OnnxRuntimeOptions.FallbackToCpu"/> is off
+    /// (the message names the model; the inner exception is ONNX Runtime's <c>Microsoft.ML.OnnxRuntime.OnnxRuntimeException</c>).
+    /// </exception>
     public OnnxFeaturizer(string modelPath, IEnumerable<string> outputNames, OnnxRuntimeOptions? options = null, string? inputName = null)
-        : this(OrtSession.FromFile(modelPath, options ?? new OnnxRuntimeOptions()), outputNames, inputName, modelPath)
+        : this(OnnxSession.FromFile(modelPath, options ?? new OnnxRuntimeOptions()), outputNames, inputName)
     {
     }
 
     /// <summary>Opens an ONNX model held in memory (for example one embedded in a saved pipeline).</summary>
     /// <inheritdoc cref="OnnxFeaturizer(string, IEnumerable{string}, OnnxRuntimeOptions?, string?)"/>
     public static OnnxFeaturizer FromBytes(byte[] model, IEnumerable<string> outputNames, OnnxRuntimeOptions? options = null, string? inputName = null) =>
-        new(OrtSession.FromBytes(model, options ?? new OnnxRuntimeOptions()), outputNames, inputName, "in-memory model");
+        new(OnnxSession.FromBytes(model, options ?? new OnnxRuntimeOptions()), outputNames, inputName);
 
-    private OnnxFeaturizer(OrtSession session, IEnumerable<string> outputNames, string? inputName, string modelDescription)
+    private OnnxFeaturizer(OnnxSession session, IEnumerable<string> outputNames, string? inputName)
     {
         try
         {
@@ -58,17 +59,17 @@ public sealed class OnnxFeaturizer : IFeaturizer
             foreach (string name in names)
             {
                 int index = session.OutputIndex(name);
-                if (session.Outputs[index].ElementType != OrtApi.ElementTypeFloat)
+                if (!session.Outputs[index].IsFloatTensor)
                 {
-                    throw new ArgumentException($"Output '{name}' of {modelDescription} is not a float32 tensor.", nameof(outputNames));
+                    throw new ArgumentException($"Output '{name}' of {session.Model} is not a float32 tensor ({session.Outputs[index].ShapeText}).", nameof(outputNames));
                 }
             }
-            OrtNodeInfo input;
+            OnnxTensorInfo input;
             if (inputName is null)
             {
                 if (session.Inputs.Length != 1)
                 {
-                    throw new ArgumentException($"{modelDescription} has {session.Inputs.Length} inputs ({string.Join(", ", session.Inputs.Select(i => i.Name))}); name the one to feed.", nameof(inputName));
+                    throw new ArgumentException($"{session.Model} has {session.Inputs.Length} inputs ({string.Join(", ", session.Inputs.Select(i => i.ToString()))}); name the one to feed.", nameof(inputName));
                 }
                 input = session.Inputs[0];
             }
@@ -76,16 +77,15 @@ public sealed class OnnxFeaturizer : IFeaturizer
             {
                 input = session.Inputs[session.InputIndex(inputName)];
             }
-            if (input.ElementType != OrtApi.ElementTypeFloat || input.Dimensions.Length != 4)
+            if (!input.IsFloatTensor || input.Dimensions.Length != 4)
             {
-                throw new ArgumentException($"Input '{input.Name}' of {modelDescription} is not a rank-4 float32 tensor (shape {input.ShapeText}).", nameof(inputName));
+                throw new ArgumentException($"Input '{input.Name}' of {session.Model} is not a rank-4 float32 tensor (shape {input.ShapeText}).", nameof(inputName));
             }
             _session = session;
             InputName = input.Name;
-            _inputDimensions = input.Dimensions;
-            OutputNames = names;
-            _inputName = OrtApi.NullTerminatedUtf8(input.Name);
-            _outputNames = names.Select(OrtApi.NullTerminatedUtf8).ToArray();
+            _input = input;
+            OutputNames = Array.AsReadOnly(names);
+            _outputNames = names;
             _outputs = names.Select(_ => new Tensor(1)).ToArray();
         }
         catch
@@ -102,7 +102,7 @@ public sealed class OnnxFeaturizer : IFeaturizer
     public IReadOnlyList<string> OutputNames { get; }
 
     /// <summary>Every output of the model, as "name [dims]" with '?' for dynamic dimensions.</summary>
-    public IReadOnlyList<string> AvailableOutputs => _session.Outputs.Select(o => $"{o.Name} {o.ShapeText}").ToArray();
+    public IReadOnlyList<string> AvailableOutputs => _session.Outputs.Select(o => o.ToString()).ToArray();
 
     /// <summary>Whether the model runs on the GPU (false when running on the CPU, including after a fallback).</summary>
     public bool UsesGpu => _session.UsesGpu;
@@ -113,12 +113,12 @@ public sealed class OnnxFeaturizer : IFeaturizer
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         if (_described.TryGetValue((height, width), out FeatureMapInfo[]? known)) return known;
-        int channels = _inputDimensions[1] > 0 ? (int)_inputDimensions[1] : 3;
+        int channels = _input.Dimensions[1] > 0 ? (int)_input.Dimensions[1] : 3;
         // Probe with a zero image into separate tensors, so that Extract's buffers are untouched.
         var input = new Tensor(1, channels, height, width);
         CheckInput(input, nameof(height));
         Tensor[] maps = _outputNames.Select(_ => new Tensor(1)).ToArray();
-        _session.Run(_inputName, input, _outputNames, maps);
+        _session.Run(InputName, input, _outputNames, maps);
         var infos = new FeatureMapInfo[maps.Length];
         for (int i = 0; i < maps.Length; i++)
         {
@@ -135,11 +135,13 @@ public sealed class OnnxFeaturizer : IFeaturizer
 
     /// <inheritdoc/>
     /// <exception cref="ArgumentException">The batch is not rank 4 or its channel count / size does not fit the model's input.</exception>
+    /// <exception cref="InvalidOperationException">ONNX Runtime failed to run the model (the message names the model, input and outputs; the inner exception is ONNX Runtime's).</exception>
+    /// <exception cref="ObjectDisposedException">The featurizer was disposed.</exception>
     public IReadOnlyList<Tensor> Extract(Tensor batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
         CheckInput(batch, nameof(batch));
-        _session.Run(_inputName, batch, _outputNames, _outputs);
+        _session.Run(InputName, batch, _outputNames, _outputs);
         for (int i = 0; i < _outputs.Length; i++)
         {
             if (_outputs[i].Rank != 4)
@@ -154,7 +156,7 @@ public sealed class OnnxFeaturizer : IFeaturizer
     internal IReadOnlyList<Tensor> RunRaw(Tensor batch)
     {
         CheckInput(batch, nameof(batch));
-        _session.Run(_inputName, batch, _outputNames, _outputs);
+        _session.Run(InputName, batch, _outputNames, _outputs);
         return _outputs;
     }
 
@@ -164,17 +166,15 @@ public sealed class OnnxFeaturizer : IFeaturizer
         string[] axes = ["batch", "channel", "height", "width"];
         for (int axis = 0; axis < 4; axis++)
         {
-            long expected = _inputDimensions[axis];
+            long expected = _input.Dimensions[axis];
             if (expected > 0 && batch.Shape[axis] != expected)
             {
                 throw new ArgumentException(
-                    $"Input '{InputName}' of the model expects {axes[axis]} size {expected} (model input shape {FormatDims(_inputDimensions)}) but the batch has shape {batch}.", argument);
+                    $"Input '{InputName}' of {_session.Model} expects {axes[axis]} size {expected} (model input shape {_input.ShapeText}) but the batch has shape {batch}.", argument);
             }
         }
     }
 
-    private static string FormatDims(long[] dims) => "[" + string.Join(", ", dims.Select(d => d < 0 ? "?" : d.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]";
-
-    /// <inheritdoc/>
+    /// <summary>Releases the ONNX Runtime session; later calls are no-ops.</summary>
     public void Dispose() => _session.Dispose();
 }

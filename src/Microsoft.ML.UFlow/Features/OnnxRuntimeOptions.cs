@@ -2,14 +2,22 @@ namespace Microsoft.ML.UFlow.Features;
 
 /// <summary>
 /// How ONNX Runtime runs a featurizer's model: threads, graph optimisation and the device, with the semantics of
-/// ML.NET's <c>ApplyOnnxModel</c> (<c>gpuDeviceId</c>, <c>fallbackToCpu</c>).
+/// ML.NET's <c>ApplyOnnxModel</c> (<c>gpuDeviceId</c>, <c>fallbackToCpu</c>). Each featurizer turns these into the
+/// <c>Microsoft.ML.OnnxRuntime.SessionOptions</c> of its own <c>InferenceSession</c>.
 /// </summary>
 public sealed class OnnxRuntimeOptions
 {
-    /// <summary>Threads used inside one operator; null (the default) lets ONNX Runtime use one per physical core.</summary>
+    /// <summary>
+    /// Threads used inside one operator; null (the default) uses <see cref="Environment.ProcessorCount"/> (which honours the
+    /// process's CPU affinity and container limits); 0 lets ONNX Runtime choose (one per physical core).
+    /// </summary>
     public int? IntraOpNumThreads { get; set; }
 
-    /// <summary>Threads used to run independent operators in parallel; null (the default) lets ONNX Runtime decide.</summary>
+    /// <summary>
+    /// Threads used to run independent operators in parallel; null (the default) lets ONNX Runtime decide. The featurizers'
+    /// sessions execute operators sequentially, a mode in which ONNX Runtime creates no inter-op pool, so this has no effect
+    /// there; it is kept for parity with ONNX Runtime's options.
+    /// </summary>
     public int? InterOpNumThreads { get; set; }
 
     /// <summary>
@@ -24,7 +32,9 @@ public sealed class OnnxRuntimeOptions
 
     /// <summary>
     /// The CUDA device to run on; null (the default) runs on the CPU. When the GPU cannot be used the session falls back to
-    /// the CPU if <see cref="FallbackToCpu"/> is set and fails with an <see cref="OnnxRuntimeException"/> otherwise.
+    /// the CPU if <see cref="FallbackToCpu"/> is set and fails with an <see cref="InvalidOperationException"/> otherwise. The
+    /// GPU needs ONNX Runtime's GPU build (<c>Microsoft.ML.OnnxRuntime.Gpu</c>) and a working CUDA set-up; with the CPU
+    /// package that this library references, a GPU request always falls back or fails.
     /// </summary>
     public int? GpuDeviceId { get; set; }
 

@@ -80,18 +80,39 @@ public sealed class OnnxFeaturizerTests(Xunit.Abstractions.ITestOutputHelper out
     }
 
     [Fact]
-    public void InvalidModelBytesGiveOrtsErrorCode()
+    public void InvalidModelBytesNameTheModelAndCarryOrtsError()
     {
-        var e = Assert.Throws<OnnxRuntimeException>(() => OnnxFeaturizer.FromBytes([1, 2, 3, 4, 5], ["x"]));
-        Assert.Equal(OnnxRuntimeErrorCode.InvalidProtobuf, e.ErrorCode);
-        Assert.Contains("CreateSessionFromArray", e.Message);
+        var e = Assert.Throws<InvalidOperationException>(() => OnnxFeaturizer.FromBytes([1, 2, 3, 4, 5], ["x"]));
+        Assert.Contains("in-memory model (5 bytes)", e.Message);
+        var inner = Assert.IsType<Microsoft.ML.OnnxRuntime.OnnxRuntimeException>(e.InnerException);
+        Assert.Contains("InvalidProtobuf", inner.Message);
+        Assert.Contains(inner.Message, e.Message);
+    }
+
+    [Fact]
+    public void InvalidModelFileNamesTheFile()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"uflow-not-a-model-{Guid.NewGuid():N}.onnx");
+        File.WriteAllText(path, "not an ONNX model");
+        try
+        {
+            var e = Assert.Throws<InvalidOperationException>(() => new OnnxFeaturizer(path, ["x"]));
+            Assert.Contains(path, e.Message);
+            Assert.IsType<Microsoft.ML.OnnxRuntime.OnnxRuntimeException>(e.InnerException);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [SharedDataFact]
-    public void UnknownOutputListsTheAvailableOutputs()
+    public void UnknownOutputNamesTheFileAndListsTheAvailableOutputs()
     {
-        var e = Assert.Throws<ArgumentException>(() => new OnnxFeaturizer(TestVectors.Model(MobileNet), ["stride4", "layer3"]));
+        string path = TestVectors.Model(MobileNet);
+        var e = Assert.Throws<ArgumentException>(() => new OnnxFeaturizer(path, ["stride4", "layer3"]));
         Assert.Contains("'layer3'", e.Message);
+        Assert.Contains(Path.GetFullPath(path), e.Message);
         foreach (string name in new[] { "stride4", "stride8", "stride16", "stride32", "conv1280" }) Assert.Contains(name, e.Message);
     }
 
@@ -107,7 +128,7 @@ public sealed class OnnxFeaturizerTests(Xunit.Abstractions.ITestOutputHelper out
     [CpuFallbackFact] // skipped, with the reason, where CUDA really works (nothing to fall back from)
     public void GpuRequestFallsBackToCpuOnlyWhenAllowed()
     {
-        // The npm build of ONNX Runtime lists the CUDA provider but ships none of its libraries, so a GPU cannot be used.
+        // The Microsoft.ML.OnnxRuntime package is CPU-only (its native library lacks the CUDA entry point), so a GPU cannot be used.
         string path = TestVectors.Model(CpuFallbackFactAttribute.ProbeModel);
         using var fallback = new OnnxFeaturizer(path, ["stride8"], new OnnxRuntimeOptions { GpuDeviceId = 0, FallbackToCpu = true, IntraOpNumThreads = 2 });
         Assert.False(fallback.UsesGpu, "the attribute's probe found no working GPU, yet this session opened one");
@@ -115,11 +136,13 @@ public sealed class OnnxFeaturizerTests(Xunit.Abstractions.ITestOutputHelper out
         Tensor batch = RandomBatch(1, 64, 4);
         Assert.Equal(cpu.Extract(batch)[0].Span.ToArray(), fallback.Extract(batch)[0].Span.ToArray());
 
-        var e = Assert.Throws<OnnxRuntimeException>(() => new OnnxFeaturizer(path, ["stride8"], new OnnxRuntimeOptions { GpuDeviceId = 0, FallbackToCpu = false }));
+        var e = Assert.Throws<InvalidOperationException>(() => new OnnxFeaturizer(path, ["stride8"], new OnnxRuntimeOptions { GpuDeviceId = 0, FallbackToCpu = false }));
         output.WriteLine(e.Message);
         Assert.Contains("GPU device 0", e.Message);
+        Assert.Contains(Path.GetFullPath(path), e.Message);
         Assert.Contains("FallbackToCpu", e.Message);
-        Assert.NotEqual(OnnxRuntimeErrorCode.Ok, e.ErrorCode);
+        Assert.Contains("Microsoft.ML.OnnxRuntime.Gpu", e.Message);
+        Assert.NotNull(e.InnerException);
     }
 
     [SharedDataFact]
@@ -138,6 +161,16 @@ public sealed class OnnxFeaturizerTests(Xunit.Abstractions.ITestOutputHelper out
                 Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-4f * Math.Max(1f, Math.Abs(expected[i])), $"{level} at {i}: {actual[i]} vs {expected[i]}");
             }
         }
+    }
+
+    [SharedDataFact]
+    public void DisposeIsIdempotentAndLaterCallsThrow()
+    {
+        var featurizer = new OnnxFeaturizer(TestVectors.Model(MobileNet), ["stride8"], TwoThreads);
+        featurizer.Extract(RandomBatch(1, 64, 6));
+        featurizer.Dispose();
+        featurizer.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => featurizer.Extract(RandomBatch(1, 64, 6)));
     }
 
     [Fact]

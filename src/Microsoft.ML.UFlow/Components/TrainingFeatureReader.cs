@@ -28,7 +28,7 @@ internal static class TrainingFeatureReader
             var getShapes = cursor.GetGetter<VBuffer<float>>(shapes);
             VBuffer<float> values = default, shapeValues = default;
             Tensor[]? maps = null;
-            while (cursor.MoveNext())
+            while (MoveNext(cursor, input, trainer))
             {
                 getShapes(ref shapeValues);
                 var rowScales = LatentLayout.Shapes(shapeValues.DenseValues().ToArray(), column);
@@ -67,6 +67,42 @@ internal static class TrainingFeatureReader
             cache.Dispose();
             throw;
         }
+    }
+
+    // ML.NET's image loader reports a bad file without its name, wrapped by its parallel reader (whose row position is
+    // not the failing row's): on that error path only, find the first image file that does not decode and name it.
+    private static bool MoveNext(DataViewRowCursor cursor, IDataView input, string trainer)
+    {
+        try
+        {
+            return cursor.MoveNext();
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException)
+        {
+            Exception inner = e;
+            while (inner.InnerException is not null) inner = inner.InnerException;
+            string? bad = FirstUnreadableImage(input);
+            throw new InvalidDataException(bad is null
+                ? $"{trainer}: the training data could not be read: {inner.Message}"
+                : $"{trainer}: the image '{bad}' could not be read: {inner.Message}", e);
+        }
+    }
+
+    private static string? FirstUnreadableImage(IDataView input)
+    {
+        if (input.Schema.GetColumnOrNull(AnomalyColumns.ImagePath) is not { Type: TextDataViewType }) return null;
+        foreach (string path in input.GetColumn<string>(AnomalyColumns.ImagePath))
+        {
+            try
+            {
+                using var image = MLImage.CreateFromFile(path);
+            }
+            catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                return path;
+            }
+        }
+        return null;
     }
 
     private static void RequireFloatVector(DataViewSchema.Column column)

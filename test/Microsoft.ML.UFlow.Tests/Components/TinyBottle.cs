@@ -30,9 +30,9 @@ internal sealed class TinyBottle : IDisposable
     private static List<string> Copy(string from, string to, int count)
     {
         Directory.CreateDirectory(to);
-        var names = Directory.GetFiles(from, "*.png").Order(StringComparer.Ordinal).Take(count).Select(Path.GetFileName).ToList();
-        foreach (string name in names) File.Copy(Path.Combine(from, name!), Path.Combine(to, name!));
-        return names!;
+        var names = Directory.GetFiles(from, "*.png").Order(StringComparer.Ordinal).Take(count).Select(p => Path.GetFileName(p)).ToList();
+        foreach (string name in names) File.Copy(Path.Combine(from, name), Path.Combine(to, name));
+        return names;
     }
 
     public void Dispose()

@@ -42,7 +42,7 @@ public sealed class UFlowTrainerTests
             Assert.Equal(32, facts.MapSize);
             Assert.Equal(2, facts.Scales.Count);
             Assert.Equal(UFlowModelInfo.Read(loaded).Threshold, facts.Threshold);
-            Assert.Equal(((AnomalyScoreTransformer)((TransformerChain<ITransformer>)(object)model).First()).Threshold, facts.Threshold);
+            Assert.Equal(((IEnumerable<ITransformer>)model).OfType<AnomalyScoreTransformer>().Single().Threshold, facts.Threshold);
         }
         finally
         {

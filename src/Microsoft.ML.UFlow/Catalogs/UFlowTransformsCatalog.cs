@@ -1,4 +1,5 @@
 using Microsoft.ML.UFlow;
+using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Scoring;
 
 namespace Microsoft.ML;
@@ -21,7 +22,14 @@ public static class UFlowTransformsCatalog
     /// <remarks>Only apply models from trusted sources.</remarks>
     public static OnnxFeaturizerEstimator ApplyOnnxFeaturizer(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         string modelFile, IReadOnlyList<string> layers, int? gpuDeviceId = null, bool fallbackToCpu = false)
-        => new(catalog, outputColumnName, inputColumnName, modelFile, layers, gpuDeviceId, fallbackToCpu);
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        if (layers.Count == 0) throw new ArgumentException("Choose at least one output of the backbone.", nameof(layers));
+        byte[] model = OnnxFeaturizerEstimator.ReadModel(modelFile);
+        string[] chosen = [.. layers];
+        return new(catalog, outputColumnName, inputColumnName,
+            (pixels, h, w) => BackboneGraph.Prepare(model, Path.GetFileName(modelFile), chosen, pixels, outputColumnName, h, w), gpuDeviceId, fallbackToCpu);
+    }
 
     /// <summary>
     /// Create an <see cref="OnnxFeaturizerEstimator"/> for CS-Flow (METHOD.md C.1): the image and its nearest-neighbour
@@ -37,7 +45,35 @@ public static class UFlowTransformsCatalog
     /// <param name="fallbackToCpu">Run on the CPU when the GPU cannot be used, instead of failing.</param>
     public static OnnxFeaturizerEstimator ApplyOnnxFeaturizerForCsFlow(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
         string modelFile, string layer, int? gpuDeviceId = null, bool fallbackToCpu = false)
-        => new(catalog, outputColumnName, inputColumnName, modelFile, [layer], gpuDeviceId, fallbackToCpu, csFlowScales: true);
+    {
+        ArgumentException.ThrowIfNullOrEmpty(layer);
+        byte[] model = OnnxFeaturizerEstimator.ReadModel(modelFile);
+        return new(catalog, outputColumnName, inputColumnName,
+            (pixels, h, w) => BackboneGraph.PrepareCsFlow(model, Path.GetFileName(modelFile), layer, pixels, outputColumnName, h, w), gpuDeviceId, fallbackToCpu);
+    }
+
+    /// <summary>
+    /// Create an <see cref="OnnxFeaturizerEstimator"/> for the paper's MS-CaiT features (METHOD.md A.2.1): the fine CaiT on
+    /// the image, the coarse one on its bicubic half, both token outputs as maps, flattened and concatenated (fine first).
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">The features column (vector of Single); its shapes go to <c>{name}.Shapes</c>.</param>
+    /// <param name="inputColumnName">The image column (<c>MLImage</c> resized to 448×448 for the paper's models).</param>
+    /// <param name="fineModelFile">The fine model (timm <c>cait_m48_448</c>, first 41 blocks; <c>tools/export_mscait.py</c>).</param>
+    /// <param name="coarseModelFile">The coarse model (timm <c>cait_s24_224</c>, first 21 blocks).</param>
+    /// <param name="gpuDeviceId">The GPU to run on (needs Microsoft.ML.OnnxRuntime.Gpu); null for the CPU.</param>
+    /// <param name="fallbackToCpu">Run on the CPU when the GPU cannot be used, instead of failing.</param>
+    public static OnnxFeaturizerEstimator CaiTFeaturizer(this TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+        string fineModelFile, string coarseModelFile, int? gpuDeviceId = null, bool fallbackToCpu = false)
+    {
+        byte[] fine = OnnxFeaturizerEstimator.ReadModel(fineModelFile);
+        byte[] coarse = OnnxFeaturizerEstimator.ReadModel(coarseModelFile);
+        return new(catalog, outputColumnName, inputColumnName, (pixels, h, w) =>
+        {
+            if (h != w) throw new ArgumentOutOfRangeException(nameof(inputColumnName), $"MS-CaiT takes square images; '{inputColumnName}' is {w}x{h}.");
+            return BackboneGraph.PrepareMsCait(fine, coarse, pixels, outputColumnName, h);
+        }, gpuDeviceId, fallbackToCpu);
+    }
 
     /// <summary>
     /// Create an <see cref="NfaSegmentationEstimator"/>, U-Flow's automatic a-contrario segmentation (METHOD.md A.7) of the

@@ -28,30 +28,36 @@ public sealed class OnnxFeaturizerEstimator : IEstimator<OnnxFeaturizerTransform
     private readonly TransformsCatalog _catalog;
     private readonly string _outputColumnName;
     private readonly string _inputColumnName;
-    private readonly string _modelFile;
-    private readonly string[] _layers;
+    private readonly Func<string, int, int, PreparedBackbone> _prepare;
     private readonly int? _gpuDeviceId;
     private readonly bool _fallbackToCpu;
-    private readonly bool _csFlowScales;
 
-    internal OnnxFeaturizerEstimator(TransformsCatalog catalog, string outputColumnName, string inputColumnName, string modelFile,
-        IReadOnlyList<string> layers, int? gpuDeviceId, bool fallbackToCpu, bool csFlowScales = false)
+    /// <param name="catalog">Where the stock components come from.</param>
+    /// <param name="outputColumnName">The features column.</param>
+    /// <param name="inputColumnName">The image column.</param>
+    /// <param name="prepare">Builds the graph for (pixel input name, height, width).</param>
+    /// <param name="gpuDeviceId">The GPU, or null for the CPU.</param>
+    /// <param name="fallbackToCpu">Fall back to the CPU when the GPU cannot be used.</param>
+    internal OnnxFeaturizerEstimator(TransformsCatalog catalog, string outputColumnName, string inputColumnName,
+        Func<string, int, int, PreparedBackbone> prepare, int? gpuDeviceId, bool fallbackToCpu)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentException.ThrowIfNullOrEmpty(outputColumnName);
         ArgumentException.ThrowIfNullOrEmpty(inputColumnName);
-        ArgumentException.ThrowIfNullOrEmpty(modelFile);
-        ArgumentNullException.ThrowIfNull(layers);
-        if (layers.Count == 0) throw new ArgumentException("Choose at least one output of the backbone.", nameof(layers));
-        if (!File.Exists(modelFile)) throw new FileNotFoundException($"The backbone '{modelFile}' does not exist.", modelFile);
         _catalog = catalog;
         _outputColumnName = outputColumnName;
         _inputColumnName = inputColumnName;
-        _modelFile = modelFile;
-        _layers = [.. layers];
+        _prepare = prepare;
         _gpuDeviceId = gpuDeviceId;
         _fallbackToCpu = fallbackToCpu;
-        _csFlowScales = csFlowScales;
+    }
+
+    /// <summary>Reads a model file, with the file named when it is missing.</summary>
+    internal static byte[] ReadModel(string modelFile)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(modelFile);
+        if (!File.Exists(modelFile)) throw new FileNotFoundException($"The model '{modelFile}' does not exist.", modelFile);
+        return File.ReadAllBytes(modelFile);
     }
 
     /// <summary>Prepares the backbone for the input column's image size and returns the featurizer.</summary>
@@ -62,11 +68,7 @@ public sealed class OnnxFeaturizerEstimator : IEstimator<OnnxFeaturizerTransform
         ArgumentNullException.ThrowIfNull(input);
         (int height, int width) = ImageSize(input.Schema, _inputColumnName);
         string pixels = _outputColumnName + ".Pixels";
-        byte[] backbone = File.ReadAllBytes(_modelFile);
-        string source = Path.GetFileName(_modelFile);
-        PreparedBackbone prepared = _csFlowScales
-            ? BackboneGraph.PrepareCsFlow(backbone, source, _layers[0], pixels, _outputColumnName, height, width)
-            : BackboneGraph.Prepare(backbone, source, _layers, pixels, _outputColumnName, height, width);
+        PreparedBackbone prepared = _prepare(pixels, height, width);
         var estimator = _catalog.ExtractPixels(pixels, _inputColumnName, ImagePixelExtractingEstimator.ColorBits.Rgb,
                 orderOfExtraction: ImagePixelExtractingEstimator.ColorsOrder.ARGB, interleavePixelColors: false)
             .Append(_catalog.ApplyOnnxModel([_outputColumnName, _outputColumnName + AnomalyColumns.ShapesSuffix], [pixels],

@@ -200,6 +200,101 @@ public static class BackboneGraph
         return Finish(model, nodes, pixelsName, height, width, outputs, shapes, outputName, prefix);
     }
 
+    /// <summary>
+    /// The MS-CaiT featurizer of U-Flow (METHOD.md A.2.1) as one graph: the fine CaiT model on the normalised image, the
+    /// coarse one on that normalised image downsampled to half size by bicubic interpolation (align_corners, A = −0.75,
+    /// no antialiasing: ONNX <c>Resize</c>, as PyTorch's <c>F.interpolate</c>), each model's tokens [B, N, D] reshaped
+    /// row-major into maps [B, D, √N, √N], flattened and concatenated (fine first).
+    /// </summary>
+    /// <param name="fine">The fine model (CaiT-M48 at 448, 41 blocks): one input [B, 3, S, S], one output tokens [B, N, D].</param>
+    /// <param name="coarse">The coarse model (CaiT-S24 at S/2, 21 blocks), the same form.</param>
+    /// <param name="pixelsName">The pixel input's name.</param>
+    /// <param name="outputName">The concatenated output's name.</param>
+    /// <param name="size">The input side S (448 for the paper's models).</param>
+    /// <exception cref="ArgumentException">A model is not a token model of that form.</exception>
+    public static PreparedBackbone PrepareMsCait(byte[] fine, byte[] coarse, string pixelsName, string outputName, int size)
+    {
+        ArgumentNullException.ThrowIfNull(fine);
+        ArgumentNullException.ThrowIfNull(coarse);
+        if (size < 2 || size % 2 != 0) throw new ArgumentOutOfRangeException(nameof(size), size, "The MS-CaiT input side must be even.");
+        ModelProto fineModel = Parse(fine, "the fine CaiT model");
+        ModelProto coarseModel = Parse(coarse, "the coarse CaiT model");
+        string fineInput = SingleImageInput(fineModel.Graph, "the fine CaiT model");
+        string coarseInput = SingleImageInput(coarseModel.Graph, "the coarse CaiT model");
+        (int fineD, int fineSide) = TokenGeometry(fineModel, fineInput, size, "the fine CaiT model");
+        (int coarseD, int coarseSide) = TokenGeometry(coarseModel, coarseInput, size / 2, "the coarse CaiT model");
+        string fineTokens = fineModel.Graph.Output[0].Name;
+
+        // The coarse model joins the fine one's graph with every name prefixed, so nothing collides.
+        const string c = "uflow_coarse_";
+        string coarseTokens = c + coarseModel.Graph.Output[0].Name;
+        var merged = fineModel.Graph;
+        foreach (var init in coarseModel.Graph.Initializer)
+        {
+            var copy = init.Clone();
+            copy.Name = c + init.Name;
+            merged.Initializer.Add(copy);
+        }
+        var coarseInitializers = new HashSet<string>(coarseModel.Graph.Initializer.Select(i => i.Name));
+        var coarseNodes = coarseModel.Graph.Node.Select(node =>
+        {
+            var renamed = node.Clone();
+            renamed.Name = c + node.Name;
+            for (int i = 0; i < renamed.Input.Count; i++)
+            {
+                if (renamed.Input[i].Length > 0) renamed.Input[i] = c + renamed.Input[i];
+            }
+            for (int i = 0; i < renamed.Output.Count; i++)
+            {
+                if (renamed.Output[i].Length > 0) renamed.Output[i] = c + renamed.Output[i];
+            }
+            return renamed;
+        }).ToList();
+        foreach (var opset in coarseModel.OpsetImport)
+        {
+            var mine = fineModel.OpsetImport.FirstOrDefault(o => o.Domain == opset.Domain);
+            if (mine is null) fineModel.OpsetImport.Add(opset.Clone());
+            else mine.Version = Math.Max(mine.Version, opset.Version);
+        }
+        EnsureOpset(fineModel, 13); // Resize with cubic_coeff_a and align_corners needs 11; Reshape's shape input 5
+
+        string p = "uflow_prep_";
+        var nodes = Normalisation(merged, pixelsName, fineInput, p);
+        nodes.AddRange(merged.Node);
+        // The coarse model sees the normalised fine input downsampled (METHOD.md A.2.1, pitfall 9).
+        merged.Initializer.Add(OnnxTensors.Float(p + "half", [4], [1f, 1f, 0.5f, 0.5f]));
+        var resize = OnnxNodes.Node("Resize", [fineInput, "", p + "half"], [c + coarseInput],
+            OnnxNodes.String("mode", "cubic"), OnnxNodes.Float("cubic_coeff_a", -0.75f),
+            OnnxNodes.String("coordinate_transformation_mode", "align_corners"));
+        nodes.Add(resize);
+        nodes.AddRange(coarseNodes);
+        // Tokens [B, N, D] → [B, D, N] → maps [B, D, side, side] (map[b, d, i, j] = tokens[b, i·side + j, d]).
+        foreach (var (tokens, d, side, name) in new[] { (fineTokens, fineD, fineSide, "fine"), (coarseTokens, coarseD, coarseSide, "coarse") })
+        {
+            merged.Initializer.Add(OnnxTensors.Int64($"{p}{name}_map_shape", [4], [0, d, side, side]));
+            var transpose = OnnxNodes.Node("Transpose", [tokens], [$"{p}{name}_dn"]);
+            transpose.Attribute.Add(OnnxNodes.Ints("perm", [0, 2, 1]));
+            nodes.Add(transpose);
+            nodes.Add(OnnxNodes.Node("Reshape", [$"{p}{name}_dn", $"{p}{name}_map_shape"], [$"{p}{name}_map"]));
+        }
+        merged.ValueInfo.Clear();
+        int[][] shapes = [[fineD, fineSide, fineSide], [coarseD, coarseSide, coarseSide]];
+        return Finish(fineModel, nodes, pixelsName, size, size, [$"{p}fine_map", $"{p}coarse_map"], shapes, outputName, p);
+    }
+
+    // Runs a token model once on a zero image: D and the side √N of its tokens [1, N, D].
+    private static (int D, int Side) TokenGeometry(ModelProto model, string input, int size, string sourceName)
+    {
+        if (model.Graph.Output.Count != 1)
+            throw new ArgumentException($"{sourceName} must have one output, tokens [B, N, D]; it has {model.Graph.Output.Count}.");
+        string output = model.Graph.Output[0].Name;
+        int[] shape = MapShapesOfRank(model, input, [output], size, size, sourceName, rank: 3)[0];
+        int side = (int)Math.Round(Math.Sqrt(shape[0]));
+        if (side * side != shape[0])
+            throw new ArgumentException($"{sourceName} gives {shape[0]} tokens, not a square grid of patches.");
+        return (shape[1], side);
+    }
+
     /// <summary>Parses ONNX bytes, with an error naming the source when they are not a model.</summary>
     internal static ModelProto Parse(byte[] bytes, string sourceName)
     {
@@ -225,6 +320,10 @@ public static class BackboneGraph
 
     // Runs the backbone once on a black image with the chosen layers as outputs and reads their shapes.
     private static int[][] MapShapes(ModelProto model, string input, IReadOnlyList<string> layers, int height, int width, string sourceName)
+        => MapShapesOfRank(model, input, layers, height, width, sourceName, rank: 4);
+
+    // The shapes (batch dimension dropped) of the given values for a 1×3×height×width input; each must have the rank given.
+    private static int[][] MapShapesOfRank(ModelProto model, string input, IReadOnlyList<string> layers, int height, int width, string sourceName, int rank)
     {
         var probe = model.Clone();
         probe.Graph.Output.Clear();
@@ -250,9 +349,10 @@ public static class BackboneGraph
                 for (int i = 0; i < layers.Count; i++)
                 {
                     long[] shape = results[i].GetTensorTypeAndShape().Shape;
-                    if (shape.Length != 4 || shape[0] != 1)
-                        throw new ArgumentException($"'{sourceName}': output '{layers[i]}' is [{string.Join(", ", shape)}], not a feature map [1, C, H, W].");
-                    shapes[i] = [(int)shape[1], (int)shape[2], (int)shape[3]];
+                    if (shape.Length != rank || shape[0] != 1)
+                        throw new ArgumentException($"'{sourceName}': output '{layers[i]}' is [{string.Join(", ", shape)}], not " +
+                            (rank == 4 ? "a feature map [1, C, H, W]." : "tokens [1, N, D]."));
+                    shapes[i] = shape.Skip(1).Select(d => (int)d).ToArray();
                 }
                 return shapes;
             }

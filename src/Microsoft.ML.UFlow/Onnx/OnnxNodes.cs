@@ -19,6 +19,22 @@ internal static class OnnxNodes
     public static AttributeProto Int(string name, long value) =>
         new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
 
+    /// <summary>A float attribute.</summary>
+    public static AttributeProto Float(string name, float value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
+
+    /// <summary>A string attribute.</summary>
+    public static AttributeProto String(string name, string value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8(value) };
+
+    /// <summary>An integer-list attribute.</summary>
+    public static AttributeProto Ints(string name, long[] values)
+    {
+        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        a.Ints.Add(values);
+        return a;
+    }
+
     /// <summary>A tensor attribute (the <c>value</c> of a <c>Constant</c>).</summary>
     public static AttributeProto TensorAttribute(string name, TensorProto value) =>
         new() { Name = name, Type = AttributeProto.Types.AttributeType.Tensor, T = value };

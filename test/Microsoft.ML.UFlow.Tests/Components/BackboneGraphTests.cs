@@ -108,3 +108,54 @@ public sealed class BackboneGraphTests
         return values;
     }
 }
+
+/// <summary>The MS-CaiT pair as one prepared graph, against PyTorch's maps of the same tiny token models.</summary>
+public sealed class MsCaitGraphTests
+{
+    [Fact]
+    public void The_merged_graph_reproduces_pytorchs_maps()
+    {
+        using var doc = Features.MsCaitFixtures.Json("mscait.json");
+        float[] expected = Features.MsCaitFixtures.RawFloats("mscait_expected.f32");
+        byte[] fine = File.ReadAllBytes(Features.MsCaitFixtures.File("mscait_fine.onnx"));
+        byte[] coarse = File.ReadAllBytes(Features.MsCaitFixtures.File("mscait_coarse.onnx"));
+        var prepared = BackboneGraph.PrepareMsCait(fine, coarse, "Pixels", "Features", 448);
+        Assert.Equal(new[] { (24, 28, 28), (16, 14, 14) }, prepared.Scales);
+
+        // The fixture's input is the normalised pattern; the graph takes pixels, so undo the normalisation.
+        var pattern = Features.MsCaitFixtures.Pattern(2, 448);
+        float[] normalised = pattern.Span.ToArray();
+        var pixels = new float[normalised.Length];
+        int plane = 448 * 448;
+        for (int i = 0; i < pixels.Length; i++)
+        {
+            int c = i / plane % 3;
+            pixels[i] = 255f * (normalised[i] * BackboneGraph.ImageNetStd[c] + BackboneGraph.ImageNetMean[c]);
+        }
+        using var session = new InferenceSession(prepared.Model);
+        using var value = OrtValue.CreateTensorValueFromMemory(pixels, [2, 3, 448, 448]);
+        using var runOptions = new RunOptions();
+        using var results = session.Run(runOptions, ["Pixels"], [value], ["Features"]);
+        float[] features = results[0].GetTensorDataAsSpan<float>().ToArray();
+        int fineLength = 24 * 28 * 28, coarseLength = 16 * 14 * 14;
+        Assert.Equal(2 * (fineLength + coarseLength), features.Length);
+        // The fixture holds fine [2, 24, 28, 28] then coarse [2, 16, 14, 14]; the graph holds, per image, fine then coarse.
+        for (int b = 0; b < 2; b++)
+        {
+            AssertClose(expected.AsSpan(b * fineLength, fineLength), features.AsSpan(b * (fineLength + coarseLength), fineLength), $"fine[{b}]");
+            AssertClose(expected.AsSpan(2 * fineLength + b * coarseLength, coarseLength),
+                features.AsSpan(b * (fineLength + coarseLength) + fineLength, coarseLength), $"coarse[{b}]");
+        }
+    }
+
+    private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
+    {
+        for (int i = 0; i < expected.Length; i++)
+        {
+            // LayerNorm outputs are O(1): relative 1e-4 with 1 as the floor, as version 1's direct runs (the pixel round
+            // trip and ONNX Runtime's cubic Resize stay within it).
+            double error = Math.Abs(actual[i] - expected[i]) / Math.Max(1.0, Math.Abs(expected[i]));
+            Assert.True(error <= 1e-4, $"{what}[{i}]: {actual[i]} vs {expected[i]}");
+        }
+    }
+}

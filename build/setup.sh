@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command from a fresh clone to a trained and evaluated model:
-#   1. installs libturbojpeg with build/install-native.sh (ONNX Runtime comes with the Microsoft.ML.OnnxRuntime NuGet package);
+#   1. restores the NuGet packages (ML.NET, ONNX Runtime, TorchSharp with libtorch, SkiaSharp: nothing else to install);
 #   2. builds the uflow CLI (Release);
 #   3. trains MobileNetV2 U-Flow on MVTec AD bottle (../shared/data/mvtec_ad/bottle);
 #   4. evaluates it on the bottle test set, writing metrics JSON and the HTML report.

@@ -19,9 +19,6 @@ for needed in "$data" "$backbone"; do
   fi
 done
 
-echo "[setup] native libraries (libturbojpeg)"
-bash "$repo/build/install-native.sh"
-
 echo "[setup] building the CLI"
 dotnet build "$repo/src/Microsoft.ML.UFlow.Cli" -c Release -nologo -v quiet
 uflow="$repo/src/Microsoft.ML.UFlow.Cli/bin/Release/net10.0/uflow"

@@ -23,8 +23,11 @@ namespace Microsoft.ML.UFlow.Tests.Onnx;
 /// </remarks>
 public sealed class UFlowOnnxParityTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    /// <summary>Latents: relative 1e-4 of the value plus 1e-4 absolute (float32 convolutions summed in another order, over 4–8 steps).</summary>
-    internal const double LatentRtol = 1e-4, LatentAtol = 1e-4;
+    /// <summary>
+    /// Latents: relative 1e-4 of the value plus 2e-4 absolute: float32 convolutions summed in another order, through up to
+    /// 12 steps; the largest error measured, 1.0e-4 on |z| ≤ 8.8, is in the ResNet-50 v2 preset (336 channels at 64×64).
+    /// </summary>
+    internal const double LatentRtol = 1e-4, LatentAtol = 2e-4;
 
     /// <summary>Anomaly map and score (values in [0, 1]): 1e-5 absolute.</summary>
     internal const double MapAtol = 1e-5;

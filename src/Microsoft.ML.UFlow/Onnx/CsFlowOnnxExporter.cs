@@ -85,12 +85,8 @@ public static class CsFlowOnnxExporter
         }
         reader.EnsureAllUsed();
 
-        var latents = new string[ScaleCount];
-        for (int s = 0; s < ScaleCount; s++)
-        {
-            latents[s] = x[s];
-            b.AddOutput(latents[s], TensorProto.Types.DataType.Float, -1, c, scales[s].Height, scales[s].Width);
-        }
+        string[] latents = x;
+        for (int s = 0; s < ScaleCount; s++) b.AddOutput(latents[s], TensorProto.Types.DataType.Float, -1, c, scales[s].Height, scales[s].Width);
 
         // C.4: the image score is the mean of z²/2 over all D latent values of the three scales.
         long d = scales.Sum(s => (long)s.Channels * s.Height * s.Width);

@@ -1,0 +1,163 @@
+using System.Globalization;
+using Google.Protobuf;
+using Microsoft.ML.UFlow.Flows;
+using Onnx;
+
+namespace Microsoft.ML.UFlow.Onnx;
+
+/// <summary>
+/// The model facts an exported flow graph carries in its ONNX <c>metadata_props</c> (<see cref="FlowMetadataKeys"/>):
+/// method, format version, library version, scales, latent shapes, map size, threshold, inputs, plus every other entry
+/// in <see cref="Properties"/>. Reading refuses graphs that were not exported by this library and graphs of another
+/// format version.
+/// </summary>
+public sealed class FlowModelFacts
+{
+    /// <summary>The flow-graph format version this library writes and reads. Changes when inputs, outputs or their meaning change.</summary>
+    public const int CurrentFormatVersion = 1;
+
+    /// <summary>The <see cref="Method"/> of a U-Flow graph.</summary>
+    public const string UFlowMethod = "uflow";
+
+    /// <summary>The <see cref="Method"/> of a CS-Flow graph.</summary>
+    public const string CsFlowMethod = "csflow";
+
+    private FlowModelFacts(IReadOnlyDictionary<string, string> properties, string source)
+    {
+        Properties = properties;
+        Method = Required(properties, FlowMetadataKeys.Method, source);
+        if (Method is not (UFlowMethod or CsFlowMethod)) throw Invalid(source, $"its method '{Method}' is neither '{UFlowMethod}' nor '{CsFlowMethod}'");
+        LibraryVersion = properties.GetValueOrDefault(FlowMetadataKeys.LibraryVersion, "unknown");
+        string versionText = Required(properties, FlowMetadataKeys.FormatVersion, source);
+        if (!int.TryParse(versionText, NumberStyles.None, CultureInfo.InvariantCulture, out int version)) throw Invalid(source, $"its format version '{versionText}' is not a number");
+        FormatVersion = version;
+        if (version != CurrentFormatVersion)
+        {
+            throw new InvalidDataException(
+                $"{source} is a {Method} flow graph of format version {version}, written by Microsoft.ML.UFlow {LibraryVersion}; this library " +
+                $"({FlowGraphParts.LibraryVersion}) reads format version {CurrentFormatVersion} only. Retrain the model with this version (or use the version that wrote it).");
+        }
+        Scales = ParseShapes(Required(properties, FlowMetadataKeys.Scales, source), FlowMetadataKeys.Scales, source);
+        Latents = ParseShapes(Required(properties, FlowMetadataKeys.Latents, source), FlowMetadataKeys.Latents, source);
+        string mapText = Required(properties, FlowMetadataKeys.MapSize, source);
+        if (!int.TryParse(mapText, NumberStyles.None, CultureInfo.InvariantCulture, out int mapSize) || mapSize < 1) throw Invalid(source, $"its map size '{mapText}' is not a positive integer");
+        MapSize = mapSize;
+        if (properties.TryGetValue(FlowMetadataKeys.Threshold, out string? thresholdText))
+        {
+            if (!float.TryParse(thresholdText, NumberStyles.Float, CultureInfo.InvariantCulture, out float threshold) || float.IsNaN(threshold)) throw Invalid(source, $"its threshold '{thresholdText}' is not a number");
+            Threshold = threshold;
+        }
+        InputLayout = Required(properties, FlowMetadataKeys.InputLayout, source) switch
+        {
+            "concatenated" => FlowGraphInputLayout.Concatenated,
+            "per_scale" => FlowGraphInputLayout.PerScale,
+            string other => throw Invalid(source, $"its input layout '{other}' is unknown"),
+        };
+        Inputs = Required(properties, FlowMetadataKeys.Inputs, source).Split(';');
+    }
+
+    /// <summary><see cref="UFlowMethod"/> or <see cref="CsFlowMethod"/>.</summary>
+    public string Method { get; }
+
+    /// <summary>The flow-graph format version (always <see cref="CurrentFormatVersion"/> for a graph that was read).</summary>
+    public int FormatVersion { get; }
+
+    /// <summary>The version of Microsoft.ML.UFlow that wrote the graph.</summary>
+    public string LibraryVersion { get; }
+
+    /// <summary>The feature scales the graph takes, finest first.</summary>
+    public IReadOnlyList<FlowScale> Scales { get; }
+
+    /// <summary>The shapes [C, H, W] of the outputs <c>Latent0</c>, <c>Latent1</c>, … (finest first).</summary>
+    public IReadOnlyList<FlowScale> Latents { get; }
+
+    /// <summary>The anomaly map is <see cref="MapSize"/>×<see cref="MapSize"/>.</summary>
+    public int MapSize { get; }
+
+    /// <summary>The image-score threshold of <c>PredictedLabel</c>, or null when the graph has none.</summary>
+    public float? Threshold { get; }
+
+    /// <summary>How the graph takes its features.</summary>
+    public FlowGraphInputLayout InputLayout { get; }
+
+    /// <summary>The graph's feature input names (one, or one per scale).</summary>
+    public IReadOnlyList<string> Inputs { get; }
+
+    /// <summary>Every <c>metadata_props</c> entry of the graph, including facts added at export.</summary>
+    public IReadOnlyDictionary<string, string> Properties { get; }
+
+    /// <summary>Reads the facts of the ONNX model in <paramref name="onnx"/>.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not an ONNX model, not a flow graph of this library, or of another format version.</exception>
+    public static FlowModelFacts Read(byte[] onnx)
+    {
+        ArgumentNullException.ThrowIfNull(onnx);
+        return FromModel(Parse(() => ModelProto.Parser.ParseFrom(onnx), "the ONNX bytes"), "the ONNX bytes");
+    }
+
+    /// <summary>Reads the facts of the ONNX model file at <paramref name="path"/>.</summary>
+    /// <exception cref="InvalidDataException">The file is not an ONNX model, not a flow graph of this library, or of another format version.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    public static FlowModelFacts Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using FileStream stream = File.OpenRead(path);
+        string source = $"'{path}'";
+        return FromModel(Parse(() => ModelProto.Parser.ParseFrom(stream), source), source);
+    }
+
+    /// <summary>
+    /// Reads the facts from a model's metadata map, e.g. ONNX Runtime's <c>InferenceSession.ModelMetadata.CustomMetadataMap</c>.
+    /// <paramref name="source"/> names the model in error messages.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The metadata is not that of a flow graph of this library, or of another format version.</exception>
+    public static FlowModelFacts FromMetadata(IReadOnlyDictionary<string, string> metadata, string source = "the model")
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        return new FlowModelFacts(new Dictionary<string, string>(metadata, StringComparer.Ordinal), source);
+    }
+
+    private static FlowModelFacts FromModel(ModelProto model, string source)
+    {
+        var properties = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (StringStringEntryProto entry in model.MetadataProps) properties[entry.Key] = entry.Value;
+        return new FlowModelFacts(properties, source);
+    }
+
+    private static ModelProto Parse(Func<ModelProto> parse, string source)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new InvalidDataException($"{source} is not an ONNX model (truncated or another kind of file): {e.Message}", e);
+        }
+    }
+
+    private static string Required(IReadOnlyDictionary<string, string> properties, string key, string source)
+        => properties.TryGetValue(key, out string? value) ? value
+            : throw Invalid(source, $"its metadata has no '{key}'");
+
+    private static InvalidDataException Invalid(string source, string what)
+        => new($"{source} is not a flow graph exported by Microsoft.ML.UFlow: {what}.");
+
+    private static FlowScale[] ParseShapes(string text, string key, string source)
+    {
+        string[] parts = text.Split(';');
+        var shapes = new FlowScale[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            string[] dims = parts[i].Split('x');
+            if (dims.Length != 3
+                || !int.TryParse(dims[0], NumberStyles.None, CultureInfo.InvariantCulture, out int c)
+                || !int.TryParse(dims[1], NumberStyles.None, CultureInfo.InvariantCulture, out int h)
+                || !int.TryParse(dims[2], NumberStyles.None, CultureInfo.InvariantCulture, out int w))
+            {
+                throw Invalid(source, $"its '{key}' entry '{text}' is not a list of CxHxW shapes");
+            }
+            shapes[i] = new FlowScale(c, h, w);
+        }
+        return shapes;
+    }
+}

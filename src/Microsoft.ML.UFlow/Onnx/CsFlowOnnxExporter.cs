@@ -80,16 +80,13 @@ public static class CsFlowOnnxExporter
                 string indices = b.AddInt64Initializer($"block{k}.perm{s}", perm, c);
                 x[s] = b.AddNode("Gather", [x[s], indices], $"block{k}.permuted{s}", OnnxAttributes.Int("axis", 1));
             }
-            x = Coupling(b, reader, network, k, x);
+            // The last block writes the latents directly.
+            x = Coupling(b, reader, network, k, x, k == network.KernelSizes.Length - 1);
         }
         reader.EnsureAllUsed();
 
-        var latents = new string[ScaleCount];
-        for (int s = 0; s < ScaleCount; s++)
-        {
-            latents[s] = b.AddNode("Identity", [x[s]], FlowGraphNames.Latent(s));
-            b.AddOutput(latents[s], TensorProto.Types.DataType.Float, -1, c, scales[s].Height, scales[s].Width);
-        }
+        string[] latents = x;
+        for (int s = 0; s < ScaleCount; s++) b.AddOutput(latents[s], TensorProto.Types.DataType.Float, -1, c, scales[s].Height, scales[s].Width);
 
         // C.4: the image score is the mean of z²/2 over all D latent values of the three scales.
         long d = scales.Sum(s => (long)s.Channels * s.Height * s.Width);
@@ -120,7 +117,7 @@ public static class CsFlowOnnxExporter
 
     // C.2 ParallelGlowCoupling: the first halves from the second halves of all scales (S2), then the second halves from the
     // updated first halves (S1); outputs clamped to ±1e6.
-    private static string[] Coupling(OnnxGraphBuilder b, StateDictionaryReader reader, CsFlowNetworkOptions network, int k, string[] x)
+    private static string[] Coupling(OnnxGraphBuilder b, StateDictionaryReader reader, CsFlowNetworkOptions network, int k, string[] x, bool last)
     {
         int c = network.Channels, c1 = c / 2, c2 = c - c1;
         string name = $"block{k}";
@@ -128,8 +125,9 @@ public static class CsFlowOnnxExporter
         var x2 = new string[ScaleCount];
         for (int s = 0; s < ScaleCount; s++)
         {
-            x1[s] = FlowGraphParts.SliceChannels(b, x[s], 0, c1, $"{name}.x1_{s}");
-            x2[s] = FlowGraphParts.SliceChannels(b, x[s], c1, c, $"{name}.x2_{s}");
+            string[] halves = FlowGraphParts.SplitChannels(b, x[s], c1, c2, $"{name}.x1_{s}", $"{name}.x2_{s}");
+            x1[s] = halves[0];
+            x2[s] = halves[1];
         }
         string[] r = Subnet(b, reader, network, k, name + ".s2", x2, c2, 2 * c1);
         var y1 = new string[ScaleCount];
@@ -140,7 +138,7 @@ public static class CsFlowOnnxExporter
         {
             string y2 = Affine(b, network.Alpha, x2[s], rPrime[s], c2, $"{name}.y2_{s}");
             string concat = b.AddNode("Concat", [y1[s], y2], $"{name}.coupled{s}", OnnxAttributes.Int("axis", 1));
-            output[s] = b.AddNode("Clip", [concat, b.Scalar(-OutputClamp), b.Scalar(OutputClamp)], $"{name}.output{s}");
+            output[s] = b.AddNode("Clip", [concat, b.Scalar(-OutputClamp), b.Scalar(OutputClamp)], last ? FlowGraphNames.Latent(s) : $"{name}.output{s}");
         }
         return output;
     }
@@ -148,7 +146,7 @@ public static class CsFlowOnnxExporter
     // y = exp(σ(r[:, :half])) ⊙ x + r[:, half:], σ(h) = α·0.636·atan(h/α).
     private static string Affine(OnnxGraphBuilder b, float alpha, string x, string r, int half, string name)
     {
-        string[] st = b.AddNode("Split", [r, b.Int64s(half, half)], [name + ".s", name + ".t"], OnnxAttributes.Int("axis", 1));
+        string[] st = FlowGraphParts.SplitChannels(b, r, half, half, name + ".s", name + ".t");
         string ratio = b.AddNode("Div", [st[0], b.Scalar(alpha)], name + ".s_over_alpha");
         string atan = b.AddNode("Atan", [ratio], name + ".atan");
         string sigma = b.AddNode("Mul", [atan, b.Scalar(alpha * TwoOverPi)], name + ".sigma");

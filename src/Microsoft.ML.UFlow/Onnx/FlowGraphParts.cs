@@ -49,9 +49,9 @@ internal static class FlowGraphParts
         return maps;
     }
 
-    /// <summary>Channels [start, end) of an NCHW tensor.</summary>
-    public static string SliceChannels(OnnxGraphBuilder b, string x, long start, long end, string hint)
-        => b.AddNode("Slice", [x, b.Int64s(start), b.Int64s(end), b.Int64s(1)], hint);
+    /// <summary>An NCHW tensor split into its first <paramref name="first"/> channels and the next <paramref name="second"/>.</summary>
+    public static string[] SplitChannels(OnnxGraphBuilder b, string x, long first, long second, string firstHint, string secondHint)
+        => b.AddNode("Split", [x, b.Int64s(first, second)], [firstHint, secondHint], OnnxAttributes.Int("axis", 1));
 
     /// <summary>
     /// The [4] int64 tensor [N, 1, S, S] for <see cref="ResizeBilinear"/>, N taken from <paramref name="nchw"/> at run time

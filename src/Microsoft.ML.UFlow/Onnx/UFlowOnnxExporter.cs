@@ -76,21 +76,23 @@ public static class UFlowOnnxExporter
 
         // A.3.1: the coarsest stage first; each coarser stage sends its first n_up channels up, the rest is its latent.
         var latents = new string[levels];
-        string h = Stage(b, reader, config, plan, levels - 1, x[levels - 1]);
+        // The finest stage's last step writes Latent0 directly.
+        string h = Stage(b, reader, config, plan, levels - 1, x[levels - 1], levels == 1 ? FlowGraphNames.Latent(0) : null);
         for (int l = levels - 1; l >= 1; l--)
         {
             int v = plan.StageChannels[l], nUp = plan.UpChannels[l];
-            latents[l] = FlowGraphParts.SliceChannels(b, h, nUp, v, FlowGraphNames.Latent(l));
-            string up = FlowGraphParts.SliceChannels(b, h, 0, nUp, $"stage{l}.up");
+            string[] split = FlowGraphParts.SplitChannels(b, h, nUp, v - nUp, $"stage{l}.up", FlowGraphNames.Latent(l));
+            latents[l] = split[1];
+            string up = split[0];
             for (int i = 0; i < plan.Upsamplings[l]; i++)
             {
                 // A.3.2: IRevNetUpsampling = PixelShuffle(2) ordering = DepthToSpace in CRD mode.
                 up = b.AddNode("DepthToSpace", [up], $"stage{l}.upsampled", OnnxAttributes.Int("blocksize", 2), OnnxAttributes.String("mode", "CRD"));
             }
             string concat = b.AddNode("Concat", [x[l - 1], up], $"stage{l - 1}.input", OnnxAttributes.Int("axis", 1));
-            h = Stage(b, reader, config, plan, l - 1, concat);
+            h = Stage(b, reader, config, plan, l - 1, concat, l == 1 ? FlowGraphNames.Latent(0) : null);
         }
-        latents[0] = b.AddNode("Identity", [h], FlowGraphNames.Latent(0));
+        latents[0] = h;
         reader.EnsureAllUsed();
 
         var latentShapes = new FlowScale[levels];
@@ -131,38 +133,42 @@ public static class UFlowOnnxExporter
     /// <summary>The applied global scale 0.1·softplus_{β=0.5}(g), linear above β·g = 20 (PyTorch's threshold), in double.</summary>
     internal static double GlobalScale(double g) => 0.5 * g > 20.0 ? 0.1 * g : 0.2 * Math.Log(1.0 + Math.Exp(0.5 * g));
 
-    private static string Stage(OnnxGraphBuilder b, StateDictionaryReader reader, UFlowConfig config, UFlowPlan plan, int l, string x)
+    // The stage's steps; the last one's output gets outputName when given (the finest stage writes Latent0 directly).
+    private static string Stage(OnnxGraphBuilder b, StateDictionaryReader reader, UFlowConfig config, UFlowPlan plan, int l, string x, string? outputName = null)
     {
-        for (int s = 0; s < config.FlowSteps; s++) x = Step(b, reader, config, plan.StageChannels[l], UFlowConfig.KernelOfStep(s), $"stage{l}.step{s}", x);
+        for (int s = 0; s < config.FlowSteps; s++)
+        {
+            string name = $"stage{l}.step{s}";
+            x = Step(b, reader, config, plan.StageChannels[l], UFlowConfig.KernelOfStep(s), name, x, s == config.FlowSteps - 1 ? outputName ?? name : name);
+        }
         return x;
     }
 
     // A.3.3 / A.3.4: coupling on the last C2 channels, then the global affine, then the permutation.
-    private static string Step(OnnxGraphBuilder b, StateDictionaryReader reader, UFlowConfig config, int c, int k, string name, string x)
+    private static string Step(OnnxGraphBuilder b, StateDictionaryReader reader, UFlowConfig config, int c, int k, string name, string x, string outputName)
     {
         int c1 = c - c / 2, c2 = c / 2, hidden = (int)(c1 * config.SubnetChannelsRatio);
         if (hidden < 1) throw new ArgumentException($"Step '{name}' would have no hidden channels (C1 = {c1}, ratio {config.SubnetChannelsRatio}).", nameof(config));
         string w1 = Initializer(b, reader, name + ".subnet.0.weight", hidden, c1, k, k);
         string b1 = Initializer(b, reader, name + ".subnet.0.bias", hidden);
-        string w2 = Initializer(b, reader, name + ".subnet.2.weight", 2 * c2, hidden, k, k);
-        string b2 = Initializer(b, reader, name + ".subnet.2.bias", 2 * c2);
+        // FrEIA's 0.1 on the subnet output, 0.1·(W·h + b), is folded into the last convolution as (0.1·W)·h + 0.1·b.
+        string w2 = ScaledInitializer(b, reader, name + ".subnet.2.weight", SubnetOutputScale, 2 * c2, hidden, k, k);
+        string b2 = ScaledInitializer(b, reader, name + ".subnet.2.bias", SubnetOutputScale, 2 * c2);
         float[] g = reader.Take(name + ".global_scale", c);
         float[] offset = reader.Take(name + ".global_offset", c);
         long[] perm = reader.TakePermutation(name + ".perm", c);
 
-        string x1 = FlowGraphParts.SliceChannels(b, x, 0, c1, name + ".x1");
-        string x2 = FlowGraphParts.SliceChannels(b, x, c1, c, name + ".x2");
+        string[] halves = FlowGraphParts.SplitChannels(b, x, c1, c2, name + ".x1", name + ".x2");
+        string x1 = halves[0], x2 = halves[1];
         string conv1 = Conv(b, x1, w1, b1, k, name + ".subnet.0");
         string relu = b.AddNode("Relu", [conv1], name + ".subnet.1");
         string a = Conv(b, relu, w2, b2, k, name + ".subnet.2");
-        string[] st = b.AddNode("Split", [a, b.Int64s(c2, c2)], [name + ".s", name + ".t"], OnnxAttributes.Int("axis", 1));
-        string sScaled = b.AddNode("Mul", [st[0], b.Scalar(SubnetOutputScale)], name + ".s_scaled");
-        string tanh = b.AddNode("Tanh", [sScaled], name + ".tanh");
+        string[] st = FlowGraphParts.SplitChannels(b, a, c2, c2, name + ".s", name + ".t");
+        string tanh = b.AddNode("Tanh", [st[0]], name + ".tanh");
         string j = b.AddNode("Mul", [tanh, b.Scalar(config.AffineClamp)], name + ".j");
         string expJ = b.AddNode("Exp", [j], name + ".exp_j");
         string x2Scaled = b.AddNode("Mul", [x2, expJ], name + ".x2_exp_j");
-        string tScaled = b.AddNode("Mul", [st[1], b.Scalar(SubnetOutputScale)], name + ".t_scaled");
-        string y2 = b.AddNode("Add", [x2Scaled, tScaled], name + ".y2");
+        string y2 = b.AddNode("Add", [x2Scaled, st[1]], name + ".y2");
         string u = b.AddNode("Concat", [x1, y2], name + ".coupled", OnnxAttributes.Int("axis", 1));
 
         // out[:, i] = (u·scale + offset)[:, π(i)] = u[:, π(i)]·scale[π(i)] + offset[π(i)]: gather first, then the permuted affine.
@@ -176,11 +182,19 @@ public static class UFlowOnnxExporter
         string permutation = b.AddInt64Initializer(name + ".perm", perm, c);
         string gathered = b.AddNode("Gather", [u, permutation], name + ".permuted", OnnxAttributes.Int("axis", 1));
         string scaled = b.AddNode("Mul", [gathered, b.AddInitializer(name + ".global_scale_permuted", scale, 1, c, 1, 1)], name + ".scaled");
-        return b.AddNode("Add", [scaled, b.AddInitializer(name + ".global_offset_permuted", shift, 1, c, 1, 1)], name);
+        return b.AddNode("Add", [scaled, b.AddInitializer(name + ".global_offset_permuted", shift, 1, c, 1, 1)], outputName);
     }
 
     private static string Initializer(OnnxGraphBuilder b, StateDictionaryReader reader, string name, params int[] shape)
         => b.AddInitializer(name, reader.Take(name, shape), shape.Select(d => (long)d).ToArray());
+
+    private static string ScaledInitializer(OnnxGraphBuilder b, StateDictionaryReader reader, string name, float factor, params int[] shape)
+    {
+        float[] values = reader.Take(name, shape);
+        var scaled = new float[values.Length];
+        for (int i = 0; i < values.Length; i++) scaled[i] = values[i] * factor;
+        return b.AddInitializer(name + ".scaled", scaled, shape.Select(d => (long)d).ToArray());
+    }
 
     private static string Conv(OnnxGraphBuilder b, string x, string weight, string bias, int k, string hint)
     {

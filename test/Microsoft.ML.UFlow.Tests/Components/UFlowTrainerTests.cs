@@ -58,7 +58,7 @@ public sealed class UFlowTrainerTests
         IDataView train = FeatureRows.Load(ml, rows: 6, seed: 4);
         var scorer = ml.AnomalyDetection.Trainers.UFlow(Quick()).Fit(train);
         byte[] graph = scorer.GetOnnxModel();
-        var facts = Onnx.FlowModelFacts.Read(graph);
+        var facts = Microsoft.ML.UFlow.Onnx.FlowModelFacts.Read(graph);
         Assert.Equal(scorer.Threshold, facts.Threshold);
         Assert.Equal(new[] { new FlowScale(8, 8, 8), new FlowScale(16, 4, 4) }, facts.Scales);
     }

@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using Microsoft.ML.UFlow.Flows;
+using Microsoft.ML.UFlow.Flows.CsFlow;
+using Microsoft.ML.UFlow.Onnx;
+using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Tests.Flows.CsFlow;
+
+namespace Microsoft.ML.UFlow.Tests.Onnx;
+
+/// <summary>
+/// The exported CS-Flow graph, run by ONNX Runtime, against version 1's <see cref="CsFlowNetwork"/> and
+/// <see cref="CsFlowScoring"/> on random networks with every γ moved away from 0 (so that every subnetwork matters):
+/// the three latents (allclose rtol 1e-4, atol 1e-4), the image score (rtol 1e-5: float32 sums in ONNX Runtime against
+/// version 1's double sums) and the localisation map (rtol 1e-5, atol 1e-6).
+/// </summary>
+public sealed class CsFlowOnnxParityTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    internal const double LatentRtol = 1e-4, LatentAtol = 1e-4, ScoreRtol = 1e-5, MapRtol = 1e-5, MapAtol = 1e-6;
+
+    [Fact]
+    public void TinyNetworkMatchesVersion1()
+    {
+        var options = new CsFlowNetworkOptions { Channels = 7, HiddenChannels = 12, KernelSizes = [3, 1, 5], Alpha = 2.5f, Seed = 3 };
+        Check(options, 8, 12, batch: 2, mapSize: 20, FlowGraphInputLayout.Concatenated, "tiny");
+        Check(options, 8, 12, batch: 2, mapSize: 6, FlowGraphInputLayout.PerScale, "tiny per-scale, S=6");
+    }
+
+    [Fact]
+    public void MobileNetV2SizedNetworkMatchesVersion1()
+    {
+        // MobileNetV2 stride16 (96 channels) on a 256 px input: maps 16×16, 8×8, 4×4; hidden 64 as in RESULTS.md's runs.
+        var options = new CsFlowNetworkOptions { Channels = 96, HiddenChannels = 64, Seed = 4 };
+        Check(options, 16, 16, batch: 2, mapSize: 256, FlowGraphInputLayout.Concatenated, "mobilenetv2-sized", timeRuns: 5);
+    }
+
+    internal static CsFlowNetwork RandomNetwork(CsFlowNetworkOptions options, ulong seed)
+    {
+        var network = new CsFlowNetwork(options);
+        CsFlowTestData.SetGammas(network, seed);
+        return network;
+    }
+
+    private void Check(CsFlowNetworkOptions options, int height, int width, int batch, int mapSize, FlowGraphInputLayout layout, string label, int timeRuns = 0)
+    {
+        CsFlowNetwork network = RandomNetwork(options, 17);
+        Tensor[] features = CsFlowTestData.Scales(batch, options.Channels, height, width, seed: 18, std: 1.5);
+        var watch = Stopwatch.StartNew();
+        var (latents, _) = network.Forward(features);
+        double v1Seconds = watch.Elapsed.TotalSeconds;
+        double[] scores = CsFlowScoring.ImageScores(latents);
+        Tensor map = CsFlowScoring.LocalizationMap(latents[0], mapSize, mapSize);
+
+        byte[] model = CsFlowOnnxExporter.Export(options, height, width, FlowStateDictionary.Of(network), new FlowOnnxExportOptions { MapSize = mapSize, InputLayout = layout });
+        using var runner = new OnnxGraphRunner(model);
+        var inputs = new Dictionary<string, (float[], long[])>();
+        if (layout == FlowGraphInputLayout.Concatenated)
+        {
+            inputs[FlowGraphNames.DefaultInput] = OnnxGraphRunner.Concatenate(features);
+        }
+        else
+        {
+            for (int s = 0; s < 3; s++) inputs[FlowGraphNames.PerScaleInput(FlowGraphNames.DefaultInput, s)] = OnnxGraphRunner.Input(features[s]);
+        }
+        var outputs = runner.Run(inputs);
+        for (int s = 0; s < 3; s++)
+        {
+            GraphOutput z = outputs[FlowGraphNames.Latent(s)];
+            Assert.Equal(latents[s].Shape.ToArray().Select(d => (long)d), z.Shape);
+            Closeness.Assert($"{label} Latent{s}", z.Floats, latents[s].Span, LatentRtol, LatentAtol, output);
+        }
+        Assert.Equal([batch], outputs[FlowGraphNames.Score].Shape);
+        Closeness.Assert($"{label} Score", outputs[FlowGraphNames.Score].Floats, scores.Select(v => (float)v).ToArray(), ScoreRtol, 0, output);
+        Assert.Equal([batch, mapSize, mapSize], outputs[FlowGraphNames.AnomalyMap].Shape);
+        Closeness.Assert($"{label} AnomalyMap", outputs[FlowGraphNames.AnomalyMap].Floats, map.Span, MapRtol, MapAtol, output);
+
+        if (timeRuns > 0)
+        {
+            var one = new Dictionary<string, (float[], long[])> { [FlowGraphNames.DefaultInput] = OnnxGraphRunner.Concatenate(features.Select(First).ToArray()) };
+            runner.Run(one);
+            watch.Restart();
+            for (int i = 0; i < timeRuns; i++) runner.Run(one);
+            output.WriteLine($"{label}: graph {model.Length / 1e6:F2} MB, {network.ParameterCount} parameters; ORT {watch.Elapsed.TotalMilliseconds / timeRuns:F1} ms per image " +
+                $"(batch 1, mean of {timeRuns}); version 1 forward {v1Seconds / batch * 1e3:F1} ms per image (batch {batch})");
+        }
+    }
+
+    private static Tensor First(Tensor batch)
+    {
+        var one = new Tensor(1, batch.C, batch.H, batch.W);
+        batch.Sample(0).CopyTo(one.Span);
+        return one;
+    }
+}

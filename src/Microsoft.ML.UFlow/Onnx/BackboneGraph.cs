@@ -121,10 +121,10 @@ public static class BackboneGraph
             nodes.Add(OnnxNodes.Node("Reshape", [values[i], prefix + "flat"], [flat]));
             flatNames.Add(flat);
         }
-        nodes.Add(OnnxNodes.Node("Concat", flatNames, [outputName], OnnxNodes.Int("axis", 1)));
+        nodes.Add(OnnxNodes.Node("Concat", flatNames, [outputName], OnnxAttributes.Int("axis", 1)));
         float[] shapeValues = shapes.SelectMany(s => s.Select(d => (float)d)).ToArray();
         nodes.Add(OnnxNodes.Node("Constant", [], [outputName + ShapesSuffix],
-            OnnxNodes.TensorAttribute("value", OnnxTensors.Float(prefix + "shapes", [shapeValues.Length], shapeValues))));
+            OnnxAttributes.Tensor("value", OnnxTensors.Float(prefix + "shapes", [shapeValues.Length], shapeValues))));
         graph.Node.Clear();
         graph.Node.Add(nodes);
         var initializers = new HashSet<string>(graph.Initializer.Select(i => i.Name));
@@ -264,8 +264,8 @@ public static class BackboneGraph
         // The coarse model sees the normalised fine input downsampled (METHOD.md A.2.1, pitfall 9).
         merged.Initializer.Add(OnnxTensors.Float(p + "half", [4], [1f, 1f, 0.5f, 0.5f]));
         var resize = OnnxNodes.Node("Resize", [fineInput, "", p + "half"], [c + coarseInput],
-            OnnxNodes.String("mode", "cubic"), OnnxNodes.Float("cubic_coeff_a", -0.75f),
-            OnnxNodes.String("coordinate_transformation_mode", "align_corners"));
+            OnnxAttributes.String("mode", "cubic"), OnnxAttributes.Float("cubic_coeff_a", -0.75f),
+            OnnxAttributes.String("coordinate_transformation_mode", "align_corners"));
         nodes.Add(resize);
         nodes.AddRange(coarseNodes);
         // Tokens [B, N, D] → [B, D, N] → maps [B, D, side, side] (map[b, d, i, j] = tokens[b, i·side + j, d]).
@@ -273,7 +273,7 @@ public static class BackboneGraph
         {
             merged.Initializer.Add(OnnxTensors.Int64($"{p}{name}_map_shape", [4], [0, d, side, side]));
             var transpose = OnnxNodes.Node("Transpose", [tokens], [$"{p}{name}_dn"]);
-            transpose.Attribute.Add(OnnxNodes.Ints("perm", [0, 2, 1]));
+            transpose.Attribute.Add(OnnxAttributes.Ints("perm", [0, 2, 1]));
             nodes.Add(transpose);
             nodes.Add(OnnxNodes.Node("Reshape", [$"{p}{name}_dn", $"{p}{name}_map_shape"], [$"{p}{name}_map"]));
         }

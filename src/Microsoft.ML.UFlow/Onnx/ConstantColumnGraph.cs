@@ -15,12 +15,12 @@ internal static class ConstantColumnGraph
     /// </summary>
     public static byte[] Build(string inputName, long inputLength, string outputName, float[] values, IReadOnlyDictionary<string, string>? metadata = null)
     {
-        var model = new ModelProto { IrVersion = 8, ProducerName = "Microsoft.ML.UFlow", ProducerVersion = LibraryVersion.Text };
+        var model = new ModelProto { IrVersion = 8, ProducerName = "Microsoft.ML.UFlow", ProducerVersion = FlowGraphParts.LibraryVersion };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
         var graph = new GraphProto { Name = "constant_" + outputName };
         graph.Input.Add(OnnxNodes.FloatValue(inputName, [inputLength]));
         graph.Node.Add(OnnxNodes.Node("Constant", [], [outputName],
-            OnnxNodes.TensorAttribute("value", OnnxTensors.Float(outputName + "_value", [values.Length], values))));
+            OnnxAttributes.Tensor("value", OnnxTensors.Float(outputName + "_value", [values.Length], values))));
         graph.Output.Add(OnnxNodes.FloatValue(outputName, [values.Length]));
         model.Graph = graph;
         if (metadata is not null)

@@ -2,7 +2,8 @@ using Onnx;
 
 namespace Microsoft.ML.UFlow.Onnx;
 
-/// <summary>Builds ONNX nodes, attributes and value infos.</summary>
+/// <summary>Builds ONNX nodes and value infos for editing existing graphs (backbones, exported flows); attributes come
+/// from <see cref="OnnxAttributes"/>, whole new graphs from <see cref="OnnxGraphBuilder"/>.</summary>
 internal static class OnnxNodes
 {
     /// <summary>A node of the default domain.</summary>
@@ -14,30 +15,6 @@ internal static class OnnxNodes
         node.Attribute.Add(attributes);
         return node;
     }
-
-    /// <summary>An integer attribute.</summary>
-    public static AttributeProto Int(string name, long value) =>
-        new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
-
-    /// <summary>A float attribute.</summary>
-    public static AttributeProto Float(string name, float value) =>
-        new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
-
-    /// <summary>A string attribute.</summary>
-    public static AttributeProto String(string name, string value) =>
-        new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8(value) };
-
-    /// <summary>An integer-list attribute.</summary>
-    public static AttributeProto Ints(string name, long[] values)
-    {
-        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
-        a.Ints.Add(values);
-        return a;
-    }
-
-    /// <summary>A tensor attribute (the <c>value</c> of a <c>Constant</c>).</summary>
-    public static AttributeProto TensorAttribute(string name, TensorProto value) =>
-        new() { Name = name, Type = AttributeProto.Types.AttributeType.Tensor, T = value };
 
     /// <summary>A float32 value info; a negative dimension is the symbolic batch dimension <c>N</c>.</summary>
     public static ValueInfoProto FloatValue(string name, long[] dims)

@@ -49,7 +49,7 @@ public static class ScorerGraph
         graph.Node.Add(OnnxNodes.Node("Identity", [FlowGraphNames.Score], [RawScore]));
         newOutputs.Add(OnnxNodes.FloatValue(RawScore, [-1]));
         graph.Node.Add(OnnxNodes.Node("Constant", [], [Threshold],
-            OnnxNodes.TensorAttribute("value", OnnxTensors.Float("scorer_threshold", [1], [threshold]))));
+            OnnxAttributes.Tensor("value", OnnxTensors.Float("scorer_threshold", [1], [threshold]))));
         newOutputs.Add(OnnxNodes.FloatValue(Threshold, [1]));
 
         if (latentShapes is not null)
@@ -65,12 +65,12 @@ public static class ScorerGraph
                 graph.Node.Add(OnnxNodes.Node("Reshape", [latent, "scorer_flat"], [flat]));
                 flats.Add(flat);
             }
-            graph.Node.Add(OnnxNodes.Node("Concat", flats, [Latents], OnnxNodes.Int("axis", 1)));
+            graph.Node.Add(OnnxNodes.Node("Concat", flats, [Latents], OnnxAttributes.Int("axis", 1)));
             long total = latentShapes.Sum(s => (long)s.Channels * s.Height * s.Width);
             newOutputs.Add(OnnxNodes.FloatValue(Latents, [-1, total]));
             float[] shapes = latentShapes.SelectMany(s => new float[] { s.Channels, s.Height, s.Width }).ToArray();
             graph.Node.Add(OnnxNodes.Node("Constant", [], [LatentShapes],
-                OnnxNodes.TensorAttribute("value", OnnxTensors.Float("scorer_latent_shapes", [shapes.Length], shapes))));
+                OnnxAttributes.Tensor("value", OnnxTensors.Float("scorer_latent_shapes", [shapes.Length], shapes))));
             newOutputs.Add(OnnxNodes.FloatValue(LatentShapes, [shapes.Length]));
         }
         graph.Output.Clear();

@@ -46,15 +46,13 @@ internal static class TrainingFeatureReader
                 long expected = scales.Sum(s => (long)s.Channels * s.Height * s.Width);
                 if (values.Length != expected)
                     throw new ArgumentException($"{trainer}: row {cache.Count} of '{column}' has {values.Length} values; its shapes {Describe(scales)} need {expected}.");
-                var dense = values.DenseValues().GetEnumerator();
+                // OnnxTransformer fills dense buffers; a sparse one (another producer) is densified first.
+                ReadOnlySpan<float> flat = values.IsDense ? values.GetValues() : values.DenseValues().ToArray();
+                int offset = 0;
                 foreach (Tensor map in maps!)
                 {
-                    Span<float> span = map.Span;
-                    for (int i = 0; i < span.Length; i++)
-                    {
-                        dense.MoveNext();
-                        span[i] = dense.Current;
-                    }
+                    flat.Slice(offset, map.Length).CopyTo(map.Span);
+                    offset += map.Length;
                 }
                 cache.Add(maps);
                 progress?.Report(new TrainingProgress("featurize", cache.Count, total));

@@ -30,7 +30,7 @@ internal sealed class ModelCapabilities
         HasNfa = hasNfa;
     }
 
-    /// <summary>The model kind, from its score component.</summary>
+    /// <summary>The model kind, from its flow graph's method.</summary>
     public ModelKind Kind { get; }
 
     /// <summary>"U-Flow" or "CS-Flow".</summary>

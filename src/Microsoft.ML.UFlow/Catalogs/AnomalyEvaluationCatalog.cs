@@ -22,11 +22,14 @@ public static class AnomalyEvaluationCatalog
     /// <param name="maskPathColumnName">The ground-truth mask paths.</param>
     /// <param name="anomalyMapColumnName">The anomaly maps.</param>
     /// <param name="segmentationMaskColumnName">The segmentation masks; when absent under its default name, mIoU is NaN.</param>
+    /// <param name="inputSize">The side the model resized images to: masks are resized like the images, then to the map
+    /// size (METHOD.md Part B). Null: the side of the data's <c>Image</c> column, else the map size.</param>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type.</exception>
     /// <exception cref="FileNotFoundException">A mask named by the data does not exist.</exception>
     public static SegmentationMetrics EvaluateSegmentation(this AnomalyDetectionCatalog catalog, IDataView data,
         string labelColumnName = AnomalyColumns.Label, string maskPathColumnName = AnomalyColumns.MaskPath,
-        string anomalyMapColumnName = AnomalyColumns.AnomalyMap, string segmentationMaskColumnName = AnomalyColumns.SegmentationMask)
+        string anomalyMapColumnName = AnomalyColumns.AnomalyMap, string segmentationMaskColumnName = AnomalyColumns.SegmentationMask,
+        int? inputSize = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(data);
@@ -36,7 +39,7 @@ public static class AnomalyEvaluationCatalog
         var map = RequireVector(schema, anomalyMapColumnName, NumberDataViewType.Single);
         var segmentation = Optional(schema, segmentationMaskColumnName, AnomalyColumns.SegmentationMask, BooleanDataViewType.Instance, vector: true);
         int mapSize = SquareSide(map, anomalyMapColumnName);
-        var truth = GroundTruthReader.For(schema, mapSize);
+        var truth = GroundTruthReader.For(schema, mapSize, inputSize);
 
         var pixels = new PixelEvaluator();
         var iou = new MeanIouAccumulator();
@@ -89,12 +92,14 @@ public static class AnomalyEvaluationCatalog
     /// <param name="predictedLabelColumnName">The predicted labels (Boolean); optional under its default name.</param>
     /// <param name="segmentationMaskColumnName">The segmentation masks; optional under its default name.</param>
     /// <param name="maskPathColumnName">The ground-truth mask paths; optional under its default name.</param>
+    /// <param name="inputSize">As for <see cref="EvaluateSegmentation"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException">A required column, or an optional one named by the caller, is missing
     /// or of the wrong type.</exception>
     public static IReadOnlyList<DefectTypeMetrics> EvaluateByDefectType(this AnomalyDetectionCatalog catalog, IDataView data,
         string defectTypeColumnName = AnomalyColumns.DefectType, string labelColumnName = AnomalyColumns.Label,
         string scoreColumnName = AnomalyColumns.Score, string predictedLabelColumnName = AnomalyColumns.PredictedLabel,
-        string segmentationMaskColumnName = AnomalyColumns.SegmentationMask, string maskPathColumnName = AnomalyColumns.MaskPath)
+        string segmentationMaskColumnName = AnomalyColumns.SegmentationMask, string maskPathColumnName = AnomalyColumns.MaskPath,
+        int? inputSize = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(data);
@@ -144,7 +149,7 @@ public static class AnomalyEvaluationCatalog
             if (truth is null)
             {
                 mapSize = SquareSide(maskValues.Length, segmentationMaskColumnName);
-                truth = GroundTruthReader.For(schema, mapSize);
+                truth = GroundTruthReader.For(schema, mapSize, inputSize);
                 predicted = new bool[mapSize * mapSize];
                 gt = new float[mapSize * mapSize];
             }

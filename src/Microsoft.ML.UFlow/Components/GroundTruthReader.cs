@@ -15,12 +15,17 @@ internal sealed class GroundTruthReader
 
     private GroundTruthReader(int inputSize) => _inputSize = inputSize;
 
-    /// <summary>The input size: the side of the data's <c>Image</c> column when it has a known size, else the map size.</summary>
-    public static GroundTruthReader For(DataViewSchema schema, int mapSize)
+    /// <summary>The input size: <paramref name="inputSize"/> when given, else the side of the data's <c>Image</c> column when
+    /// it has a known size, else the map size.</summary>
+    public static GroundTruthReader For(DataViewSchema schema, int mapSize, int? inputSize)
     {
+        if (inputSize is int given)
+        {
+            if (given < 1) throw new ArgumentOutOfRangeException(nameof(inputSize), given, "The input size must be positive.");
+            return new GroundTruthReader(given);
+        }
         var image = schema.GetColumnOrNull(AnomalyColumns.Image);
-        int inputSize = image?.Type is ImageDataViewType { Height: > 0 } t ? t.Height : mapSize;
-        return new GroundTruthReader(inputSize);
+        return new GroundTruthReader(image?.Type is ImageDataViewType { Height: > 0 } t ? t.Height : mapSize);
     }
 
     public void Read(string maskPath, int mapSize, Span<float> destination)

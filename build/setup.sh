@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command from a fresh clone to a trained and evaluated model:
-#   1. installs libturbojpeg with build/install-native.sh (ONNX Runtime comes with the Microsoft.ML.OnnxRuntime NuGet package);
+#   1. restores the NuGet packages (ML.NET, ONNX Runtime, TorchSharp with libtorch, SkiaSharp: nothing else to install);
 #   2. builds the uflow CLI (Release);
 #   3. trains MobileNetV2 U-Flow on MVTec AD bottle (../shared/data/mvtec_ad/bottle);
 #   4. evaluates it on the bottle test set, writing metrics JSON and the HTML report.
@@ -18,9 +18,6 @@ for needed in "$data" "$backbone"; do
     exit 2
   fi
 done
-
-echo "[setup] native libraries (libturbojpeg)"
-bash "$repo/build/install-native.sh"
 
 echo "[setup] building the CLI"
 dotnet build "$repo/src/Microsoft.ML.UFlow.Cli" -c Release -nologo -v quiet

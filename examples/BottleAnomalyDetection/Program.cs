@@ -1,46 +1,52 @@
-using System.Globalization;
-using BottleAnomalyDetection;
-using Microsoft.ML.UFlow.Api;
+using Microsoft.ML;
+using Microsoft.ML.UFlow;
 
-// Usage: dotnet run --project examples/BottleAnomalyDetection -c Release -- [SHARED_DIR] [EPOCHS]
-// SHARED_DIR defaults to ../shared beside the repository (data/mvtec_ad/bottle and models/mobilenetv2_1.0_imagenet_features.onnx).
-string repo = FindRepositoryRoot();
-string shared = args.Length > 0 ? args[0] : Path.GetFullPath(Path.Combine(repo, "..", "shared"));
-int epochs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 30;
-string bottle = Path.Combine(shared, "data", "mvtec_ad", "bottle");
-string backbone = Path.Combine(shared, "models", "mobilenetv2_1.0_imagenet_features.onnx");
-if (!Directory.Exists(bottle) || !File.Exists(backbone))
+// The README program: train U-Flow on MVTec AD bottle, save an ordinary ML.NET model, load it as any ML.NET program would,
+// evaluate it (image, pixels, per defect type) and predict one image.
+// Usage: dotnet run --project examples/BottleAnomalyDetection -c Release -- [BOTTLE_FOLDER] [MOBILENETV2_ONNX] [EPOCHS]
+// Defaults: data/mvtec_ad/bottle and models/mobilenetv2_1.0_imagenet_features.onnx of ../shared beside the repository, 30 epochs.
+string bottle = args.Length > 0 ? args[0] : Shared("data", "mvtec_ad", "bottle");
+string mobilenetv2 = args.Length > 1 ? args[1] : Shared("models", "mobilenetv2_1.0_imagenet_features.onnx");
+int epochs = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 30;
+
+var ml = new MLContext(seed: 0);
+IDataView train = ml.Data.LoadAnomalyImages(bottle, AnomalyImageSplit.Train); // ImagePath, Label (Single, 1 = anomalous), MaskPath, DefectType
+IDataView test  = ml.Data.LoadAnomalyImages(bottle, AnomalyImageSplit.Test);
+var pipeline = ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: "ImagePath")
+    .Append(ml.Transforms.ResizeImages("Image", 256, 256))
+    .Append(ml.Transforms.ApplyOnnxFeaturizer("Features", "Image", mobilenetv2, ["stride4", "stride8", "stride16"]))
+    .Append(ml.AnomalyDetection.Trainers.UFlow(new UFlowTrainer.Options { Epochs = epochs }))
+    .Append(ml.Transforms.SegmentWithNfa());
+ITransformer model = pipeline.Fit(train);
+ml.Model.Save(model, train.Schema, "bottle.zip");
+
+// any ML.NET program, in another process:
+ITransformer loaded = new MLContext().Model.Load("bottle.zip", out _);
+IDataView scored = loaded.Transform(test);                     // Score, PredictedLabel, AnomalyMap, LogNfa, SegmentationMask
+var m = ml.AnomalyDetection.Evaluate(scored);                  // ML.NET's own evaluator: image AUROC (AnomalyDetectionMetrics, in Microsoft.ML.Data)
+SegmentationMetrics s = ml.AnomalyDetection.EvaluateSegmentation(scored);    // pixel AUROC, AUPRO, mIoU at log NFA < 0, F1-max
+
+Console.WriteLine($"image AUROC {m.AreaUnderRocCurve:F4}, pixel AUROC {s.PixelAuroc:F4}, AUPRO {s.Aupro:F4}, mIoU at log NFA < 0 {s.MeanIouAtNfa:F4}, " +
+                  $"pixel F1-max {s.F1MaxPixel:F4}, normal images with a detection {s.FalseAlarmImages}");
+foreach (var t in ml.AnomalyDetection.EvaluateByDefectType(scored))
 {
-    Console.Error.WriteLine($"Needs {bottle} and {backbone}; pass the shared folder as the first argument.");
-    return 2;
+    string segmentation = t.Segmentation is { } g ? $", segmented {g.ImagesWithDetection}, mIoU {g.MeanIou:F4}" : "";
+    Console.WriteLine($"  {t.DefectType}: {t.ImageCount} images, image AUROC {t.ImageAuroc:F4}, flagged {t.FlaggedImageCount}{segmentation}");
 }
 
-var ctx = new UFlowContext(seed: 0);
-string modelPath = Path.Combine(repo, "out", "example", "bottle_uflow.zip");
-
-Console.WriteLine($"Training U-Flow (MobileNetV2 features, {epochs} epochs) on {bottle} ...");
-var model = BottleModel.Train(ctx, bottle, backbone, modelPath, epochs);
-Console.WriteLine($"Saved {modelPath}");
-
-var (image, pixels, byType) = BottleModel.Evaluate(ctx, model, bottle);
-Console.WriteLine($"image AUROC {image.AreaUnderRocCurve:F4}, pixel AUROC {pixels.PixelAuroc:F4}, AUPRO {pixels.Aupro:F4}, " +
-                  $"mIoU at log NFA < 0 {pixels.MeanIouAtNfa:F4}, pixel F1-max {pixels.F1MaxPixel:F4}, false-alarm images {pixels.FalseAlarmImages}/{image.ImageCount - image.AnomalousImageCount} normal");
-foreach (var t in byType.Where(t => t.IsAnomalous))
-{
-    Console.WriteLine($"  {t.DefectType}: {t.ImageCount} images, image AUROC {t.ImageAuroc:F4}, flagged {t.FlaggedImageCount}, " +
-                      $"segmented {t.Segmentation!.ImagesWithDetection}, mIoU {t.Segmentation.MeanIou:F4}");
-}
-
+// One image at a time, on the loaded model.
+var engine = ml.Model.CreatePredictionEngine<ImageInput, UFlowPrediction>(loaded);
 string sample = Path.Combine(bottle, "test", "broken_large", "000.png");
-var output = BottleModel.Predict(ctx, modelPath, new ModelInput { ImagePath = sample });
-Console.WriteLine($"{sample}: score {output.Score:F4}, anomalous {output.IsAnomalous} ({output.AnomalousPixels} pixels), max -log10 NFA {output.MaxNegativeLog10Nfa:F1}");
+UFlowPrediction p = engine.Predict(new ImageInput { ImagePath = sample });
+Console.WriteLine($"{sample}: score {p.Score:F4}, above the threshold {p.PredictedLabel}, segmented {p.HasDetection} " +
+                  $"({p.SegmentationMask.Count(x => x)} pixels), max -log10 NFA {p.LogNfa.Max():F1}");
 return 0;
 
-static string FindRepositoryRoot()
+static string Shared(params string[] parts)
 {
     for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
     {
-        if (File.Exists(Path.Combine(d.FullName, "Microsoft.ML.UFlow.sln"))) return d.FullName;
+        if (File.Exists(Path.Combine(d.FullName, "Microsoft.ML.UFlow.sln"))) return Path.Combine([d.FullName, "..", "shared", .. parts]);
     }
-    return Directory.GetCurrentDirectory();
+    return Path.Combine(parts);
 }

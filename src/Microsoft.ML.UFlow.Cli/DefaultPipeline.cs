@@ -1,13 +1,12 @@
-using Microsoft.ML.UFlow.Api;
-using Microsoft.ML.UFlow.Api.AnomalyDetection;
-using Microsoft.ML.UFlow.Api.Transforms;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
 using Microsoft.ML.UFlow.Features;
 
 namespace Microsoft.ML.UFlow.Cli;
 
 /// <summary>
-/// The pipelines 'uflow train' fits: load → resize (PIL bilinear) → ImageNet pixels → ONNX features → U-Flow → NFA, or
-/// (<c>--model csflow</c>) load → resize → ImageNet pixels → one ONNX output at three input scales (METHOD.md C.1) → CS-Flow.
+/// The pipelines 'uflow train' fits: load → resize → ONNX features (ImageNet normalisation folded in) → U-Flow → NFA, or
+/// (<c>--model csflow</c>) load → resize → one ONNX output at three input scales (METHOD.md C.1) → CS-Flow.
 /// </summary>
 internal static class DefaultPipeline
 {
@@ -33,30 +32,33 @@ internal static class DefaultPipeline
         ["layer1_act", "layer2_act", "layer3_act"], // ResNet-50 v2 cut after stage 3
     ];
 
-    public static EstimatorChain<NfaSegmentationTransformer> Create(UFlowContext ctx, string backbone, IReadOnlyList<string> layers, int inputSize, UFlowTrainer.Options options)
+    /// <summary>The U-Flow pipeline over an <c>ImagePath</c> column: load, resize, backbone features, U-Flow, NFA segmentation.</summary>
+    public static IEstimator<ITransformer> Create(MLContext ml, string backbone, IReadOnlyList<string> layers, int inputSize, UFlowTrainer.Options options)
     {
         if (inputSize < 32 || inputSize % 32 != 0) throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, "--input-size must be a positive multiple of 32.");
-        return ctx.Transforms.LoadImages(UFlowColumns.Image)
-            .Append(ctx.Transforms.ResizeImages(UFlowColumns.Image, inputSize, inputSize))
-            .Append(ctx.Transforms.ExtractPixels(UFlowColumns.Pixels, UFlowColumns.Image))
-            .Append(ctx.Transforms.ApplyOnnxFeaturizer(UFlowColumns.Features, UFlowColumns.Pixels, backbone, layers))
-            .Append(ctx.AnomalyDetection.Trainers.UFlow(options))
-            .Append(ctx.AnomalyDetection.SegmentWithNfa());
+        return Images(ml, inputSize)
+            .Append(ml.Transforms.ApplyOnnxFeaturizer(AnomalyColumns.Features, AnomalyColumns.Image, backbone, layers))
+            .Append(ml.AnomalyDetection.Trainers.UFlow(options))
+            .Append(ml.Transforms.SegmentWithNfa());
     }
 
     /// <summary>The CS-Flow pipeline: the same image steps, then <paramref name="layer"/> at three input scales and CS-Flow.</summary>
-    public static EstimatorChain<CsFlowScoreTransformer> CreateCsFlow(UFlowContext ctx, string backbone, string layer, int inputSize, CsFlowTrainer.Options options)
+    public static IEstimator<ITransformer> CreateCsFlow(MLContext ml, string backbone, string layer, int inputSize, CsFlowTrainer.Options options)
     {
         if (inputSize < 64 || inputSize % 64 != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, "--input-size must be a positive multiple of 64 for CS-Flow (its 1/4 input copy must still be a whole number of stride-16 cells).");
         }
-        return ctx.Transforms.LoadImages(UFlowColumns.Image)
-            .Append(ctx.Transforms.ResizeImages(UFlowColumns.Image, inputSize, inputSize))
-            .Append(ctx.Transforms.ExtractPixels(UFlowColumns.Pixels, UFlowColumns.Image))
-            .Append(ctx.Transforms.ApplyOnnxFeaturizerForCsFlow(UFlowColumns.Features, UFlowColumns.Pixels, backbone, layer))
-            .Append(ctx.AnomalyDetection.Trainers.CsFlow(options));
+        return Images(ml, inputSize)
+            .Append(ml.Transforms.ApplyOnnxFeaturizerForCsFlow(AnomalyColumns.Features, AnomalyColumns.Image, backbone, layer))
+            .Append(ml.AnomalyDetection.Trainers.CsFlow(options));
     }
+
+    // Stretched to the square (Fill), not ML.NET's default centre crop: the ground-truth masks are stretched the same way,
+    // and the images of a data set such as MTD are not square.
+    private static EstimatorChain<ImageResizingTransformer> Images(MLContext ml, int inputSize)
+        => ml.Transforms.LoadImages(AnomalyColumns.Image, imageFolder: null, inputColumnName: AnomalyColumns.ImagePath)
+            .Append(ml.Transforms.ResizeImages(AnomalyColumns.Image, inputSize, inputSize, resizing: ImageResizingEstimator.ResizingKind.Fill));
 
     /// <summary>The layers to use: the user's list, or the first known set that the model has.</summary>
     public static string[] ResolveLayers(string backbone, string? layers)
@@ -89,8 +91,4 @@ internal static class DefaultPipeline
         }
         return null;
     }
-
-    /// <summary>The input size of a loaded pipeline (its resize), or 256.</summary>
-    public static int InputSize(ITransformer model)
-        => model is IEnumerable<ITransformer> chain ? chain.OfType<ResizeImagesTransformer>().Select(r => r.ImageHeight).FirstOrDefault(256) : 256;
 }

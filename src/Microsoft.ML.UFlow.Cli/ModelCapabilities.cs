@@ -1,6 +1,6 @@
-using Microsoft.ML.UFlow.Api;
-using Microsoft.ML.UFlow.Api.AnomalyDetection;
-using Microsoft.ML.UFlow.Api.Data;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
+using Microsoft.ML.UFlow.Onnx;
 
 namespace Microsoft.ML.UFlow.Cli;
 
@@ -15,20 +15,22 @@ internal enum ModelKind
 }
 
 /// <summary>
-/// What a loaded model can produce, read from its components and its output schema (never from the file name), so that
-/// eval, predict and the report show the metrics and pictures the model has and say which ones it lacks.
+/// What a loaded model can produce, read from the facts its flow graph carries (<see cref="UFlowModelInfo"/>) and from its
+/// output schema (never from the file name or the transformers' types: a loaded model is stock ML.NET components), so
+/// that eval, predict and the report show the metrics and pictures the model has and say which ones it lacks.
 /// </summary>
 internal sealed class ModelCapabilities
 {
-    private ModelCapabilities(ModelKind kind, float threshold, int mapSize, bool hasNfa)
+    private ModelCapabilities(ModelKind kind, float threshold, int mapSize, int inputSize, bool hasNfa)
     {
         Kind = kind;
         Threshold = threshold;
         MapSize = mapSize;
+        InputSize = inputSize;
         HasNfa = hasNfa;
     }
 
-    /// <summary>The model kind, from its score component.</summary>
+    /// <summary>The model kind, from its flow graph's method.</summary>
     public ModelKind Kind { get; }
 
     /// <summary>"U-Flow" or "CS-Flow".</summary>
@@ -40,13 +42,16 @@ internal sealed class ModelCapabilities
     /// <summary>Side of the square <c>AnomalyMap</c>.</summary>
     public int MapSize { get; }
 
+    /// <summary>Side of the square image the model's pipeline resizes to (its <c>Image</c> column).</summary>
+    public int InputSize { get; }
+
     /// <summary>Whether the model writes <c>LogNfa</c> and <c>SegmentationMask</c> (the a-contrario segmentation).</summary>
     public bool HasNfa { get; }
 
     /// <summary>The line printed where NFA results would stand.</summary>
     public string NfaUnavailableLine
         => $"NFA segmentation (mIoU at log NFA < 0, false-alarm images, masks): not available for {DisplayName} models " +
-           $"(they give an image score and a localisation map, no {UFlowColumns.LogNfa} column).";
+           $"(they give an image score and a localisation map, no {AnomalyColumns.LogNfa} column).";
 
     /// <summary>
     /// The top of the heat-map colour range (0 is the bottom). U-Flow's map is a likelihood in [0, 1]. CS-Flow's map is
@@ -56,26 +61,31 @@ internal sealed class ModelCapabilities
     /// </summary>
     public float? HeatMapMax => Kind == ModelKind.UFlow ? 1f : float.IsFinite(Threshold) && Threshold > 0 ? 4f * Threshold : null;
 
-    /// <summary>Inspects a loaded pipeline.</summary>
-    /// <exception cref="ArgumentException">The pipeline has no U-Flow or CS-Flow scorer, or lacks the columns eval and predict need.</exception>
-    public static ModelCapabilities Of(ITransformer model, DataSchema inputSchema, string modelFile)
+    /// <summary>Inspects a loaded pipeline: the facts of its flow graph in <paramref name="modelFile"/>, and its output schema.</summary>
+    /// <exception cref="InvalidDataException">The file holds no U-Flow or CS-Flow graph.</exception>
+    /// <exception cref="ArgumentException">The pipeline does not take an <c>ImagePath</c> column or lacks the columns eval and predict need.</exception>
+    public static ModelCapabilities Of(ITransformer model, DataViewSchema inputSchema, string modelFile)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var components = model is IEnumerable<ITransformer> chain ? chain.ToList() : [model];
-        var uflow = components.OfType<AnomalyScoreTransformer>().LastOrDefault();
-        var csflow = components.OfType<CsFlowScoreTransformer>().LastOrDefault();
-        if (uflow is null && csflow is null)
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        FlowModelFacts facts = UFlowModelInfo.Read(modelFile);
+        if (inputSchema.GetColumnOrNull(AnomalyColumns.ImagePath) is not { Type: TextDataViewType })
         {
-            throw new ArgumentException($"'{modelFile}' holds neither a U-Flow nor a CS-Flow scorer (components: {string.Join(", ", components.Select(c => c.GetType().Name))}); train it with 'uflow train'.");
+            throw new ArgumentException($"'{modelFile}' does not take a text column '{AnomalyColumns.ImagePath}' (its input columns: {Describe(inputSchema)}); train it with 'uflow train'.");
         }
         var schema = model.GetOutputSchema(inputSchema);
-        foreach (string column in new[] { UFlowColumns.Image, UFlowColumns.Score, UFlowColumns.PredictedLabel, UFlowColumns.AnomalyMap })
+        foreach (string column in new[] { AnomalyColumns.Image, AnomalyColumns.Score, AnomalyColumns.PredictedLabel, AnomalyColumns.AnomalyMap })
         {
-            if (!schema.TryGet(column, out _)) throw new ArgumentException($"'{modelFile}' does not produce the column '{column}' (output schema {schema}).");
+            if (schema.GetColumnOrNull(column) is null) throw new ArgumentException($"'{modelFile}' does not produce the column '{column}' (its output columns: {Describe(schema)}).");
         }
-        bool hasNfa = schema.TryGet(UFlowColumns.LogNfa, out _) && schema.TryGet(UFlowColumns.SegmentationMask, out _);
-        return csflow is not null && (uflow is null || components.IndexOf(csflow) > components.IndexOf(uflow))
-            ? new ModelCapabilities(ModelKind.CsFlow, csflow.Threshold, csflow.OutputSize, hasNfa)
-            : new ModelCapabilities(ModelKind.UFlow, uflow!.Threshold, uflow.OutputSize, hasNfa);
+        if (schema[AnomalyColumns.Image].Type is not ImageDataViewType { Height: > 0 } image || image.Width != image.Height)
+        {
+            throw new ArgumentException($"'{modelFile}' does not resize its images to a known square size ('{AnomalyColumns.Image}' is {schema[AnomalyColumns.Image].Type}).");
+        }
+        bool hasNfa = schema.GetColumnOrNull(AnomalyColumns.LogNfa) is not null && schema.GetColumnOrNull(AnomalyColumns.SegmentationMask) is not null;
+        var kind = facts.Method == FlowModelFacts.CsFlowMethod ? ModelKind.CsFlow : ModelKind.UFlow;
+        return new ModelCapabilities(kind, facts.Threshold ?? float.PositiveInfinity, facts.MapSize, image.Height, hasNfa);
     }
+
+    private static string Describe(DataViewSchema schema) => string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => c.Name));
 }

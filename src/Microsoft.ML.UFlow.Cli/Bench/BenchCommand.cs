@@ -2,6 +2,9 @@ using System.CommandLine;
 
 namespace Microsoft.ML.UFlow.Cli.Bench;
 
+// ML.NET has a namespace Microsoft.ML.Command, which hides System.CommandLine's Command inside namespace Microsoft.ML.*.
+using Command = System.CommandLine.Command;
+
 /// <summary><c>uflow bench ...</c>: one sub-command per benchmark (each in its own file).</summary>
 internal static class BenchCommand
 {

@@ -11,6 +11,11 @@ using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Cli.Bench;
 
+// Inside namespace Microsoft.ML.*, ML.NET's namespace Microsoft.ML.Command hides System.CommandLine's Command, and
+// the managed engine's CsFlowTrainer is hidden by the ML.NET estimator of the same name.
+using Command = System.CommandLine.Command;
+using CsFlowTrainer = Microsoft.ML.UFlow.Flows.CsFlow.CsFlowTrainer;
+
 /// <summary>
 /// <c>uflow bench csflow</c>: CS-Flow training-step speed on synthetic features, or (with <c>--data</c>) a complete
 /// experiment: three-scale features from an ONNX backbone, training, image AUROC on the test split.

@@ -7,6 +7,9 @@ using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Cli.Bench;
 
+// ML.NET has a namespace Microsoft.ML.Command, which hides System.CommandLine's Command inside namespace Microsoft.ML.*.
+using Command = System.CommandLine.Command;
+
 /// <summary>
 /// <c>uflow bench engine</c>: times conv2d forward and backward (input + weight + bias gradients) on the fixed set of
 /// U-Flow / CS-Flow layer shapes, batch 4, float32, median of several runs after warm-up. bench/engine_vs_pytorch.py

@@ -6,6 +6,9 @@ using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Cli.Bench;
 
+// ML.NET has a namespace Microsoft.ML.Command, which hides System.CommandLine's Command inside namespace Microsoft.ML.*.
+using Command = System.CommandLine.Command;
+
 /// <summary>
 /// <c>uflow bench features</c>: images per second of the image pipeline (decode + PIL-bilinear resize + ImageNet
 /// normalisation of the 900×900 bottle PNGs) and of feature extraction with the shared ONNX backbones

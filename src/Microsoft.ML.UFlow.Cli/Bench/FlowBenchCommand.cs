@@ -8,6 +8,11 @@ using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Cli.Bench;
 
+// Inside namespace Microsoft.ML.*, ML.NET's namespace Microsoft.ML.Command hides System.CommandLine's Command, and
+// the managed engine's UFlowTrainer is hidden by the ML.NET estimator of the same name.
+using Command = System.CommandLine.Command;
+using UFlowTrainer = Microsoft.ML.UFlow.Flows.UFlowTrainer;
+
 /// <summary>
 /// <c>uflow bench flow</c>: forward and training-step milliseconds per image of the U-shaped flow on random features,
 /// and the same measured by the checked-in PyTorch script (bench/torch/flow_bench.py), with the ratio PyTorch / ours.

@@ -4,6 +4,9 @@ using System.Text.Json;
 
 namespace Microsoft.ML.UFlow.Cli.Bench;
 
+// ML.NET has a namespace Microsoft.ML.Command, which hides System.CommandLine's Command inside namespace Microsoft.ML.*.
+using Command = System.CommandLine.Command;
+
 /// <summary><c>uflow bench imaging</c>: decode + resize + normalise images/s (see <see cref="ImagePipelineBenchmark"/>).</summary>
 internal static class ImagingBenchCommand
 {

@@ -5,6 +5,9 @@ using Microsoft.ML.UFlow.Nn;
 
 namespace Microsoft.ML.UFlow.Cli.Bench;
 
+// ML.NET has a namespace Microsoft.ML.Command, which hides System.CommandLine's Command inside namespace Microsoft.ML.*.
+using Command = System.CommandLine.Command;
+
 /// <summary>
 /// <c>uflow bench metrics</c>: time of the pixel evaluator (AUROC + AUPRO + F1-max in one pass, per-image sorted runs
 /// merged at the end) on seeded synthetic 256×256 maps, against a reference in the same process that packs the same

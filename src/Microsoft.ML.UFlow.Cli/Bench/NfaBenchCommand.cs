@@ -7,6 +7,9 @@ using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Cli.Bench;
 
+// ML.NET has a namespace Microsoft.ML.Command, which hides System.CommandLine's Command inside namespace Microsoft.ML.*.
+using Command = System.CommandLine.Command;
+
 /// <summary>
 /// <c>uflow bench nfa</c>: milliseconds per image of the tree NFA segmentation (one thread, 256×256 output) for the
 /// MS-CaiT latent shapes and the ResNet-50 v2 @256 shapes, on N(0,1) latents with and without a planted block.

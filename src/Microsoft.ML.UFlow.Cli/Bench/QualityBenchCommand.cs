@@ -13,6 +13,11 @@ using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Cli.Bench;
 
+// Inside namespace Microsoft.ML.*, ML.NET's namespace Microsoft.ML.Command hides System.CommandLine's Command, and
+// the managed engine's UFlowTrainer is hidden by the ML.NET estimator of the same name.
+using Command = System.CommandLine.Command;
+using UFlowTrainer = Microsoft.ML.UFlow.Flows.UFlowTrainer;
+
 /// <summary>
 /// <c>uflow bench quality</c>: trains U-Flow on a data set's normal training images with the paper's procedure
 /// (METHOD.md A.5: Adam with L2 weight decay, LinearLR stepped per epoch, early stopping on the test pixel AUROC with

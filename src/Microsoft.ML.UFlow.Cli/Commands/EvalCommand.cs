@@ -2,19 +2,21 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.ML.UFlow.Api;
-using Microsoft.ML.UFlow.Api.AnomalyDetection;
-using Microsoft.ML.UFlow.Api.Data;
+using Microsoft.ML.Transforms.Image;
 using Microsoft.ML.UFlow.Cli.Report;
 using Spectre.Console;
-using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Cli.Commands;
 
+// ML.NET has a namespace Microsoft.ML.Command, which hides System.CommandLine's Command inside namespace Microsoft.ML.*.
+using Command = System.CommandLine.Command;
+
 /// <summary>
 /// <c>uflow eval</c>: scores a test set with a saved model and prints/writes its metrics, optionally with a visual report.
-/// The metrics follow what the model produces (found from its components and schema): image AUROC always, pixel metrics
-/// from the anomaly map, and mIoU / false alarms of the NFA segmentation only for models that have it (U-Flow, not CS-Flow).
+/// The metrics follow what the model produces (found from its flow graph's facts and its schema): image AUROC always
+/// (ML.NET's evaluator), pixel metrics from the anomaly map, and mIoU / false alarms of the NFA segmentation only for
+/// models that have it (U-Flow, not CS-Flow). The model runs once over the test set: its outputs are cached
+/// (<c>MLContext.Data.Cache</c>) and the evaluators and the report read the cache.
 /// </summary>
 internal static class EvalCommand
 {
@@ -33,40 +35,49 @@ internal static class EvalCommand
     private static int Run(FileInfo modelFile, DirectoryInfo data, FileInfo? json, DirectoryInfo? reportDir)
     {
         var clock = Stopwatch.StartNew();
-        var ctx = new UFlowContext();
-        var model = ctx.Model.Load(modelFile.FullName, out var inputSchema);
-        var caps = ModelCapabilities.Of(model, inputSchema, modelFile.FullName);
-        var test = ctx.Data.LoadFromDirectory(data.FullName, DataSplit.Test);
+        var ml = new MLContext();
+        ITransformer model = UFlowModelFile.Load(ml, modelFile.FullName, out var inputSchema);
+        try
+        {
+            return Evaluate(ml, model, ModelCapabilities.Of(model, inputSchema, modelFile.FullName), modelFile, data, json, reportDir, clock);
+        }
+        finally
+        {
+            TransformerDisposal.Dispose(model);
+        }
+    }
+
+    private static int Evaluate(MLContext ml, ITransformer model, ModelCapabilities caps, FileInfo modelFile, DirectoryInfo data, FileInfo? json, DirectoryInfo? reportDir, Stopwatch clock)
+    {
+        IDataView test = ml.Data.LoadAnomalyImages(data.FullName, AnomalyImageSplit.Test);
         int total = (int)(test.GetRowCount() ?? 0);
-        if (total == 0) throw new ArgumentException($"No test images found under '{data.FullName}'.");
-        int inputSize = DefaultPipeline.InputSize(model);
-        var scored = model.Transform(test);
-        scored = ctx.Transforms.LoadMasks(UFlowColumns.GroundTruth, DataCatalog.MaskPathColumn, inputSize, caps.MapSize).Fit(scored).Transform(scored);
         AnsiConsole.MarkupLine($"[bold]uflow eval[/]: {total} test images from {Markup.Escape(data.FullName)} with {Markup.Escape(modelFile.Name)} ({caps.DisplayName})");
 
-        string[] keptColumns =
+        string[] kept =
         [
-            DataCatalog.ImagePathColumn, DataCatalog.LabelColumn, DataCatalog.DefectTypeColumn, UFlowColumns.Score, UFlowColumns.PredictedLabel, UFlowColumns.AnomalyMap, UFlowColumns.GroundTruth,
-            .. caps.HasNfa ? new[] { UFlowColumns.LogNfa, UFlowColumns.SegmentationMask } : [],
+            AnomalyColumns.ImagePath, AnomalyColumns.Label, AnomalyColumns.MaskPath, AnomalyColumns.DefectType, AnomalyColumns.Score,
+            AnomalyColumns.PredictedLabel, AnomalyColumns.AnomalyMap, .. caps.HasNfa ? new[] { AnomalyColumns.LogNfa, AnomalyColumns.SegmentationMask } : [],
         ];
-        var keptSchema = new DataSchema(keptColumns.Select(c => scored.Schema[c]));
-        var keptIndex = keptColumns.Select(scored.Schema.IndexOf).ToArray();
+        IDataView cached = ml.Data.Cache(model.Transform(test), kept);
+        // ML.NET's cache cannot hold images and drops the Image column, but the evaluators size the ground truth like the
+        // model's images from that column's type: declare it again over the cache (lazily: no evaluator reads an image).
+        IDataView scored = ml.Transforms.LoadImages(AnomalyColumns.Image, imageFolder: null, inputColumnName: AnomalyColumns.ImagePath)
+            .Append(ml.Transforms.ResizeImages(AnomalyColumns.Image, caps.InputSize, caps.InputSize, resizing: ImageResizingEstimator.ResizingKind.Fill))
+            .Fit(cached).Transform(cached);
         var entries = new List<ReportEntry>();
         string? imagesDir = reportDir is null ? null : Path.Combine(reportDir.FullName, "images");
         if (imagesDir is not null) Directory.CreateDirectory(imagesDir);
-        var rows = ConsoleProgress.Run(bars =>
+        ConsoleProgress.Run(bars =>
         {
-            var kept = new List<object?[]>();
-            foreach (var row in scored.GetRows())
+            int done = 0;
+            foreach (ScoredImage row in ImageErrors.Named(ml.Data.CreateEnumerable<ScoredImage>(scored, reuseRowObject: false, ignoreMissingColumns: true), test))
             {
-                kept.Add(keptIndex.Select(i => row[i]).ToArray());
-                if (imagesDir is not null) entries.Add(ReportImages.Write(imagesDir, row, kept.Count - 1, data.FullName, caps));
-                bars.Report("evaluate", kept.Count, total);
+                if (imagesDir is not null) entries.Add(ReportImages.Write(imagesDir, row, done, data.FullName, caps));
+                bars.Report("evaluate", ++done, total);
             }
-            return kept;
+            return done;
         });
-        var view = ctx.Data.LoadFromRows(keptSchema, rows);
-        var metrics = EvalMetrics.Compute(ctx, view, caps);
+        var metrics = EvalMetrics.Compute(ml, scored, caps);
         var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
         foreach (var (name, value) in metrics.Rows) table.AddRow(name, value);
         AnsiConsole.Write(table);
@@ -85,7 +96,7 @@ internal static class EvalCommand
         if (reportDir is not null)
         {
             var extra = metrics.Rows.Concat([
-                ("detection_rate_at_" + metrics.Detection.FalsePositiveCount + "_fp", EvalMetrics.F(metrics.Detection.DetectionRateAtFalsePositives)),
+                ("detection_rate_at_" + EvalMetrics.FalsePositiveCount + "_fp", EvalMetrics.F(metrics.Detection.DetectionRateAtFalsePositiveCount)),
                 ("score_threshold", caps.Threshold.ToString("0.######", CultureInfo.InvariantCulture)),
                 ("model", modelFile.Name), ("model_kind", caps.DisplayName), ("data", data.FullName),
             ]).ToList();

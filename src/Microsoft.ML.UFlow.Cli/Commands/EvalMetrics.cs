@@ -1,10 +1,6 @@
 using System.Globalization;
-using Microsoft.ML.UFlow.Api;
-using Microsoft.ML.UFlow.Api.AnomalyDetection;
-using Microsoft.ML.UFlow.Api.Data;
-using Microsoft.ML.UFlow.Api.Evaluation;
+using Microsoft.ML.Data;
 using Microsoft.ML.UFlow.Metrics;
-using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Cli.Commands;
 
@@ -22,7 +18,10 @@ internal sealed class EvalMetrics
         Json = json;
     }
 
-    /// <summary>Image-level metrics.</summary>
+    /// <summary>The K of ML.NET's detection rate at K false positives (its default).</summary>
+    public const int FalsePositiveCount = 10;
+
+    /// <summary>Image-level metrics (ML.NET's anomaly-detection evaluator).</summary>
     public AnomalyDetectionMetrics Detection { get; }
 
     /// <summary>The table rows (metric name, formatted value), in print order.</summary>
@@ -34,10 +33,13 @@ internal sealed class EvalMetrics
     /// <summary>The JSON payload (same names; numbers unformatted; <c>per_defect_type</c> with null for undefined values).</summary>
     public IReadOnlyDictionary<string, object> Json { get; }
 
-    /// <summary>Computes the metrics of <paramref name="view"/> (label, score, map and ground truth; the NFA columns when <paramref name="model"/> has them).</summary>
-    public static EvalMetrics Compute(UFlowContext ctx, IDataView view, ModelCapabilities model)
+    /// <summary>
+    /// Computes the metrics of <paramref name="view"/>, the scored test set (<c>Label</c>, <c>MaskPath</c>, <c>DefectType</c>,
+    /// <c>Score</c>, <c>PredictedLabel</c>, <c>AnomalyMap</c>, and the NFA columns when <paramref name="model"/> has them).
+    /// </summary>
+    public static EvalMetrics Compute(MLContext ml, IDataView view, ModelCapabilities model)
     {
-        var detection = ctx.AnomalyDetection.Evaluate(view);
+        var detection = ml.AnomalyDetection.Evaluate(view, falsePositiveCount: FalsePositiveCount);
         var rows = new List<(string, string)>();
         var json = new Dictionary<string, object>();
         void Add(string name, object value, string text)
@@ -48,29 +50,17 @@ internal sealed class EvalMetrics
         void AddMetric(string name, double value) => Add(name, value, F(value));
 
         AddMetric("image_auroc", detection.AreaUnderRocCurve);
-        int images;
-        if (model.HasNfa)
-        {
-            var s = ctx.AnomalyDetection.EvaluateSegmentation(view);
-            AddMetric("pixel_auroc", s.PixelAuroc);
-            AddMetric("aupro", s.Aupro);
-            AddMetric("miou_nfa", s.MeanIouAtNfa);
-            AddMetric("f1max_pixel", s.F1MaxPixel);
-            Add("false_alarm_images", s.FalseAlarmImages, s.FalseAlarmImages.ToString(CultureInfo.InvariantCulture));
-            images = s.ImageCount;
-        }
-        else
-        {
-            var p = PixelMetricsOfMap(view);
-            AddMetric("pixel_auroc", p.Auroc);
-            AddMetric("aupro", p.Aupro);
-            AddMetric("f1max_pixel", p.F1Max);
-            images = p.ImageCount;
-        }
-        Add("n_images", images, images.ToString(CultureInfo.InvariantCulture));
+        // Without a SegmentationMask column (CS-Flow) the evaluator gives the map's metrics and NaN for the segmentation's.
+        var s = ml.AnomalyDetection.EvaluateSegmentation(view);
+        AddMetric("pixel_auroc", s.PixelAuroc);
+        AddMetric("aupro", s.Aupro);
+        if (model.HasNfa) AddMetric("miou_nfa", s.MeanIouAtNfa);
+        AddMetric("f1max_pixel", s.F1MaxPixel);
+        if (model.HasNfa) Add("false_alarm_images", s.FalseAlarmImages, s.FalseAlarmImages.ToString(CultureInfo.InvariantCulture));
+        Add("n_images", s.ImageCount, s.ImageCount.ToString(CultureInfo.InvariantCulture));
         json["model_kind"] = model.Kind == ModelKind.CsFlow ? "csflow" : "uflow";
         json["nfa_available"] = model.HasNfa;
-        var byType = ctx.AnomalyDetection.EvaluateByDefectType(view);
+        var byType = ml.AnomalyDetection.EvaluateByDefectType(view);
         json["per_defect_type"] = DefectTypeJson.Of(byType);
         return new EvalMetrics(detection, rows, byType, json);
     }
@@ -102,25 +92,6 @@ internal sealed class EvalMetrics
 
     /// <summary>A metric as the tables show it, "-" where it is undefined (NaN).</summary>
     private static string Fn(double v) => double.IsNaN(v) ? "-" : F(v);
-
-    /// <summary>Pixel AUROC, AUPRO and F1-max of the anomaly maps against the ground truth (METHOD.md Part B), for models without a segmentation mask.</summary>
-    private static PixelMetrics PixelMetricsOfMap(IDataView view)
-    {
-        var map2d = ColumnType.Tensor(-1, -1);
-        view.Schema.Require(UFlowColumns.GroundTruth, map2d, "uflow eval");
-        view.Schema.Require(UFlowColumns.AnomalyMap, map2d, "uflow eval");
-        var pixels = new PixelEvaluator();
-        int index = 0;
-        foreach (var row in view.GetRows())
-        {
-            var gt = row.Get<Tensor>(UFlowColumns.GroundTruth);
-            var map = row.Get<Tensor>(UFlowColumns.AnomalyMap);
-            if (!map.SameShape(gt.Shape)) throw new ArgumentException($"Row {index}: '{UFlowColumns.AnomalyMap}' {map} and '{UFlowColumns.GroundTruth}' {gt} must have the same size.");
-            pixels.Add(map.Span, gt.Span, gt.Shape[0], gt.Shape[1]);
-            index++;
-        }
-        return pixels.Compute();
-    }
 
     /// <summary>Formats a metric as the table shows it.</summary>
     public static string F(double v) => v.ToString("0.0000", CultureInfo.InvariantCulture);

@@ -1,12 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
-using Microsoft.ML.UFlow.Api;
-using Microsoft.ML.UFlow.Api.AnomalyDetection;
 using Microsoft.ML.UFlow.Cli.Report;
-using Microsoft.ML.UFlow.Tensors;
 using Spectre.Console;
 
 namespace Microsoft.ML.UFlow.Cli.Commands;
+
+// ML.NET has a namespace Microsoft.ML.Command, which hides System.CommandLine's Command inside namespace Microsoft.ML.*.
+using Command = System.CommandLine.Command;
 
 /// <summary>
 /// <c>uflow predict</c>: runs a saved model on image files. U-Flow: score, max −log10 NFA, segmentation mask and overlay
@@ -29,10 +29,22 @@ internal static class PredictCommand
 
     private static int Run(FileInfo modelFile, FileInfo[] images, DirectoryInfo output)
     {
-        var ctx = new UFlowContext();
-        var model = ctx.Model.Load(modelFile.FullName, out var inputSchema);
-        var caps = ModelCapabilities.Of(model, inputSchema, modelFile.FullName);
-        var engine = ctx.Model.CreatePredictionEngine(model, inputSchema);
+        var ml = new MLContext();
+        ITransformer model = UFlowModelFile.Load(ml, modelFile.FullName, out var inputSchema);
+        try
+        {
+            return Predict(ml, model, ModelCapabilities.Of(model, inputSchema, modelFile.FullName), images, output);
+        }
+        finally
+        {
+            TransformerDisposal.Dispose(model);
+        }
+    }
+
+    private static int Predict(MLContext ml, ITransformer model, ModelCapabilities caps, FileInfo[] images, DirectoryInfo output)
+    {
+        // A CS-Flow model has no NFA columns: the engine leaves them empty (missing columns ignored).
+        using var engine = ml.Model.CreatePredictionEngine<ImageInput, UFlowPrediction>(model, ignoreMissingColumns: true);
         output.Create();
         var table = new Table().AddColumn("image").AddColumn(new TableColumn("score").RightAligned());
         if (caps.HasNfa) table.AddColumn(new TableColumn("max -log10 NFA").RightAligned()).AddColumn(new TableColumn("anomalous pixels").RightAligned());
@@ -42,23 +54,22 @@ internal static class PredictCommand
         {
             var image = images[index];
             if (!image.Exists) throw new FileNotFoundException($"Image '{image.FullName}' does not exist.", image.FullName);
-            var row = engine.PredictImage(image.FullName);
-            float score = row.Get<float>(UFlowColumns.Score);
+            UFlowPrediction prediction = ImageErrors.Named(image.FullName, () => engine.Predict(new ImageInput { ImagePath = image.FullName }));
             string stem = stems[index];
-            ReportImages.WritePrediction(output.FullName, stem, row, caps);
-            var cells = new List<string> { Markup.Escape(image.Name), score.ToString("0.0000", CultureInfo.InvariantCulture) };
+            ReportImages.WritePrediction(output.FullName, stem, image.FullName, prediction, caps);
+            var cells = new List<string> { Markup.Escape(image.Name), prediction.Score.ToString("0.0000", CultureInfo.InvariantCulture) };
             bool anomalous;
             if (caps.HasNfa)
             {
-                float maxLogNfa = TensorPrimitives.Max(row.Get<Tensor>(UFlowColumns.LogNfa).Span);
-                int pixels = (int)TensorPrimitives.Sum(row.Get<Tensor>(UFlowColumns.SegmentationMask).Span);
+                float maxLogNfa = TensorPrimitives.Max<float>(prediction.LogNfa);
+                int pixels = prediction.SegmentationMask.Count(m => m);
                 cells.Add(maxLogNfa.ToString("0.00", CultureInfo.InvariantCulture));
                 cells.Add(pixels.ToString(CultureInfo.InvariantCulture));
                 anomalous = pixels > 0;
             }
             else
             {
-                anomalous = row.Get<bool>(UFlowColumns.PredictedLabel);
+                anomalous = prediction.PredictedLabel;
             }
             cells.Add(anomalous ? "[red]anomalous[/]" : "[green]normal[/]");
             cells.Add(Markup.Escape(caps.HasNfa ? $"{stem}_{{mask,overlay}}.png" : $"{stem}_overlay.png"));

@@ -1,16 +1,17 @@
-using Microsoft.ML.UFlow.Api.Data;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.ML.UFlow.Api;
-using Microsoft.ML.UFlow.Api.AnomalyDetection;
 using Spectre.Console;
 
 namespace Microsoft.ML.UFlow.Cli.Commands;
 
+// ML.NET has a namespace Microsoft.ML.Command, which hides System.CommandLine's Command inside namespace Microsoft.ML.*.
+using Command = System.CommandLine.Command;
+
 /// <summary>
 /// <c>uflow train</c>: fits the default U-Flow pipeline (load, resize, normalise, ONNX features, flow, NFA) or, with
-/// <c>--model csflow</c>, the CS-Flow pipeline (one ONNX output at three input scales, CS-Flow), and saves it to one .zip.
+/// <c>--model csflow</c>, the CS-Flow pipeline (one ONNX output at three input scales, CS-Flow), and saves it to one
+/// ordinary ML.NET .zip (written to a temporary file beside the target, then renamed) whose input column is <c>ImagePath</c>.
 /// </summary>
 internal static class TrainCommand
 {
@@ -26,11 +27,11 @@ internal static class TrainCommand
         var layer = new Option<string?>("--layer") { Description = $"csflow only: the one backbone output computed at the three input scales (default {DefaultPipeline.CsFlowLayer} for MobileNetV2, layer3 for ResNet-50 v2)." };
         var hidden = new Option<int?>("--hidden") { Description = $"csflow only: hidden width of the cross-scale subnetworks (default {s_csFlowDefaults.HiddenChannels}, CS-Flow's)." };
         var inputSize = new Option<int?>("--input-size") { Description = $"Square input size in pixels (uflow: multiple of 32, default {TrainSettings.UFlowInputSize}; csflow: multiple of 64, default {DefaultPipeline.CsFlowInputSize}, METHOD.md C.1 uses 768 for MVTec AD and 384 for MTD)." };
-        var epochs = new Option<int?>("--epochs") { Description = $"Training epochs over the cached features (default: uflow {UFlowTrainer.Options.DefaultEpochs}, csflow {s_csFlowDefaults.Epochs})." };
+        var epochs = new Option<int?>("--epochs") { Description = $"Training epochs over the cached features (default: uflow {UFlowTrainer.Options.Defaults.Epochs}, csflow {s_csFlowDefaults.Epochs})." };
         var batch = new Option<int?>("--batch") { Description = $"Mini-batch size (default: uflow {TrainSettings.UFlowBatch}, csflow {s_csFlowDefaults.BatchSize})." };
         var microBatch = new Option<int?>("--micro-batch") { Description = "uflow only: samples per forward/backward pass; a larger --batch is trained as micro-batches whose gradients are accumulated before its one optimiser step (same updates, less memory; default: the whole batch)." };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Save the training state to this file after every epoch; if it exists, continue the training it holds (same options and images) instead of starting anew." };
-        var lr = new Option<double?>("--lr") { Description = $"Adam learning rate (default: uflow {F(UFlowTrainer.Options.DefaultLearningRate)}, csflow {F(s_csFlowDefaults.LearningRate)})." };
+        var lr = new Option<double?>("--lr") { Description = $"Adam learning rate (default: uflow {F(UFlowTrainer.Options.Defaults.LearningRate)}, csflow {F(s_csFlowDefaults.LearningRate)})." };
         var seed = new Option<int>("--seed") { Description = "Seed for initialisation and shuffling.", DefaultValueFactory = _ => 0 };
         var output = new Option<FileInfo>("--out") { Description = "The model .zip to write.", Required = true };
 
@@ -53,10 +54,9 @@ internal static class TrainCommand
             string hint = s.Kind == ModelKind.CsFlow ? $" (CS-Flow's default is {DefaultPipeline.CsFlowBackbone}, relative to the working directory; pass --backbone)" : "";
             throw new FileNotFoundException($"Backbone '{s.Backbone}' does not exist{hint}.", s.Backbone);
         }
-        var ctx = new UFlowContext(s.Seed);
-        var train = ctx.Data.LoadFromDirectory(data.FullName, DataSplit.Train);
+        var ml = new MLContext(s.Seed);
+        IDataView train = ml.Data.LoadAnomalyImages(data.FullName, AnomalyImageSplit.Train);
         long count = train.GetRowCount() ?? 0;
-        if (count == 0) throw new ArgumentException($"No training images found under '{data.FullName}'.");
         string[] outputs = s.Kind == ModelKind.CsFlow ? [DefaultPipeline.ResolveCsFlowLayer(s.Backbone, s.Layer)] : DefaultPipeline.ResolveLayers(s.Backbone, s.Layers);
         string name = s.Kind == ModelKind.CsFlow ? "CS-Flow" : "U-Flow";
         AnsiConsole.MarkupLine($"[bold]uflow train[/] {name}: {count} normal images from {Markup.Escape(data.FullName)}");
@@ -69,13 +69,11 @@ internal static class TrainCommand
                 ? $"continuing the training saved in {Markup.Escape(s.Checkpoint)} (delete it to start anew)"
                 : $"saving the training state to {Markup.Escape(s.Checkpoint)} after every epoch (run the same command again to continue an interrupted training)");
         }
-        var reporter = (Reporter?)null;
-        ITransformer model = ConsoleProgress.Run<ITransformer>(bars =>
+        ITransformer model = ConsoleProgress.Run(bars =>
         {
-            reporter = new Reporter(bars);
-            if (s.Kind == ModelKind.CsFlow)
-            {
-                var options = new CsFlowTrainer.Options
+            var reporter = new Reporter(bars);
+            IEstimator<ITransformer> pipeline = s.Kind == ModelKind.CsFlow
+                ? DefaultPipeline.CreateCsFlow(ml, s.Backbone, outputs[0], s.InputSize, new CsFlowTrainer.Options
                 {
                     Epochs = s.Epochs,
                     BatchSize = s.Batch,
@@ -84,40 +82,33 @@ internal static class TrainCommand
                     Seed = s.Seed,
                     CheckpointPath = s.Checkpoint,
                     Progress = reporter,
-                };
-                return DefaultPipeline.CreateCsFlow(ctx, s.Backbone, outputs[0], s.InputSize, options).Fit(train);
-            }
-            var uflowOptions = new UFlowTrainer.Options
-            {
-                Epochs = s.Epochs,
-                BatchSize = s.Batch,
-                MicroBatchSize = s.MicroBatch,
-                LearningRate = s.LearningRate,
-                Seed = s.Seed,
-                CheckpointPath = s.Checkpoint,
-                Progress = reporter,
-            };
-            return DefaultPipeline.Create(ctx, s.Backbone, outputs, s.InputSize, uflowOptions).Fit(train);
+                })
+                : DefaultPipeline.Create(ml, s.Backbone, outputs, s.InputSize, new UFlowTrainer.Options
+                {
+                    Epochs = s.Epochs,
+                    BatchSize = s.Batch,
+                    MicroBatchSize = s.MicroBatch,
+                    LearningRate = s.LearningRate,
+                    Seed = s.Seed,
+                    CheckpointPath = s.Checkpoint,
+                    Progress = reporter,
+                });
+            return pipeline.Fit(train);
         });
-        double fitSeconds = reporter?.Elapsed ?? 0;
-        ctx.Model.Save(model, train.Schema, output.FullName);
-        var components = ((IEnumerable<ITransformer>)model).ToList();
-        if (s.Kind == ModelKind.CsFlow)
+        try
         {
-            var scorer = components.OfType<CsFlowScoreTransformer>().Single();
-            string loss = reporter?.LastLoss is double l ? l.ToString("0.####", CultureInfo.InvariantCulture) : "n/a";
-            AnsiConsole.MarkupLine($"{s.Epochs} epochs, {reporter?.LastStep ?? 0} steps, final loss {loss}, score threshold {scorer.Threshold.ToString("0.######", CultureInfo.InvariantCulture)}");
-            if (reporter?.FeaturizeSeconds is double featurize)
-            {
-                AnsiConsole.MarkupLine($"featurize {featurize.ToString("0.0", CultureInfo.InvariantCulture)} s, train and threshold pass {(fitSeconds - featurize).ToString("0.0", CultureInfo.InvariantCulture)} s");
-            }
-        }
-        else
-        {
-            var scorer = components.OfType<AnomalyScoreTransformer>().Single();
-            var summary = scorer.TrainingSummary;
-            AnsiConsole.MarkupLine($"{summary.Epochs} epochs, {summary.Steps} steps, final loss {summary.FinalLoss.ToString("0.####", CultureInfo.InvariantCulture)}, score threshold {scorer.Threshold.ToString("0.######", CultureInfo.InvariantCulture)}");
+            AtomicFile.Write(output.FullName, stream => ml.Model.Save(model, train.Schema, stream));
+            // The fitted pipeline (not a loaded one) still holds the scorer with its training summary.
+            var components = ((IEnumerable<ITransformer>)model).ToList();
+            var (summary, threshold) = s.Kind == ModelKind.CsFlow
+                ? components.OfType<CsFlowScoreTransformer>().Select(c => (c.TrainingSummary, c.Threshold)).Single()
+                : components.OfType<AnomalyScoreTransformer>().Select(c => (c.TrainingSummary, c.Threshold)).Single();
+            AnsiConsole.MarkupLine($"{summary.Epochs} epochs, {summary.Steps} steps, final loss {summary.FinalLoss.ToString("0.####", CultureInfo.InvariantCulture)}, score threshold {threshold.ToString("0.######", CultureInfo.InvariantCulture)}");
             AnsiConsole.MarkupLine($"featurize {summary.FeaturizeSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s, train {summary.TrainSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s");
+        }
+        finally
+        {
+            TransformerDisposal.Dispose(model);
         }
         AnsiConsole.MarkupLine($"saved [green]{Markup.Escape(output.FullName)}[/] ({new FileInfo(output.FullName).Length / 1024} KiB) in {Timing.Describe(clock)}");
         return 0;
@@ -127,27 +118,7 @@ internal static class TrainCommand
 
     private sealed class Reporter(ProgressBars bars) : IProgress<TrainingProgress>
     {
-        private readonly Stopwatch _clock = Stopwatch.StartNew();
-
-        public double? LastLoss { get; private set; }
-
-        public int LastStep { get; private set; }
-
-        /// <summary>Seconds from the start to the first training step (reading and featurising the images).</summary>
-        public double? FeaturizeSeconds { get; private set; }
-
-        /// <summary>Seconds since the reporter was made (at the start of Fit).</summary>
-        public double Elapsed => _clock.Elapsed.TotalSeconds;
-
         public void Report(TrainingProgress value)
-        {
-            if (value.Phase == "train")
-            {
-                FeaturizeSeconds ??= Elapsed;
-                LastStep = value.Done;
-                LastLoss = value.Loss ?? LastLoss;
-            }
-            bars.Report(value.Phase, value.Done, value.Total, value.Loss is double l ? $"(loss {l.ToString("0.###", CultureInfo.InvariantCulture)})" : null);
-        }
+            => bars.Report(value.Phase, value.Done, value.Total, value.Loss is double l ? $"(loss {l.ToString("0.###", CultureInfo.InvariantCulture)})" : null);
     }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.ML.UFlow.Api.AnomalyDetection;
 
 namespace Microsoft.ML.UFlow.Cli.Commands;
 
@@ -10,7 +9,7 @@ namespace Microsoft.ML.UFlow.Cli.Commands;
 internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? Layers, string? Layer, int Hidden, int InputSize, int Epochs, int Batch, double LearningRate, int Seed, int? MicroBatch = null, string? Checkpoint = null)
 {
     /// <summary>U-Flow's default input side and batch size (CS-Flow's are in <see cref="DefaultPipeline"/> and <see cref="CsFlowTrainer.Options"/>).</summary>
-    public const int UFlowInputSize = 256, UFlowBatch = 8;
+    public const int UFlowInputSize = 256, UFlowBatch = UFlowTrainer.Options.Defaults.BatchSize;
 
     /// <summary>Applies the defaults of <paramref name="model"/> ("uflow" or "csflow") to the options the user gave (null = not given).</summary>
     /// <exception cref="ArgumentException">An option of the other model was given, or a required one is missing.</exception>
@@ -32,8 +31,8 @@ internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? La
                 if (layer is not null) throw new ArgumentException("--layer is a CS-Flow option (--model csflow); U-Flow takes several outputs with --layers.");
                 if (hidden is not null) throw new ArgumentException("--hidden is a CS-Flow option (--model csflow); U-Flow's subnetwork width is a fixed ratio of its feature channels.");
                 if (backbone is null) throw new ArgumentException("--backbone is required for --model uflow (for example ../shared/models/mobilenetv2_1.0_imagenet_features.onnx).");
-                return new TrainSettings(ModelKind.UFlow, Path.GetFullPath(backbone), layers, null, 0, inputSize ?? UFlowInputSize, Positive(epochs ?? UFlowTrainer.Options.DefaultEpochs, "--epochs"),
-                    Positive(batch ?? UFlowBatch, "--batch"), PositiveRate(lr ?? UFlowTrainer.Options.DefaultLearningRate), seed,
+                return new TrainSettings(ModelKind.UFlow, Path.GetFullPath(backbone), layers, null, 0, inputSize ?? UFlowInputSize, Positive(epochs ?? UFlowTrainer.Options.Defaults.Epochs, "--epochs"),
+                    Positive(batch ?? UFlowBatch, "--batch"), PositiveRate(lr ?? UFlowTrainer.Options.Defaults.LearningRate), seed,
                     microBatch is int m ? Positive(m, "--micro-batch") : null, FullPathOrNull(checkpoint));
             default:
                 throw new ArgumentException($"--model must be uflow or csflow, not '{model}'.");

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Cli.Report;
 

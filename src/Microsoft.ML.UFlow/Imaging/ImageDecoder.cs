@@ -1,54 +1,70 @@
-using Microsoft.ML.UFlow.Imaging.Bmp;
-using Microsoft.ML.UFlow.Imaging.Jpeg;
-using Microsoft.ML.UFlow.Imaging.Png;
+using Microsoft.ML.Data;
 
 namespace Microsoft.ML.UFlow.Imaging;
 
 /// <summary>
-/// Decodes PNG, JPEG and BMP files to 8-bit <see cref="Image"/>s with the pixel values PIL (Pillow 9.4) produces,
-/// choosing the format by the file's signature, not its extension.
+/// Decodes image files (PNG, JPEG, BMP and the other formats SkiaSharp reads) through ML.NET ImageAnalytics'
+/// <see cref="MLImage"/>, into the RGB raster the report and the ground-truth masks use. Bad files raise
+/// <see cref="ImageDecodeException"/> naming the file.
 /// </summary>
-/// <remarks>
-/// Channels follow the file: PNG grey → 1, grey+alpha → 2, RGB → 3, RGBA → 4, palette → 3 (4 with a tRNS chunk);
-/// JPEG grey → 1, colour → 3; BMP → 3 (4 with an alpha mask), or 1 for 1/4/8-bit files whose palette is the identity
-/// grey ramp. Use <see cref="Image.ToRgb"/> for the 3-channel input of the feature extractors.
-/// Any corrupt, truncated, oversized (<see cref="ImageLimits"/>) or unsupported file raises
-/// <see cref="ImageDecodeException"/> naming the file; no other exception escapes for bad data.
-/// </remarks>
 public static class ImageDecoder
 {
-    /// <summary>Recognises the format from the first bytes of a file.</summary>
-    public static ImageFormat DetectFormat(ReadOnlySpan<byte> header)
-    {
-        if (PngDecoder.HasSignature(header)) return ImageFormat.Png;
-        if (header.Length >= 3 && header[0] == 0xFF && header[1] == 0xD8 && header[2] == 0xFF) return ImageFormat.Jpeg;
-        if (header.Length >= 2 && header[0] == (byte)'B' && header[1] == (byte)'M') return ImageFormat.Bmp;
-        return ImageFormat.Unknown;
-    }
-
-    /// <summary>Reads and decodes an image file.</summary>
-    /// <exception cref="ImageDecodeException">The file is corrupt, truncated, too large or not a supported image.</exception>
-    /// <exception cref="IOException">The file cannot be read (missing, no permission, ...).</exception>
-    /// <exception cref="DllNotFoundException">A JPEG was given and libturbojpeg.so.0 is not installed (see build/install-native.sh).</exception>
+    /// <summary>Decodes the file at <paramref name="path"/> to 3-channel RGB.</summary>
+    /// <exception cref="ImageDecodeException">The file is empty, unreadable, not an image, or too large (<see cref="ImageLimits"/>).</exception>
     public static Image Decode(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        byte[] bytes = File.ReadAllBytes(path);
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ImageDecodeException(path, e.Message, e);
+        }
         return Decode(bytes, path);
     }
 
-    /// <summary>Decodes an image held in memory; <paramref name="nameForErrors"/> is used in exception messages.</summary>
-    /// <exception cref="ImageDecodeException">The data is corrupt, truncated, too large or not a supported image.</exception>
-    /// <exception cref="DllNotFoundException">A JPEG was given and libturbojpeg.so.0 is not installed (see build/install-native.sh).</exception>
+    /// <summary>Decodes <paramref name="bytes"/> to 3-channel RGB; <paramref name="nameForErrors"/> names them in errors.</summary>
+    /// <exception cref="ImageDecodeException">The bytes are empty, not an image, or too large.</exception>
     public static Image Decode(ReadOnlySpan<byte> bytes, string nameForErrors)
     {
         ArgumentNullException.ThrowIfNull(nameForErrors);
-        return DetectFormat(bytes) switch
+        if (bytes.IsEmpty) throw new ImageDecodeException(nameForErrors, "the file is empty.");
+        MLImage image;
+        try
         {
-            ImageFormat.Png => PngDecoder.Decode(bytes, nameForErrors),
-            ImageFormat.Jpeg => JpegDecoder.Decode(bytes, nameForErrors),
-            ImageFormat.Bmp => BmpDecoder.Decode(bytes, nameForErrors),
-            _ => throw new ImageDecodeException(nameForErrors, bytes.Length == 0 ? "the file is empty." : "not a PNG, JPEG or BMP file (unrecognised signature)."),
-        };
+            image = MLImage.CreateFromStream(new MemoryStream(bytes.ToArray(), writable: false));
+        }
+        catch (ArgumentException e)
+        {
+            throw new ImageDecodeException(nameForErrors, "not a readable image (" + e.Message + ").", e);
+        }
+        using (image)
+        {
+            if (image.Width > ImageLimits.MaxSide || image.Height > ImageLimits.MaxSide || (long)image.Width * image.Height > ImageLimits.MaxPixels)
+                throw new ImageDecodeException(nameForErrors, $"{image.Width}x{image.Height} is larger than this library accepts ({ImageLimits.MaxSide} per side, {ImageLimits.MaxPixels} pixels).");
+            return FromMLImage(image);
+        }
+    }
+
+    /// <summary>The RGB raster of an <see cref="MLImage"/> (Bgra32 or Rgba32; alpha dropped).</summary>
+    public static Image FromMLImage(MLImage image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        bool bgra = image.PixelFormat == MLPixelFormat.Bgra32;
+        if (!bgra && image.PixelFormat != MLPixelFormat.Rgba32)
+            throw new ArgumentException($"Unsupported pixel format {image.PixelFormat}.", nameof(image));
+        ReadOnlySpan<byte> source = image.Pixels;
+        var result = new Image(image.Width, image.Height, 3);
+        byte[] rgb = result.Pixels;
+        for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3)
+        {
+            rgb[j] = source[bgra ? i + 2 : i];
+            rgb[j + 1] = source[i + 1];
+            rgb[j + 2] = source[bgra ? i : i + 2];
+        }
+        return result;
     }
 }

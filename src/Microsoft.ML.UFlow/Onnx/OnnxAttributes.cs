@@ -3,7 +3,7 @@ using Onnx;
 
 namespace Microsoft.ML.UFlow.Onnx;
 
-/// <summary>Node attributes of the kinds the flow graphs use (int, ints, float, string).</summary>
+/// <summary>Node attributes of the kinds the graphs use (int, ints, float, string, tensor).</summary>
 internal static class OnnxAttributes
 {
     /// <summary>An INT attribute.</summary>
@@ -25,4 +25,8 @@ internal static class OnnxAttributes
     /// <summary>A STRING attribute (UTF-8).</summary>
     public static AttributeProto String(string name, string value)
         => new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
+
+    /// <summary>A TENSOR attribute (the <c>value</c> of a <c>Constant</c>).</summary>
+    public static AttributeProto Tensor(string name, TensorProto value)
+        => new() { Name = name, Type = AttributeProto.Types.AttributeType.Tensor, T = value };
 }

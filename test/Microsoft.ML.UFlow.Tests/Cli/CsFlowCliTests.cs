@@ -1,11 +1,9 @@
 using System.Text.Json;
-using Microsoft.ML.UFlow.Api;
-using Microsoft.ML.UFlow.Api.AnomalyDetection;
-using Microsoft.ML.UFlow.Api.Data;
-using Microsoft.ML.UFlow.Api.Transforms;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
 using Microsoft.ML.UFlow.Cli;
 using Microsoft.ML.UFlow.Cli.Commands;
-using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Imaging;
 using Microsoft.ML.UFlow.Tests.Infrastructure;
 
 namespace Microsoft.ML.UFlow.Tests.Cli;
@@ -59,7 +57,7 @@ public sealed class CsFlowCliTests
 
         var u = TrainSettings.Resolve("uflow", "b.onnx", null, null, null, null, null, null, null, 0);
         Assert.Equal(ModelKind.UFlow, u.Kind);
-        Assert.Equal((256, 8, UFlowTrainer.Options.DefaultEpochs, UFlowTrainer.Options.DefaultLearningRate), (u.InputSize, u.Batch, u.Epochs, u.LearningRate));
+        Assert.Equal((256, 8, UFlowTrainer.Options.Defaults.Epochs, UFlowTrainer.Options.Defaults.LearningRate), (u.InputSize, u.Batch, u.Epochs, u.LearningRate));
 
         var given = TrainSettings.Resolve("csflow", "x.onnx", null, "stride32", 8, 128, 2, 4, 1e-3, 0);
         Assert.Equal((8, 128, 2, 4, 1e-3, "stride32"), (given.Hidden, given.InputSize, given.Epochs, given.Batch, given.LearningRate, given.Layer));
@@ -93,19 +91,23 @@ public sealed class CsFlowCliTests
         Assert.True(File.Exists(model));
         Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(model)!, "*.tmp"));
 
-        // The saved pipeline: CS-Flow features at 128 px, a CS-Flow scorer, no NFA step.
-        var ctx = new UFlowContext();
-        var loaded = ctx.Model.Load(model, out var inputSchema);
-        var components = ((IEnumerable<ITransformer>)loaded).ToList();
-        Assert.Equal(128, components.OfType<ResizeImagesTransformer>().Single().ImageHeight);
-        Assert.True(components.OfType<OnnxFeaturizerTransformer>().Single().CsFlowScales);
-        var scorer = components.OfType<CsFlowScoreTransformer>().Single();
-        Assert.Equal(UFlowColumns.EvaluationSize, scorer.OutputSize);
-        Assert.DoesNotContain(components, c => c is NfaSegmentationTransformer or AnomalyScoreTransformer);
+        // The saved pipeline is stock ML.NET: it loads in a fresh context; its facts say CS-Flow at three input scales of 128 px
+        // (MobileNetV2's stride 16: 8, 4, 2), it resizes to 128 and has no NFA columns.
+        var ml = new MLContext();
+        var loaded = ml.Model.Load(model, out var inputSchema);
+        var facts = UFlowModelInfo.Read(loaded);
+        Assert.Equal("csflow", facts.Method);
+        Assert.Equal([8, 4, 2], facts.Scales.Select(s => s.Height));
+        Assert.Equal(CsFlowTrainer.Options.Defaults.OutputSize, facts.MapSize);
+        Assert.True(facts.Threshold is float t && float.IsFinite(t));
+        var outputSchema = loaded.GetOutputSchema(inputSchema);
+        Assert.Equal(128, Assert.IsType<ImageDataViewType>(outputSchema[AnomalyColumns.Image].Type).Height);
+        Assert.Null(outputSchema.GetColumnOrNull(AnomalyColumns.LogNfa));
+        Assert.Null(outputSchema.GetColumnOrNull(AnomalyColumns.SegmentationMask));
         var caps = ModelCapabilities.Of(loaded, inputSchema, model);
         Assert.Equal(ModelKind.CsFlow, caps.Kind);
         Assert.False(caps.HasNfa);
-        Assert.True(float.IsFinite(scorer.Threshold));
+        Assert.Equal((128, facts.MapSize, facts.Threshold), (caps.InputSize, caps.MapSize, (float?)caps.Threshold));
 
         // eval: image AUROC and the map's pixel metrics, NFA metrics omitted with the line that says why.
         string json = Path.Combine(data.Root, "out", "metrics.json");
@@ -129,16 +131,23 @@ public sealed class CsFlowCliTests
         Assert.All(types, t => Assert.Equal(JsonValueKind.Null, t.GetProperty("miou_nfa").ValueKind)); // no segmentation
         Assert.All(types, t => Assert.InRange(t.GetProperty("flagged_images").GetInt32(), 0, 2));
 
-        // The reported numbers against a reference computed here from the model's own outputs (Mann-Whitney U, ties ½).
-        var test = ctx.Data.LoadFromDirectory(data.Dataset, DataSplit.Test);
-        var rows = loaded.Transform(test).GetRows().ToList();
-        double[] scores = rows.Select(r => (double)r.Get<float>(UFlowColumns.Score)).ToArray();
-        bool[] labels = rows.Select(r => r.Get<bool>(DataCatalog.LabelColumn)).ToArray();
+        // The reported numbers against a reference computed here from the model's own outputs (Mann-Whitney U, ties ½), with
+        // the ground truth prepared as the metrics see it (resized like the image to 128, then to the map's 256).
+        var test = ml.Data.LoadAnomalyImages(data.Dataset, AnomalyImageSplit.Test);
+        var scored = loaded.Transform(test);
+        double[] scores = scored.GetColumn<float>(AnomalyColumns.Score).Select(v => (double)v).ToArray();
+        bool[] labels = scored.GetColumn<float>(AnomalyColumns.Label).Select(v => v != 0).ToArray();
         Assert.Equal(ReferenceAuroc(scores, labels), root.GetProperty("image_auroc").GetDouble(), 12);
-        var masks = ctx.Transforms.LoadMasks(UFlowColumns.GroundTruth, DataCatalog.MaskPathColumn, 128, scorer.OutputSize).Fit(test).Transform(test).GetRows()
-            .Select(r => r.Get<Tensor>(UFlowColumns.GroundTruth)).ToList();
-        var pixelScores = rows.SelectMany(r => r.Get<Tensor>(UFlowColumns.AnomalyMap).Span.ToArray().Select(v => (double)v)).ToArray();
-        var pixelLabels = masks.SelectMany(m => m.Span.ToArray().Select(v => v > 0.5f)).ToArray();
+        var maps = scored.GetColumn<float[]>(AnomalyColumns.AnomalyMap).ToList();
+        var masks = test.GetColumn<string>(AnomalyColumns.MaskPath).Select(path =>
+        {
+            var gt = new float[facts.MapSize * facts.MapSize];
+            if (path.Length > 0) GroundTruthMask.Prepare(ImageDecoder.Decode(path), 128, facts.MapSize, gt);
+            return gt;
+        }).ToList();
+        var pixelScores = maps.SelectMany(m => m.Select(v => (double)v)).ToArray();
+        var pixelLabels = masks.SelectMany(m => m.Select(v => v > 0.5f)).ToArray();
+        Assert.Equal(pixelScores.Length, pixelLabels.Length);
         Assert.Contains(true, pixelLabels);
         Assert.Equal(ReferenceAuroc(pixelScores, pixelLabels), root.GetProperty("pixel_auroc").GetDouble(), 9);
         foreach (string name in new[] { "aupro", "f1max_pixel" })
@@ -165,7 +174,7 @@ public sealed class CsFlowCliTests
         Assert.Contains("not available for CS-Flow models", output);
         Assert.Equal(2, Directory.GetFiles(predictions, "*_overlay.png").Length);
         Assert.Empty(Directory.GetFiles(predictions, "*_mask.png"));
-        float expected = rows.First(r => r.Get<string>(DataCatalog.ImagePathColumn) == images[0]).Get<float>(UFlowColumns.Score);
+        float expected = (float)scores[test.GetColumn<string>(AnomalyColumns.ImagePath).ToList().IndexOf(images[0])];
         Assert.Contains(expected.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture), output);
     }
 

@@ -4,6 +4,9 @@ using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Tests.Flows;
 
+// The managed engine's trainer, not the ML.NET estimator of the same name in Microsoft.ML.UFlow.
+using UFlowTrainer = Microsoft.ML.UFlow.Flows.UFlowTrainer;
+
 /// <summary>The training loop: loss decreases, LR schedule, seeded reproducibility, early stopping, divergence handling.</summary>
 public class UFlowTrainerTests
 {

@@ -2,6 +2,9 @@ using Microsoft.ML.UFlow.Flows;
 
 namespace Microsoft.ML.UFlow.Tests.Flows;
 
+// The managed engine's trainer, not the ML.NET estimator of the same name in Microsoft.ML.UFlow.
+using UFlowTrainer = Microsoft.ML.UFlow.Flows.UFlowTrainer;
+
 /// <summary>
 /// Training checkpoints: a run stopped after an epoch and continued from its checkpoint is bit-identical to the run that
 /// went through (losses, weights, optimiser steps, early stopping, best weights); wrong settings, other data and damaged

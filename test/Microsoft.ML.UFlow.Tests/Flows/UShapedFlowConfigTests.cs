@@ -4,6 +4,9 @@ using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Tests.Flows;
 
+// The managed engine's trainer, not the ML.NET estimator of the same name in Microsoft.ML.UFlow.
+using UFlowTrainer = Microsoft.ML.UFlow.Flows.UFlowTrainer;
+
 /// <summary>Channel plans, parameter counts (METHOD.md A.3.1, A.8) and inverse(forward(x)) on every configuration.</summary>
 public class UShapedFlowConfigTests
 {

@@ -21,9 +21,8 @@ public class ImagePreprocessingTests
         string jpg = Path.Combine(SharedData.Root!, "data", lines.First(l => l.Path.EndsWith(".jpg", StringComparison.Ordinal)).Path);
         var batch = new Tensor(2, 3, 256, 256);
         ImagePreprocessing.LoadImageInto(jpg, batch, 1);
-        Image decoded = ImageDecoder.Decode(jpg);
-        Assert.Equal(1, decoded.Channels);
-        Tensor viaRgb = ImageNormalization.ToTensor(ImageResize.Bilinear(decoded.ToRgb(), 256, 256));
+        Image decoded = ImageDecoder.Decode(jpg); // grey JPEG: decoded to RGB with R = G = B
+        Tensor viaRgb = ImageNormalization.ToTensor(ImageResize.Bilinear(decoded.ToGrey().ToRgb(), 256, 256));
         Assert.Equal(viaRgb.Span.ToArray(), batch.Sample(1).ToArray());
     }
 

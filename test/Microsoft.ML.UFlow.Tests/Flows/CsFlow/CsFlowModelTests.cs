@@ -4,6 +4,9 @@ using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Tests.Flows.CsFlow;
 
+// The managed engine's trainer, not the ML.NET estimator of the same name in Microsoft.ML.UFlow.
+using CsFlowTrainer = Microsoft.ML.UFlow.Flows.CsFlow.CsFlowTrainer;
+
 public class CsFlowModelTests
 {
     internal static InMemoryFeatureSource Features(int count, int channels, ulong seed, double shift = 0)

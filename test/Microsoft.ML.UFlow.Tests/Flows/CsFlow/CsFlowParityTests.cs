@@ -6,6 +6,9 @@ using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Tests.Flows.CsFlow;
 
+// The managed engine's trainer, not the ML.NET estimator of the same name in Microsoft.ML.UFlow.
+using CsFlowTrainer = Microsoft.ML.UFlow.Flows.CsFlow.CsFlowTrainer;
+
 /// <summary>
 /// Parity with PyTorch 1.13 on golden values from <c>test/golden/csflow_parity.py</c> (a 2-block flow, C = 5, hidden 4,
 /// kernels [3, 5], scales 8/4/2, batch 2). Tolerances are relative to the largest magnitude of each compared tensor

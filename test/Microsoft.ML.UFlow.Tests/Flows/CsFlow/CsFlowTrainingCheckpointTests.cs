@@ -3,6 +3,9 @@ using Microsoft.ML.UFlow.Flows.CsFlow;
 
 namespace Microsoft.ML.UFlow.Tests.Flows.CsFlow;
 
+// The managed engine's trainer, not the ML.NET estimator of the same name in Microsoft.ML.UFlow.
+using CsFlowTrainer = Microsoft.ML.UFlow.Flows.CsFlow.CsFlowTrainer;
+
 /// <summary>
 /// CS-Flow training checkpoints: a training saved after epoch 2 and continued to epoch 4 is bit-identical to the one
 /// that ran through; other settings, other data and damaged files are refused with messages that say why.

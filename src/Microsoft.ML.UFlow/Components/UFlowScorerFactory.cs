@@ -1,0 +1,51 @@
+using Microsoft.ML.UFlow.Features;
+using Microsoft.ML.UFlow.Flows;
+using Microsoft.ML.UFlow.Onnx;
+
+namespace Microsoft.ML.UFlow;
+
+/// <summary>
+/// Exports a fitted U-Flow to its scorer graph, sets the threshold from the training images' scores (the highest: no
+/// training image is flagged) and wraps the stock <c>OnnxTransformer</c> and score mapping that run it.
+/// </summary>
+internal static class UFlowScorerFactory
+{
+    public static SchemaShape OutputSchema(SchemaShape input)
+    {
+        var columns = input.ToDictionary(c => c.Name);
+        foreach (string name in new[] { ScorerGraph.AnomalyMap, ScorerGraph.RawScore, ScorerGraph.Threshold, ScorerGraph.Latents, ScorerGraph.LatentShapes })
+        {
+            columns[name] = SchemaShapes.FloatVector(name);
+        }
+        columns[AnomalyColumns.Score] = SchemaShapes.Float(AnomalyColumns.Score);
+        columns[AnomalyColumns.PredictedLabel] = SchemaShapes.Boolean(AnomalyColumns.PredictedLabel);
+        return new SchemaShape(columns.Values);
+    }
+
+    public static AnomalyScoreTransformer Create(TransformsCatalog transforms, UFlowConfig config, IReadOnlyDictionary<string, StateTensor> state,
+        UFlowTrainer.Options options, UFlowTrainingSummary summary, FeatureCache cache, IDataView input, IProgress<TrainingProgress>? progress)
+    {
+        var latentShapes = config.Plan().LatentChannels.Select((c, l) => (c, config.Scales[l].Height, config.Scales[l].Width)).ToArray();
+        var metadata = new Dictionary<string, string>
+        {
+            ["uflow.training.epochs"] = summary.Epochs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["uflow.training.images"] = summary.TrainingImages.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["uflow.training.final_loss"] = summary.FinalLoss.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        };
+        byte[] Export(float? threshold) => ScorerGraph.Build(UFlowOnnxExporter.Export(config, state, new FlowOnnxExportOptions
+        {
+            MapSize = options.OutputSize,
+            InputName = options.FeatureColumnName,
+            Threshold = threshold,
+            AdditionalMetadata = metadata,
+        }), latentShapes, threshold ?? float.PositiveInfinity);
+
+        float threshold = TrainingThreshold.FromTrainingScores(Export(null), options.FeatureColumnName, cache, nameof(UFlowTrainer), progress);
+        byte[] graph = Export(threshold);
+        var estimator = transforms.ApplyOnnxModel(
+                [ScorerGraph.AnomalyMap, ScorerGraph.RawScore, ScorerGraph.Threshold, ScorerGraph.Latents, ScorerGraph.LatentShapes],
+                [options.FeatureColumnName], new MemoryStream(graph))
+            .Append(transforms.CustomMapping(new ScoreMapping().GetMapping(), ScoreMapping.ContractName));
+        return new AnomalyScoreTransformer(estimator.Fit(input), config, threshold, options.OutputSize, summary, graph);
+    }
+}

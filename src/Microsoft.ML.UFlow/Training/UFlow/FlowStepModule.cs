@@ -29,6 +29,9 @@ internal sealed class FlowStepModule : nn.Module<Tensor, (Tensor Output, Tensor 
     [ComponentName(Name = "subnet")]
     private readonly Sequential _subnet;
 
+    // The subnet's convolutions (also held, and registered, by _subnet; an array field is not registered again).
+    private readonly Conv2d[] _convs;
+
     // Not readonly: Module.to(device) replaces parameters and buffers through these fields.
     [ComponentName(Name = "global_scale")]
     private Parameter _globalScale;
@@ -67,6 +70,7 @@ internal sealed class FlowStepModule : nn.Module<Tensor, (Tensor Output, Tensor 
             InitConv(conv1, generator);
             InitConv(conv2, generator);
             _subnet = nn.Sequential(conv1, nn.ReLU(), conv2);
+            _convs = [conv1, conv2];
             _globalScale = (Parameter)new Parameter(full(channels, GlobalScaleInit)).DetachFromDisposeScope();
             _globalOffset = (Parameter)new Parameter(zeros(channels)).DetachFromDisposeScope();
             _perm = randperm(channels, generator: generator).DetachFromDisposeScope();
@@ -117,22 +121,45 @@ internal sealed class FlowStepModule : nn.Module<Tensor, (Tensor Output, Tensor 
     }
 
     /// <summary>y = step(x) for x of shape N×C×H×W, and each sample's log|det J| (shape N).</summary>
+    /// <remarks>
+    /// Computed in a form that touches the activations fewer times than the textbook order (the CPU's memory bandwidth,
+    /// not its arithmetic, bounds these element-wise steps), with the same result up to float rounding: the 0.1 factor
+    /// and, for the t half, the active channels' global affine are folded into the second convolution's weights and bias
+    /// (small tensors); the active channels' scale enters the exponent as ln scale; the passive half's affine is one
+    /// fused multiply-add; the permutation scatters both halves straight into the output (no concatenation).
+    /// </remarks>
     public override (Tensor Output, Tensor LogDet) forward(Tensor x)
     {
         if (x.ndim != 4 || x.shape[1] != Channels)
             throw new ArgumentException($"Flow step '{GetName()}' expects N×{Channels}×H×W input; got [{string.Join(", ", x.shape)}].", nameof(x));
         using var scope = NewDisposeScope();
         int c1 = PassiveChannels, c2 = ActiveChannels;
-        Tensor x1 = x.narrow(1, 0, c1);
-        Tensor x2 = x.narrow(1, c1, c2);
-        Tensor a = _subnet.call(x1).mul(SubnetOutputScale);
-        Tensor j = a.narrow(1, 0, c2).tanh().mul(AffineClamp);
-        Tensor y2 = x2.mul(j.exp()).add(a.narrow(1, c2, c2));
         Tensor scale = AppliedScale();
-        long[] channelShape = [1, Channels, 1, 1];
-        Tensor v = cat([x1, y2], 1).mul(scale.view(channelShape)).add(_globalOffset.view(channelShape));
-        Tensor output = v.index_select(1, _perm);
-        Tensor logDet = j.sum([1, 2, 3]).add(scale.log().sum().mul(x.shape[2] * x.shape[3]));
+        Tensor logScale = scale.log();
+        // split, not two narrows: its backward is one concatenation instead of a zero-filled full-size gradient per view.
+        Tensor[] halves = x.split([c1, c2], 1);
+        Tensor x1 = halves[0], x2 = halves[1];
+
+        // a = 0.1·conv2(h); t' = t·scale₂ + offset₂ comes straight out of the convolution.
+        Conv2d conv2 = _convs[1];
+        Tensor w2 = conv2.weight, b2 = conv2.bias!;
+        Tensor tScale = scale.narrow(0, c1, c2).mul(SubnetOutputScale);
+        Tensor weight = cat([w2.narrow(0, 0, c2).mul(SubnetOutputScale), w2.narrow(0, c2, c2).mul(tScale.view(c2, 1, 1, 1))], 0);
+        Tensor bias = cat([b2.narrow(0, 0, c2).mul(SubnetOutputScale), b2.narrow(0, c2, c2).mul(tScale).add(_globalOffset.narrow(0, c1, c2))], 0);
+        Tensor hidden = nn.functional.relu(_convs[0].call(x1));
+        Tensor a = nn.functional.conv2d(hidden, weight, bias, padding: [KernelSize / 2, KernelSize / 2]);
+
+        // j = α·tanh(s); y2' = (x2·e^j + t)·scale₂ + offset₂ = x2·e^(j + ln scale₂) + t'.
+        Tensor[] st = a.split([c2, c2], 1);
+        Tensor tanhS = st[0].tanh();
+        Tensor growth = logScale.narrow(0, c1, c2).view(1, c2, 1, 1).add(tanhS, AffineClamp).exp_();
+        Tensor y2 = st[1].addcmul(x2, growth, 1);
+        Tensor v1 = _globalOffset.narrow(0, 0, c1).view(1, c1, 1, 1).addcmul(x1, scale.narrow(0, 0, c1).view(1, c1, 1, 1), 1);
+
+        // out[:, c] = v[:, perm[c]]: channel i of v goes to output channel perm⁻¹(i).
+        Tensor inverse = _perm.argsort();
+        Tensor output = empty_like(x).index_copy_(1, inverse.narrow(0, 0, c1), v1).index_copy_(1, inverse.narrow(0, c1, c2), y2);
+        Tensor logDet = tanhS.sum([1, 2, 3]).mul(AffineClamp).add(logScale.sum().mul(x.shape[2] * x.shape[3]));
         return scope.MoveToOuter(output, logDet);
     }
 

@@ -115,8 +115,9 @@ internal sealed class UFlowModule : nn.Module<IReadOnlyList<Tensor>, (Tensor[] L
         for (int l = levels - 1; l >= 1; l--)
         {
             int v = Plan.StageChannels[l], nUp = Plan.UpChannels[l];
-            latents[l] = h.narrow(1, nUp, v - nUp);
-            Tensor up = _upsamplings[l]!.call(h.narrow(1, 0, nUp));
+            Tensor[] parts = h.split([nUp, v - nUp], 1); // one view pair, one concatenation in backward
+            latents[l] = parts[1];
+            Tensor up = _upsamplings[l]!.call(parts[0]);
             (h, Tensor stageLogDet) = _stages[l - 1].call(cat([inputs[l - 1], up], 1));
             logDet = logDet.add(stageLogDet);
         }

@@ -82,7 +82,7 @@ internal static class FlowBenchCommand
         if (runTorchSharp)
         {
             var (tf, ts, tfc, tsc) = TimeTorchSharp(config, features, iters, batch, threads);
-            Console.WriteLine($"torchsharp: forward {tf,7:F1} ms/image   train step {ts,9:F1} ms/image   (CPU time: {tfc:F1} / {tsc:F1}; libtorch {torch.__version__}, {torch.get_num_threads()} threads)");
+            Console.WriteLine($"torchsharp: forward {tf,7:F1} ms/image   train step {ts,9:F1} ms/image   (CPU time: {tfc:F1} / {tsc:F1}; libtorch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY {Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? TorchRuntime.OpenMpWaitPolicy})");
             result["torchsharp_forward_ms_per_image"] = tf;
             result["torchsharp_train_step_ms_per_image"] = ts;
             result["torchsharp_forward_cpu_ms_per_image"] = tfc;
@@ -129,6 +129,7 @@ internal static class FlowBenchCommand
     // forward, loss, backward, Adam step; each call in its own dispose scope.
     private static (double Forward, double Step, double ForwardCpu, double StepCpu) TimeTorchSharp(UFlowConfig config, Tensor[] features, int iters, int batch, int threads)
     {
+        TorchRuntime.EnsureLoaded(); // first: it sets libtorch's OpenMP wait policy before the library loads
         torch.set_num_threads(threads);
         using var trainer = new UFlowTorchTrainer(config, new UFlowTorchTrainingOptions { LearningRate = 1e-4 });
         torch.Tensor[] x = features.Select(f => HostTensorCopy.ToTorch(f, trainer.Module.Device).DetachFromDisposeScope()).ToArray();

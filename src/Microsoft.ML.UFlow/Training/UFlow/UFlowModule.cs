@@ -33,13 +33,12 @@ internal sealed class UFlowModule : nn.Module<IReadOnlyList<Tensor>, (Tensor[] L
     /// <summary>Builds the flow for <paramref name="config"/> on <paramref name="device"/> (default the CPU).</summary>
     /// <exception cref="ArgumentException">The configuration's scales do not form a valid U graph (<see cref="UFlowConfig.Plan"/>).</exception>
     public UFlowModule(UFlowConfig config, Device? device = null)
-        : base("UFlow")
+        : base(LoadedName("UFlow"))
     {
         ArgumentNullException.ThrowIfNull(config);
         Config = config;
         Plan = config.Plan();
         int levels = config.Scales.Count;
-        TorchRuntime.EnsureLoaded();
         _stages = new FlowStageModule[levels];
         _layerNorms = new LayerNorm?[levels];
         _upsamplings = new InvertibleUpsamplingModule?[levels];
@@ -151,6 +150,13 @@ internal sealed class UFlowModule : nn.Module<IReadOnlyList<Tensor>, (Tensor[] L
         }
         scope.MoveToOuter(inputs);
         return (inputs, scope.MoveToOuter(logDet!));
+    }
+
+    // The base constructor is the first call into libtorch: load it through TorchRuntime first (clear errors, OpenMP policy).
+    private static string LoadedName(string name)
+    {
+        TorchRuntime.EnsureLoaded();
+        return name;
     }
 
     private void CheckFeatures(IReadOnlyList<Tensor> features)

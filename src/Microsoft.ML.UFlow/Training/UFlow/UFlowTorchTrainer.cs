@@ -80,6 +80,26 @@ internal sealed class UFlowTorchTrainer : IDisposable
     /// <summary>Whether the last <see cref="Train"/> ended by restoring the best epoch's weights.</summary>
     public bool BestWeightsRestored { get; private set; }
 
+    /// <summary>What the completed epochs' features looked like (null before the first <see cref="Train"/>).</summary>
+    internal TrainingDataFingerprint? DataFingerprint { get; private set; }
+
+    /// <summary>The parameters in the optimiser's order (that of <see cref="nn.Module.parameters"/>).</summary>
+    internal IReadOnlyList<Parameter> Parameters => _parameters;
+
+    /// <summary>The best validated epoch's weights (parameter order), when kept; null otherwise.</summary>
+    internal IReadOnlyList<Tensor>? BestWeights => _best;
+
+    /// <summary>Restores a checkpoint's bookkeeping (the weights and Adam's state are restored by the caller); takes ownership of <paramref name="best"/>.</summary>
+    internal void RestoreProgress(int completedEpochs, int sampleCount, TrainingDataFingerprint? data, UFlowEarlyStoppingState earlyStopping, Tensor[]? best)
+    {
+        CompletedEpochs = completedEpochs;
+        SampleCount = sampleCount;
+        DataFingerprint = data;
+        EarlyStopping = earlyStopping;
+        foreach (Tensor t in _best ?? []) t.Dispose();
+        _best = best;
+    }
+
     /// <summary>The flow's state dictionary (parameters and permutations, see <see cref="UFlowStateDictionary"/>).</summary>
     public IReadOnlyDictionary<string, StateTensor> GetState()
     {
@@ -117,7 +137,10 @@ internal sealed class UFlowTorchTrainer : IDisposable
         {
             throw new ArgumentException($"The training source has {source.Count} samples, but the {CompletedEpochs} epochs already completed used {SampleCount}; a continued run needs the same training data.", nameof(source));
         }
+        TrainingDataFingerprint data = TrainingDataFingerprint.Of(source, Module.ScaleCount);
+        if (CompletedEpochs > 0) DataFingerprint?.RequireSame(data, CompletedEpochs, nameof(source));
         SampleCount = source.Count;
+        DataFingerprint ??= data;
         BestWeightsRestored = false;
         var shuffle = new SeededRandom(Options.Seed);
         // Each epoch draws one permutation from the seeded stream: replay the completed epochs' draws to continue it.

@@ -5,6 +5,8 @@ using System.Text.Json.Nodes;
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Nn;
 using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Training;
+using TorchSharp;
 
 namespace Microsoft.ML.UFlow.Cli.Bench;
 
@@ -14,8 +16,9 @@ using Command = System.CommandLine.Command;
 using UFlowTrainer = Microsoft.ML.UFlow.Flows.UFlowTrainer;
 
 /// <summary>
-/// <c>uflow bench flow</c>: forward and training-step milliseconds per image of the U-shaped flow on random features,
-/// and the same measured by the checked-in PyTorch script (bench/torch/flow_bench.py), with the ratio PyTorch / ours.
+/// <c>uflow bench flow</c>: forward and training-step milliseconds per image of the U-shaped flow on random features, on
+/// the managed engine and on TorchSharp (libtorch) in the same run with the ratio engine / TorchSharp (≥ 1 when TorchSharp is
+/// faster), and the same measured by the checked-in PyTorch script (bench/torch/flow_bench.py), with the ratio PyTorch / ours.
 /// </summary>
 internal static class FlowBenchCommand
 {
@@ -27,22 +30,30 @@ internal static class FlowBenchCommand
         var json = new Option<string?>("--json") { Description = "Also write the results to this JSON file." };
         var torch = new Option<bool>("--torch") { Description = "Run the PyTorch script for the reference timing.", DefaultValueFactory = _ => true };
         var python = new Option<string>("--python") { Description = "Python with torch.", DefaultValueFactory = _ => "/usr/bin/python3" };
-        var command = new Command("flow", "U-Flow normalizing flow: forward and training-step ms per image, against PyTorch.");
+        var torchSharp = new Option<bool>("--torchsharp") { Description = "Also time the TorchSharp flow (UFlowModule + Adam) in this process.", DefaultValueFactory = _ => true };
+        var managed = new Option<bool>("--managed") { Description = "Time the managed engine's flow.", DefaultValueFactory = _ => true };
+        var threads = new Option<int>("--threads") { Description = "Threads of the managed engine and of libtorch (intra-op); default: all processors.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var command = new Command("flow", "U-Flow normalizing flow: forward and training-step ms per image, managed engine against TorchSharp and PyTorch.");
         command.Options.Add(config);
         command.Options.Add(batch);
         command.Options.Add(iters);
         command.Options.Add(json);
         command.Options.Add(torch);
         command.Options.Add(python);
-        command.SetAction(parse => Run(parse.GetValue(config)!, parse.GetValue(batch), parse.GetValue(iters), parse.GetValue(json), parse.GetValue(torch), parse.GetValue(python)!));
+        command.Options.Add(torchSharp);
+        command.Options.Add(managed);
+        command.Options.Add(threads);
+        command.SetAction(parse => Run(parse.GetValue(config)!, parse.GetValue(batch), parse.GetValue(iters), parse.GetValue(json), parse.GetValue(torch), parse.GetValue(python)!,
+            parse.GetValue(torchSharp), parse.GetValue(managed), parse.GetValue(threads)));
         return command;
     }
 
-    private static int Run(string preset, int batch, int iters, string? jsonPath, bool runTorch, string python)
+    private static int Run(string preset, int batch, int iters, string? jsonPath, bool runTorch, string python, bool runTorchSharp, bool runManaged, int threads)
     {
         if (batch < 1 || iters < 1) throw new ArgumentOutOfRangeException(nameof(batch), "--batch and --iters must be at least 1.");
+        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "--threads must be at least 1.");
+        Engine.Threads = threads;
         UFlowConfig config = UFlowConfig.FromPreset(preset);
-        var flow = new UShapedFlow(config);
         var random = new SeededRandom(0);
         Tensor[] features = config.Scales.Select(s =>
         {
@@ -51,25 +62,47 @@ internal static class FlowBenchCommand
             for (int i = 0; i < v.Length; i++) v[i] = (float)random.NextGaussian();
             return t;
         }).ToArray();
-        var trainer = new UFlowTrainer(flow, new UFlowTrainingOptions { LearningRate = 1e-4 });
-        Console.WriteLine($"flow {preset}: {config}; {flow.TrainableParameterCount:N0} parameters; batch {batch}; {Engine.Threads} threads; GEMM {Engine.Isa}");
-
-        var (forward, forwardCpu) = Median(iters, batch, () => flow.Forward(features));
-        var (step, stepCpu) = Median(iters, batch, () => trainer.Step(features));
-        Console.WriteLine($"ours    : forward {forward,9:F1} ms/image   train step {step,9:F1} ms/image   (CPU time: {forwardCpu:F1} / {stepCpu:F1})");
-
+        Console.WriteLine($"flow {preset}: {config}; {config.CountTrainableParameters():N0} parameters; batch {batch}; {threads} threads; GEMM {Engine.Isa}");
         var result = new JsonObject
         {
             ["config"] = preset,
             ["batch"] = batch,
-            ["threads"] = Engine.Threads,
-            ["parameters"] = flow.TrainableParameterCount,
-            ["ours_forward_ms_per_image"] = forward,
-            ["ours_train_step_ms_per_image"] = step,
-            ["ours_forward_cpu_ms_per_image"] = forwardCpu,
-            ["ours_train_step_cpu_ms_per_image"] = stepCpu,
+            ["threads"] = threads,
+            ["parameters"] = config.CountTrainableParameters(),
         };
-        if (runTorch)
+
+        double forward = double.NaN, step = double.NaN, forwardCpu = double.NaN, stepCpu = double.NaN;
+        if (runManaged)
+        {
+            var flow = new UShapedFlow(config);
+            var trainer = new UFlowTrainer(flow, new UFlowTrainingOptions { LearningRate = 1e-4 });
+            (forward, forwardCpu) = Median(iters, batch, () => flow.Forward(features));
+            (step, stepCpu) = Median(iters, batch, () => trainer.Step(features));
+            Console.WriteLine($"ours    : forward {forward,9:F1} ms/image   train step {step,9:F1} ms/image   (CPU time: {forwardCpu:F1} / {stepCpu:F1})");
+            result["ours_forward_ms_per_image"] = forward;
+            result["ours_train_step_ms_per_image"] = step;
+            result["ours_forward_cpu_ms_per_image"] = forwardCpu;
+            result["ours_train_step_cpu_ms_per_image"] = stepCpu;
+        }
+        if (runTorchSharp)
+        {
+            var (tf, ts, tfc, tsc) = TimeTorchSharp(config, features, iters, batch, threads);
+            Console.WriteLine($"torchsharp: forward {tf,7:F1} ms/image   train step {ts,9:F1} ms/image   (CPU time: {tfc:F1} / {tsc:F1}; libtorch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY {Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? TorchRuntime.OpenMpWaitPolicy})");
+            result["torchsharp_forward_ms_per_image"] = tf;
+            result["torchsharp_train_step_ms_per_image"] = ts;
+            result["torchsharp_forward_cpu_ms_per_image"] = tfc;
+            result["torchsharp_train_step_cpu_ms_per_image"] = tsc;
+            if (runManaged)
+            {
+                // Speed of TorchSharp relative to the engine: engine time / TorchSharp time (≥ 1 when TorchSharp is faster).
+                Console.WriteLine($"ratio engine/TorchSharp: forward {forward / tf:F2}   train step {step / ts:F2}   (CPU time: forward {forwardCpu / tfc:F2}   train step {stepCpu / tsc:F2})");
+                result["ratio_engine_over_torchsharp_forward"] = forward / tf;
+                result["ratio_engine_over_torchsharp_train_step"] = step / ts;
+                result["ratio_engine_over_torchsharp_forward_cpu"] = forwardCpu / tfc;
+                result["ratio_engine_over_torchsharp_train_step_cpu"] = stepCpu / tsc;
+            }
+        }
+        if (runTorch && runManaged)
         {
             JsonNode? torch = RunTorch(python, preset, batch, iters);
             if (torch is not null)
@@ -95,6 +128,31 @@ internal static class FlowBenchCommand
             Console.WriteLine($"wrote {jsonPath}");
         }
         return 0;
+    }
+
+    // The TorchSharp flow and trainer on the same features: forward under inference mode, training step = zero grad,
+    // forward, loss, backward, Adam step; each call in its own dispose scope.
+    private static (double Forward, double Step, double ForwardCpu, double StepCpu) TimeTorchSharp(UFlowConfig config, Tensor[] features, int iters, int batch, int threads)
+    {
+        TorchRuntime.EnsureLoaded(); // first: it sets libtorch's OpenMP wait policy before the library loads
+        torch.set_num_threads(threads);
+        using var trainer = new UFlowTorchTrainer(config, new UFlowTorchTrainingOptions { LearningRate = 1e-4 });
+        torch.Tensor[] x = features.Select(f => HostTensorCopy.ToTorch(f, trainer.Module.Device).DetachFromDisposeScope()).ToArray();
+        try
+        {
+            var (forward, forwardCpu) = Median(iters, batch, () =>
+            {
+                using var scope = torch.NewDisposeScope();
+                using var inference = torch.inference_mode();
+                trainer.Module.call(x);
+            });
+            var (step, stepCpu) = Median(iters, batch, () => trainer.Step(x));
+            return (forward, step, forwardCpu, stepCpu);
+        }
+        finally
+        {
+            foreach (torch.Tensor t in x) t.Dispose();
+        }
     }
 
     // One warm-up call, then the medians of the timed calls' wall-clock and process CPU time, in ms per image.

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TorchSharp;
 
 namespace Microsoft.ML.UFlow.Training;
@@ -45,10 +46,22 @@ public static class TorchRuntime
         return resolved;
     }
 
+    /// <summary>The OpenMP wait policy set for libtorch when the environment does not choose one.</summary>
+    public const string OpenMpWaitPolicy = "PASSIVE";
+
     /// <summary>Loads libtorch, or explains why it cannot.</summary>
+    /// <remarks>
+    /// Before libtorch is first loaded on Linux or macOS, sets <c>OMP_WAIT_POLICY=PASSIVE</c> in the process environment
+    /// unless it is already set: libtorch's OpenMP threads then sleep instead of spinning between parallel regions. On
+    /// cores shared with other processes, spinning threads wait for descheduled partners, which made the U-Flow training
+    /// step up to 7× slower on the project's shared 2-core machine (docs/PERFORMANCE.md). On idle, dedicated cores
+    /// spinning can save a wake-up per parallel region (not measured here). Set the variable before starting the process
+    /// to choose otherwise; it has no effect when libtorch was loaded before this call.
+    /// </remarks>
     /// <exception cref="InvalidOperationException">No backend package is present, or the native library fails to load.</exception>
     public static void EnsureLoaded()
     {
+        ConfigureOpenMp();
         try
         {
             torch.InitializeDeviceType(DeviceType.CPU);
@@ -64,6 +77,29 @@ public static class TorchRuntime
                 "from elsewhere needs the same. Inference does not need libtorch.", e);
         }
     }
+
+    // libgomp reads OMP_WAIT_POLICY once, when libtorch loads it; .NET's Environment.SetEnvironmentVariable does not
+    // reach the native environment on Unix, hence setenv (without overwriting a value the user set).
+    private static void ConfigureOpenMp()
+    {
+        if (s_openMpConfigured) return;
+        s_openMpConfigured = true;
+        if (!(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())) return;
+        if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is not null) return;
+        try
+        {
+            _ = SetEnv("OMP_WAIT_POLICY", OpenMpWaitPolicy, 0);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // No C library to call: keep libtorch's default.
+        }
+    }
+
+    private static bool s_openMpConfigured;
+
+    [DllImport("libc", EntryPoint = "setenv", CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
+    private static extern int SetEnv(string name, string value, int overwrite);
 
     private static Exception Innermost(Exception e)
     {

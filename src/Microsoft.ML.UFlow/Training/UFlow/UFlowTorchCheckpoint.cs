@@ -1,0 +1,216 @@
+using System.Text;
+using Microsoft.ML.UFlow.Flows;
+using Microsoft.ML.UFlow.Onnx;
+using Microsoft.ML.UFlow.Tensors;
+using static TorchSharp.torch;
+using TorchTensor = TorchSharp.torch.Tensor;
+
+namespace Microsoft.ML.UFlow.Training;
+
+/// <summary>
+/// The full state of a <see cref="UFlowTorchTrainer"/> between epochs, with v1's <see cref="UFlowTrainingCheckpoint"/>
+/// semantics, so that a long training can stop and continue later exactly as if it had run through: the flow's
+/// configuration and state dictionary, Adam's state (TorchSharp's own optimizer state dictionary: step count and both
+/// moments per parameter), the completed epochs, the early-stopping state and, when kept, the best epoch's weights, and a
+/// summary of the training features so that other data of the same shape is refused.
+/// </summary>
+/// <remarks>
+/// Versioned little-endian binary: magic <c>UFLOWTS1</c>, format version, the training settings the state depends on
+/// (learning rate, schedule, weight decay, batch size, shuffle seed), the flow configuration, the progress and the feature
+/// summary, the state dictionary (name, shape, float32 values per entry, as <see cref="UFlowStateDictionary"/>), the
+/// optimiser, the best weights, an end marker. Saves are atomic (temporary file, then rename). The device is not saved:
+/// a checkpoint written on a GPU continues on the CPU and the other way round.
+/// </remarks>
+internal static class UFlowTorchCheckpoint
+{
+    /// <summary>The format version this library writes (and the newest it reads).</summary>
+    public const int FormatVersion = 1;
+
+    private static readonly byte[] Magic = "UFLOWTS1"u8.ToArray();
+    private static readonly byte[] EndMarker = "ENDCKPT!"u8.ToArray();
+
+    /// <summary>Writes the state of <paramref name="trainer"/> to <paramref name="path"/> atomically.</summary>
+    /// <exception cref="InvalidOperationException">The flow holds the best epoch's weights restored at the end of
+    /// <see cref="UFlowTorchTrainer.Train"/>, not the last epoch's, so continuing from it would not be the same run.</exception>
+    public static void Save(UFlowTorchTrainer trainer, string path)
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (trainer.BestWeightsRestored)
+        {
+            throw new InvalidOperationException("The flow holds the best epoch's weights (restored at the end of training), not the last epoch's; save checkpoints from EpochCompleted, or train with RestoreBestWeights = false.");
+        }
+        AtomicFile.Write(path, stream => Write(trainer, stream));
+    }
+
+    /// <summary>
+    /// Reads a checkpoint and returns a trainer (on <see cref="UFlowTorchTrainingOptions.Device"/>) that continues it with
+    /// <paramref name="options"/>, which must have the settings the state depends on (learning rate, schedule, weight
+    /// decay, batch size, seed) as saved; the number of epochs may grow, and the micro-batch size, device, callbacks and
+    /// patience may change.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is not a checkpoint, is truncated or corrupt, or was written by a newer version.</exception>
+    /// <exception cref="ArgumentException"><paramref name="options"/> differ from the checkpoint's settings.</exception>
+    public static UFlowTorchTrainer Load(string path, UFlowTorchTrainingOptions options)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(options);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        return Read(stream, path, options);
+    }
+
+    private static void Write(UFlowTorchTrainer trainer, Stream stream)
+    {
+        using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        w.Write(Magic);
+        w.Write(FormatVersion);
+        UFlowTorchTrainingOptions o = trainer.Options;
+        w.Write(o.LearningRate);
+        w.Write(o.LearningRateEndFactor);
+        w.Write(o.LearningRateTotalIters);
+        w.Write(o.WeightDecay);
+        w.Write(o.BatchSize);
+        w.Write(o.Seed);
+        UFlowConfig config = trainer.Module.Config;
+        w.Write(config.Scales.Count);
+        foreach (FlowScale s in config.Scales)
+        {
+            w.Write(s.Channels);
+            w.Write(s.Height);
+            w.Write(s.Width);
+        }
+        w.Write(config.FlowSteps);
+        w.Write(config.SubnetChannelsRatio);
+        w.Write(config.AffineClamp);
+        w.Write(config.FeatureLayerNorm);
+        w.Write(config.Seed);
+        w.Write(trainer.CompletedEpochs);
+        w.Write(trainer.SampleCount);
+        w.Write(trainer.DataFingerprint is not null);
+        trainer.DataFingerprint?.Write(w);
+        UFlowEarlyStoppingState stopping = trainer.EarlyStopping;
+        w.Write(stopping.BestMetric.HasValue);
+        w.Write(stopping.BestMetric ?? 0);
+        w.Write(stopping.BestEpoch);
+        w.Write(stopping.EpochsSinceBest);
+        IReadOnlyDictionary<string, StateTensor> state = UFlowStateDictionary.Export(trainer.Module);
+        w.Write(state.Count);
+        foreach ((string name, StateTensor t) in state)
+        {
+            w.Write(name);
+            w.Write(t.Shape.Length);
+            foreach (int d in t.Shape) w.Write(d);
+            FlowBinaryReader.WriteFloats(w, t.Values);
+        }
+        trainer.Optimizer.save_state_dict(w);
+        IReadOnlyList<TorchTensor>? best = trainer.BestWeights;
+        w.Write(best is not null);
+        if (best is not null)
+        {
+            foreach (TorchTensor t in best) FlowBinaryReader.WriteFloats(w, HostTensorCopy.ToArray(t));
+        }
+        w.Write(EndMarker);
+    }
+
+    private static UFlowTorchTrainer Read(Stream stream, string source, UFlowTorchTrainingOptions options)
+    {
+        InvalidDataException Bad(string why) => new($"'{source}' is not a readable U-Flow TorchSharp training checkpoint: {why}.");
+        using var r = new FlowBinaryReader(stream, Bad);
+        r.ReadSignatureAndVersion(Magic, "it does not start with the checkpoint signature", FormatVersion, version => $"The training checkpoint '{source}' has format version {version}, newer than version {FormatVersion} that this library reads; update Microsoft.ML.UFlow to continue it.");
+        double lr = r.ReadDouble(), endFactor = r.ReadDouble();
+        int totalIters = r.ReadInt32();
+        double weightDecay = r.ReadDouble();
+        int batch = r.ReadInt32();
+        ulong seed = r.ReadUInt64();
+        CheckpointSettings.RequireSame(source, "learning rate", lr, options.LearningRate, nameof(options));
+        CheckpointSettings.RequireSame(source, "learning-rate end factor", endFactor, options.LearningRateEndFactor, nameof(options));
+        CheckpointSettings.RequireSame(source, "learning-rate schedule length", totalIters, options.LearningRateTotalIters, nameof(options));
+        CheckpointSettings.RequireSame(source, "weight decay", weightDecay, options.WeightDecay, nameof(options));
+        CheckpointSettings.RequireSame(source, "batch size", batch, options.BatchSize, nameof(options));
+        CheckpointSettings.RequireSame(source, "seed", seed, options.Seed, nameof(options));
+        int levels = r.ReadInt32("scale count", 1, 64);
+        var scales = new FlowScale[levels];
+        for (int l = 0; l < levels; l++) scales[l] = new FlowScale(r.ReadInt32("channels", 1, 1 << 20), r.ReadInt32("height", 1, 1 << 16), r.ReadInt32("width", 1, 1 << 16));
+        int steps = r.ReadInt32("flow steps", 1, 1024);
+        double ratio = r.ReadDouble();
+        float clamp = r.ReadSingle();
+        bool layerNorm = r.ReadBoolean();
+        ulong configSeed = r.ReadUInt64();
+        UFlowConfig config;
+        try
+        {
+            config = new UFlowConfig(scales) { FlowSteps = steps, SubnetChannelsRatio = ratio, AffineClamp = clamp, FeatureLayerNorm = layerNorm, Seed = configSeed };
+            config.Plan();
+        }
+        catch (ArgumentException e)
+        {
+            throw Bad($"its flow configuration is invalid ({e.Message})");
+        }
+        int completed = r.ReadInt32("completed epochs", 0, int.MaxValue);
+        int samples = r.ReadInt32("sample count", 0, int.MaxValue);
+        TrainingDataFingerprint? data = r.ReadBoolean() ? TrainingDataFingerprint.Read(r) : null;
+        bool hasBest = r.ReadBoolean();
+        double bestMetric = r.ReadDouble();
+        int bestEpoch = r.ReadInt32("best epoch", -1, Math.Max(-1, completed - 1));
+        int sinceBest = r.ReadInt32("epochs since the best", 0, completed);
+        if (completed > 0 && samples == 0) throw Bad($"{completed} epochs are recorded over no samples");
+        int entries = r.ReadInt32("state entries", 0, 1 << 20);
+        var state = new Dictionary<string, StateTensor>(entries);
+        for (int i = 0; i < entries; i++)
+        {
+            string name = r.ReadString("a state entry name", 1024);
+            int rank = r.ReadInt32("a state entry rank", 0, 8);
+            var shape = new int[rank];
+            long count = 1;
+            for (int d = 0; d < rank; d++) count *= shape[d] = r.ReadInt32("a state entry dimension", 0, int.MaxValue);
+            r.Require(4 * count, $"the values of '{name}'");
+            var values = new float[count];
+            r.ReadFloats(values, $"the values of '{name}'");
+            if (!state.TryAdd(name, new StateTensor(shape, values))) throw Bad($"the state entry '{name}' appears twice");
+        }
+        var trainer = new UFlowTorchTrainer(config, options);
+        try
+        {
+            try
+            {
+                UFlowStateDictionary.Load(trainer.Module, state);
+            }
+            catch (ArgumentException e)
+            {
+                throw Bad($"its state dictionary does not fit its configuration ({e.Message})");
+            }
+            using (var optimizer = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true))
+            {
+                try
+                {
+                    trainer.Optimizer.load_state_dict(optimizer);
+                }
+                catch (Exception e) when (e is EndOfStreamException or ArgumentException or InvalidDataException or System.Runtime.InteropServices.ExternalException)
+                {
+                    throw Bad($"its optimiser state is unreadable ({e.Message})");
+                }
+            }
+            TorchTensor[]? best = null;
+            if (r.ReadBoolean())
+            {
+                best = new TorchTensor[trainer.Parameters.Count];
+                for (int i = 0; i < best.Length; i++)
+                {
+                    var p = trainer.Parameters[i];
+                    var values = new float[p.numel()];
+                    r.ReadFloats(values, $"the best weights of parameter {i}");
+                    best[i] = HostTensorCopy.ToTorch(values, p.shape, p.device).DetachFromDisposeScope();
+                }
+            }
+            if (!r.ReadBytes(EndMarker.Length, "the end marker").AsSpan().SequenceEqual(EndMarker)) throw Bad("the end marker is missing");
+            var stopping = hasBest ? new UFlowEarlyStoppingState(bestMetric, bestEpoch, sinceBest) : UFlowEarlyStoppingState.Initial;
+            trainer.RestoreProgress(completed, samples, data, stopping, best);
+            return trainer;
+        }
+        catch
+        {
+            trainer.Dispose();
+            throw;
+        }
+    }
+}

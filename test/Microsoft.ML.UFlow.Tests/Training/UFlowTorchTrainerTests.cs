@@ -10,6 +10,9 @@ using HostTensor = Microsoft.ML.UFlow.Tensors.Tensor;
 
 namespace Microsoft.ML.UFlow.Tests.Training;
 
+// The managed engine's trainer, not the ML.NET estimator of the same name in Microsoft.ML.UFlow.
+using UFlowTrainer = Microsoft.ML.UFlow.Flows.UFlowTrainer;
+
 /// <summary>
 /// The TorchSharp training loop with v1's semantics: reproducibility, a falling loss, the learning-rate schedule,
 /// micro-batches, continuation, early stopping, divergence and bad features, the device check (memory: <see cref="UFlowTorchTrainerMemoryTests"/>).

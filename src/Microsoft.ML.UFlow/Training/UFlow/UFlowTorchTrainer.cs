@@ -118,7 +118,7 @@ internal sealed class UFlowTorchTrainer : IDisposable
         using var scope = NewDisposeScope();
         _optimizer.zero_grad();
         float loss = ComputeGradients(features, 1.0);
-        if (float.IsFinite(loss)) _optimizer.step();
+        if (float.IsFinite(loss)) CollectionFreeRegion.Run(() => _optimizer.step());
         return loss;
     }
 
@@ -236,7 +236,7 @@ internal sealed class UFlowTorchTrainer : IDisposable
             if (!float.IsFinite(loss)) return loss;
             weightedLoss += (double)loss * size;
         }
-        _optimizer.step();
+        CollectionFreeRegion.Run(() => _optimizer.step());
         return (float)(weightedLoss / samples.Length);
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Onnx;
 using TorchSharp;
@@ -49,12 +50,13 @@ internal sealed class CsFlowTorchTrainer
     /// <exception cref="CsFlowDivergenceException">Features, loss or gradients were not finite.</exception>
     public IReadOnlyDictionary<string, StateTensor> Fit(IReadOnlyList<Tensor> features, IProgress<CsFlowEpochReport>? progress = null, CancellationToken cancellationToken = default)
     {
-        using CsFlowModule module = CreateModule(features);
-        Train(module, features, progress, cancellationToken);
-        return CsFlowStateDictionary.From(module);
+        using CsFlowTorchTrainingState state = Start(CreateModule(features));
+        Train(state, features, progress, cancellationToken);
+        return CsFlowStateDictionary.From(state.Module);
     }
 
     /// <summary>A fresh network for <paramref name="features"/> on <see cref="Device"/>.</summary>
+    /// <exception cref="ArgumentException">The features are malformed or do not fit the network options.</exception>
     public CsFlowModule CreateModule(IReadOnlyList<Tensor> features)
     {
         ArgumentNullException.ThrowIfNull(features);
@@ -65,27 +67,53 @@ internal sealed class CsFlowTorchTrainer
     }
 
     /// <summary>
-    /// Trains <paramref name="module"/> (on <see cref="Device"/>) for <see cref="CsFlowTrainerOptions.Epochs"/> epochs with
-    /// a fresh optimiser.
+    /// A training state for <paramref name="module"/> (on <see cref="Device"/>; the state takes ownership of it) with a
+    /// fresh Adam optimiser and no epochs done.
     /// </summary>
-    /// <exception cref="ArgumentException">The features are malformed or do not fit the module.</exception>
-    /// <exception cref="CsFlowDivergenceException">Features, loss or gradients were not finite; the module keeps the weights of the last finite step.</exception>
-    public void Train(CsFlowModule module, IReadOnlyList<Tensor> features, IProgress<CsFlowEpochReport>? progress = null, CancellationToken cancellationToken = default)
+    /// <exception cref="ArgumentException">The module is on another device.</exception>
+    public CsFlowTorchTrainingState Start(CsFlowModule module)
     {
         ArgumentNullException.ThrowIfNull(module);
+        Device on = module.Device;
+        if (on.type != Device.type || on.index != Device.index)
+        {
+            throw new ArgumentException($"The module is on {on} but the trainer trains on {Device}.", nameof(module));
+        }
+        var adam = torch.optim.Adam(module.parameters(), lr: Options.LearningRate, beta1: Options.Beta1, beta2: Options.Beta2,
+            eps: Options.AdamEpsilon, weight_decay: Options.WeightDecay);
+        return new CsFlowTorchTrainingState(module, adam);
+    }
+
+    /// <summary>
+    /// Runs epochs <see cref="CsFlowTorchTrainingState.CompletedEpochs"/> + 1 … <see cref="CsFlowTrainerOptions.Epochs"/>
+    /// on <paramref name="state"/>: all of them for a new state, the rest for one read from a checkpoint
+    /// (<see cref="CsFlowTorchCheckpoint"/>), which then continues exactly as if it had not been interrupted. The state
+    /// counts each epoch before <paramref name="progress"/> hears of it, so a synchronous progress handler may save it.
+    /// </summary>
+    /// <exception cref="ArgumentException">The features are malformed, do not fit the module, or are not those of the epochs already completed.</exception>
+    /// <exception cref="CsFlowDivergenceException">Features, loss or gradients were not finite; the module keeps the weights of the last finite step.</exception>
+    public void Train(CsFlowTorchTrainingState state, IReadOnlyList<Tensor> features, IProgress<CsFlowEpochReport>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        CsFlowModule module = state.Module;
         CsFlowModule.CheckScales(features, module.Options.Channels, nameof(features));
         long count = features[0].shape[0];
         if (count == 0) throw new ArgumentException("The training set is empty.", nameof(features));
-        if (module.Device.type != Device.type || module.Device.index != Device.index)
+        if (count > int.MaxValue) throw new ArgumentException($"The training set has {count} samples, more than {int.MaxValue}.", nameof(features));
+        if (state.CompletedEpochs > 0 && count != state.SampleCount)
         {
-            throw new ArgumentException($"The module is on {module.Device} but the trainer trains on {Device}.", nameof(module));
+            throw new ArgumentException($"The training set has {count} samples, but the {state.CompletedEpochs} epochs already completed used {state.SampleCount}; a continued run needs the same training data.", nameof(features));
         }
+        TrainingDataFingerprint fingerprint = Fingerprint(features);
+        if (state.CompletedEpochs > 0) state.DataFingerprint?.RequireSame(fingerprint, state.CompletedEpochs, nameof(features));
+        state.SampleCount = (int)count;
+        state.DataFingerprint ??= fingerprint;
         module.train();
         using var loss = new CsFlowNll();
-        using var adam = torch.optim.Adam(module.parameters(), lr: Options.LearningRate, beta1: Options.Beta1, beta2: Options.Beta2,
-            eps: Options.AdamEpsilon, weight_decay: Options.WeightDecay);
         using var shuffle = new Generator(Options.ShuffleSeed);
-        for (int epoch = 1; epoch <= Options.Epochs; epoch++)
+        // Each epoch draws one permutation from the seeded generator: replay the completed epochs' draws to continue it.
+        for (int e = 0; e < state.CompletedEpochs; e++) torch.randperm(count, generator: shuffle).Dispose();
+        for (int epoch = state.CompletedEpochs + 1; epoch <= Options.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
             long[] order;
@@ -95,14 +123,15 @@ internal sealed class CsFlowTorchTrainer
             }
             double lossSum = 0;
             int steps = 0;
-            for (long start = 0; start < count; start += Options.BatchSize)
+            for (int start = 0; start < count; start += Options.BatchSize)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                long size = Math.Min(Options.BatchSize, count - start);
-                lossSum += Step(module, loss, adam, features, order.AsSpan((int)start, (int)size), Options.GradientClipNorm, epoch, steps);
+                int size = (int)Math.Min(Options.BatchSize, count - start);
+                lossSum += Step(module, loss, state.Optimizer, features, order.AsSpan(start, size), Options.GradientClipNorm, epoch, steps);
                 steps++;
                 Options.StepCompleted?.Invoke();
             }
+            state.CompletedEpochs = epoch;
             progress?.Report(new CsFlowEpochReport(epoch, Options.Epochs, lossSum / steps, clock.Elapsed));
         }
     }
@@ -144,5 +173,14 @@ internal sealed class CsFlowTorchTrainer
         }
         adam.step();
         return result;
+    }
+
+    /// <summary>The summary of the first and last samples that a continued training compares (v1's <see cref="TrainingDataFingerprint"/>).</summary>
+    private static TrainingDataFingerprint Fingerprint(IReadOnlyList<Tensor> features)
+    {
+        using var scope = torch.NewDisposeScope();
+        long last = features[0].shape[0] - 1;
+        float[][] Sample(long n) => features.Select(t => t[n].to(ScalarType.Float32, torch.CPU).contiguous().data<float>().ToArray()).ToArray();
+        return TrainingDataFingerprint.OfSamples(Sample(0), Sample(last));
     }
 }

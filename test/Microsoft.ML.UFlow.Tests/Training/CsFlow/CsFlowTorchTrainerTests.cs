@@ -132,10 +132,10 @@ public sealed class CsFlowTorchTrainerTests
         // after every epoch must not change, and after training it must be back where it was before.
         Tensor[] x = Features(12, 6);
         var trainer = new CsFlowTorchTrainer(Options(5, batch: 4));
-        using CsFlowModule module = trainer.CreateModule(x);
+        using CsFlowTorchTrainingState state = trainer.Start(trainer.CreateModule(x));
         var live = new List<long>();
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        trainer.Train(module, x, new Recorder(_ => live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount)));
+        trainer.Train(state, x, new Recorder(_ => live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount)));
         long after = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         Assert.Equal(5, live.Count);
         Assert.All(live, n => Assert.Equal(live[0], n));

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Onnx;
@@ -163,13 +164,13 @@ internal sealed class CsFlowTorchTrainer
         float result = value.item<float>();
         if (!float.IsFinite(result))
         {
-            throw new CsFlowDivergenceException(epoch, step, $"the loss is {result}", "Try a lower learning rate, or check the features.");
+            throw new CsFlowDivergenceException(epoch, step, $"the loss is {result.ToString(CultureInfo.InvariantCulture)}", "Try a lower learning rate, or check the features.");
         }
         value.backward();
         double norm = torch.nn.utils.clip_grad_norm_(module.parameters(), clipNorm);
         if (!double.IsFinite(norm))
         {
-            throw new CsFlowDivergenceException(epoch, step, $"the gradient norm is {norm}", "Try a lower learning rate, or check the features.");
+            throw new CsFlowDivergenceException(epoch, step, $"the gradient norm is {norm.ToString(CultureInfo.InvariantCulture)}", "Try a lower learning rate, or check the features.");
         }
         adam.step();
         return result;

@@ -10,6 +10,11 @@ namespace Microsoft.ML.UFlow.Training;
 /// </summary>
 internal sealed class AtanSoftClamp : ParameterLessModule<Tensor, Tensor>
 {
+    // Held for the module's lifetime: TorchSharp leaves implicitly converted Scalars to the finalizer, which may free
+    // one while libtorch reads it (dotnet/TorchSharp#1434).
+    private readonly Scalar _alpha;
+    private readonly Scalar _gain;
+
     /// <summary>The constant the official code uses in place of 2/π.</summary>
     public const double TwoOverPi = 0.636;
 
@@ -21,11 +26,24 @@ internal sealed class AtanSoftClamp : ParameterLessModule<Tensor, Tensor>
     {
         if (!(alpha > 0) || double.IsInfinity(alpha)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "The clamp α must be positive and finite.");
         this.alpha = alpha;
+        _alpha = alpha;
+        _gain = alpha * TwoOverPi;
     }
 
     /// <summary>α.</summary>
     public double alpha { get; }
 
     /// <inheritdoc/>
-    public override Tensor forward(Tensor input) => torch.atan(input / alpha) * (alpha * TwoOverPi);
+    public override Tensor forward(Tensor input) => torch.atan(input.div(_alpha)).mul(_gain);
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _alpha.Dispose();
+            _gain.Dispose();
+        }
+        base.Dispose(disposing);
+    }
 }

@@ -32,6 +32,7 @@ internal sealed class CsFlowCouplingBlock : nn.Module<Tensor[], (Tensor[] Output
     [ComponentName(Name = "s2")] private readonly CsFlowCrossConvolutions _s2;
     [ComponentName(Name = "s1")] private readonly CsFlowCrossConvolutions _s1;
     [ComponentName(Name = "clamp")] private readonly AtanSoftClamp _clamp;
+    private readonly Scalar _clampLow = -OutputClamp, _clampHigh = OutputClamp; // held: see AtanSoftClamp
 
     /// <summary>
     /// Creates the block with the given permutations (one per scale, each of 0..C−1) and fresh subnetworks drawn from
@@ -97,7 +98,7 @@ internal sealed class CsFlowCouplingBlock : nn.Module<Tensor[], (Tensor[] Output
             Tensor sigma = _clamp.call(rPrime[s].narrow(1, 0, second_half));
             Tensor y2 = torch.exp(sigma) * x2[s] + rPrime[s].narrow(1, second_half, second_half);
             logDet[3 + s] = sigma.sum([1, 2, 3]);
-            outputs[s] = torch.cat([y1[s], y2], 1).clamp(-OutputClamp, OutputClamp);
+            outputs[s] = torch.cat([y1[s], y2], 1).clamp(_clampLow, _clampHigh);
         }
         // The official code sums the first half's three terms, then the second half's, and adds the two.
         return (outputs, (logDet[0] + logDet[1] + logDet[2]) + (logDet[3] + logDet[4] + logDet[5]));
@@ -114,6 +115,8 @@ internal sealed class CsFlowCouplingBlock : nn.Module<Tensor[], (Tensor[] Output
             _perm0.Dispose();
             _perm1.Dispose();
             _perm2.Dispose();
+            _clampLow.Dispose();
+            _clampHigh.Dispose();
         }
         base.Dispose(disposing);
     }

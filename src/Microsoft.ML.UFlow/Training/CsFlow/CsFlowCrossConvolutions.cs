@@ -37,6 +37,7 @@ internal sealed class CsFlowCrossConvolutions : nn.Module<Tensor[], Tensor[]>
     [ComponentName(Name = "gamma0")] private readonly Parameter _gamma0;
     [ComponentName(Name = "gamma1")] private readonly Parameter _gamma1;
     [ComponentName(Name = "gamma2")] private readonly Parameter _gamma2;
+    private readonly Scalar _slope = LeakySlope; // held: see AtanSoftClamp
 
     /// <summary>
     /// Creates the subnetwork with PyTorch's default convolution initialisation drawn from <paramref name="generator"/>
@@ -101,9 +102,9 @@ internal sealed class CsFlowCrossConvolutions : nn.Module<Tensor[], Tensor[]>
     {
         ArgumentNullException.ThrowIfNull(inputs);
         if (inputs.Length != 3) throw new ArgumentException($"Three scales are expected, got {inputs.Length}.", nameof(inputs));
-        Tensor h0 = F.leaky_relu(_convIn0.call(inputs[0]), LeakySlope);
-        Tensor h1 = F.leaky_relu(_convIn1.call(inputs[1]), LeakySlope);
-        Tensor h2 = F.leaky_relu(_convIn2.call(inputs[2]), LeakySlope);
+        Tensor h0 = _convIn0.call(inputs[0]).leaky_relu(_slope);
+        Tensor h1 = _convIn1.call(inputs[1]).leaky_relu(_slope);
+        Tensor h2 = _convIn2.call(inputs[2]).leaky_relu(_slope);
         Tensor o0 = _convOut0.call(h0) + _upConv10.call(Up(h1));
         Tensor o1 = _convOut1.call(h1) + _downConv01.call(h0) + _upConv21.call(Up(h2));
         Tensor o2 = _convOut2.call(h2) + _downConv12.call(h1);
@@ -119,6 +120,7 @@ internal sealed class CsFlowCrossConvolutions : nn.Module<Tensor[], Tensor[]>
             _gamma0.Dispose();
             _gamma1.Dispose();
             _gamma2.Dispose();
+            _slope.Dispose();
         }
         base.Dispose(disposing);
     }

@@ -21,8 +21,9 @@ internal sealed class CsFlowNll : ParameterLessModule<Tensor[], Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(latents);
         ArgumentNullException.ThrowIfNull(logDet);
-        Tensor sumSquares = SumOfSquares(latents);
-        return torch.mean(0.5 * sumSquares - logDet) / Dimensions(latents);
+        // Scalars held to the end (see AtanSoftClamp).
+        using Scalar half = 0.5, dimensions = Dimensions(latents);
+        return torch.mean(SumOfSquares(latents).mul(half) - logDet).div(dimensions);
     }
 
     /// <summary>D, the number of latent values per sample over all scales.</summary>
@@ -37,8 +38,8 @@ internal sealed class CsFlowNll : ParameterLessModule<Tensor[], Tensor, Tensor>
     internal static Tensor SumOfSquares(IReadOnlyList<Tensor> latents)
     {
         if (latents.Count == 0) throw new ArgumentException("No latents.", nameof(latents));
-        Tensor sum = latents[0].pow(2).sum([1, 2, 3]);
-        for (int s = 1; s < latents.Count; s++) sum = sum + latents[s].pow(2).sum([1, 2, 3]);
+        Tensor sum = latents[0].square().sum([1, 2, 3]);
+        for (int s = 1; s < latents.Count; s++) sum = sum + latents[s].square().sum([1, 2, 3]);
         return sum;
     }
 }

@@ -5,7 +5,6 @@ using Microsoft.ML.UFlow.Onnx;
 using AtomicFile = Microsoft.ML.UFlow.Tensors.AtomicFile;
 using TorchSharp;
 using static TorchSharp.torch;
-using TorchAdam = TorchSharp.Modules.Adam;
 
 namespace Microsoft.ML.UFlow.Training;
 
@@ -14,7 +13,7 @@ namespace Microsoft.ML.UFlow.Training;
 /// continue later exactly as if it had run through (v1 <see cref="CsFlowTrainingCheckpoint"/>'s semantics).
 /// Versioned little-endian binary: magic <c>CSFLOWT1</c>, format version, the trainer settings the state depends on,
 /// the architecture, the progress and a summary of the training features, the state dictionary (name, shape, float32
-/// values per entry, <see cref="CsFlowStateDictionary"/>'s names), Adam's step count and moments per parameter name,
+/// values per entry, <see cref="CsFlowStateDictionary"/>'s names), Adam's step count and moments per parameter name (<see cref="CsFlowAdam"/>),
 /// an end marker. Saves are atomic; the file is about three times the model's size.
 /// </summary>
 internal static class CsFlowTorchCheckpoint
@@ -83,14 +82,15 @@ internal static class CsFlowTorchCheckpoint
             foreach (int d in entry.Shape) w.Write(d);
             FlowBinaryReader.WriteFloats(w, entry.Values);
         }
-        (string Name, TorchAdam.State State)[] adam = AdamStates(state);
-        w.Write(adam.Length);
-        foreach ((string name, TorchAdam.State s) in adam)
+        CsFlowAdam adam = state.Optimizer;
+        string[] names = ParameterNames(state);
+        w.Write(adam.StepCount);
+        w.Write(names.Length);
+        for (int i = 0; i < names.Length; i++)
         {
-            w.Write(name);
-            w.Write(checked((int)s.step));
-            FlowBinaryReader.WriteFloats(w, Floats(s.exp_avg));
-            FlowBinaryReader.WriteFloats(w, Floats(s.exp_avg_sq));
+            w.Write(names[i]);
+            FlowBinaryReader.WriteFloats(w, Floats(adam.FirstMoments[i]));
+            FlowBinaryReader.WriteFloats(w, Floats(adam.SecondMoments[i]));
         }
         w.Write(EndMarker);
     }
@@ -166,17 +166,18 @@ internal static class CsFlowTorchCheckpoint
         CsFlowTorchTrainingState state = trainer.Start(module);
         try
         {
-            Dictionary<string, TorchAdam.State> adam = AdamStates(state).ToDictionary(a => a.Name, a => a.State, StringComparer.Ordinal);
+            CsFlowAdam adam = state.Optimizer;
+            Dictionary<string, int> index = ParameterNames(state).Select((n, i) => (n, i)).ToDictionary(e => e.n, e => e.i, StringComparer.Ordinal);
+            adam.StepCount = r.ReadInt32("optimiser steps", 0, int.MaxValue);
             int saved = r.ReadInt32("the number of optimiser states", 0, MaxEntries);
-            if (saved != adam.Count) throw Bad($"it holds {saved} optimiser states for {adam.Count} parameters");
+            if (saved != index.Count) throw Bad($"it holds {saved} optimiser states for {index.Count} parameters");
             var seen = new HashSet<string>(StringComparer.Ordinal);
             for (int i = 0; i < saved; i++)
             {
                 string name = r.ReadString("an optimiser state's name", 1024);
-                if (!adam.TryGetValue(name, out TorchAdam.State? s) || !seen.Add(name)) throw Bad($"the optimiser state '{name}' belongs to no parameter or appears twice");
-                s.step = r.ReadInt32($"the optimiser steps of '{name}'", 0, int.MaxValue);
-                ReadInto(r, s.exp_avg, $"Adam's first moment of '{name}'");
-                ReadInto(r, s.exp_avg_sq, $"Adam's second moment of '{name}'");
+                if (!index.TryGetValue(name, out int k) || !seen.Add(name)) throw Bad($"the optimiser state '{name}' belongs to no parameter or appears twice");
+                ReadInto(r, adam.FirstMoments[k], $"Adam's first moment of '{name}'");
+                ReadInto(r, adam.SecondMoments[k], $"Adam's second moment of '{name}'");
             }
             if (!r.ReadBytes(EndMarker.Length, "the end marker").AsSpan().SequenceEqual(EndMarker)) throw Bad("the end marker is missing");
             state.CompletedEpochs = completed;
@@ -191,14 +192,12 @@ internal static class CsFlowTorchCheckpoint
         }
     }
 
-    /// <summary>Adam's per-parameter state, named by the parameter (the optimiser holds them in <c>parameters()</c> order).</summary>
-    private static (string Name, TorchAdam.State State)[] AdamStates(CsFlowTorchTrainingState state)
+    /// <summary>The module's parameter names in <c>parameters()</c> order, the optimiser's order.</summary>
+    private static string[] ParameterNames(CsFlowTorchTrainingState state)
     {
-        var adam = state.Optimizer as TorchAdam ?? throw new InvalidOperationException("The training state's optimiser is not Adam.");
         string[] names = state.Module.named_parameters().Select(p => p.name).ToArray();
-        List<TorchSharp.Modules.OptimizerState> states = adam.state_dict().State;
-        if (states.Count != names.Length) throw new InvalidOperationException($"Adam holds {states.Count} states for {names.Length} parameters.");
-        return names.Select((n, i) => (n, (TorchAdam.State)states[i])).ToArray();
+        if (names.Length != state.Optimizer.Parameters.Count) throw new InvalidOperationException($"Adam holds {state.Optimizer.Parameters.Count} parameters for the module's {names.Length}.");
+        return names;
     }
 
     private static float[] Floats(Tensor t)

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -13,7 +14,8 @@ internal static class CsFlowTorchScoring
     public static Tensor ImageScores(IReadOnlyList<Tensor> latents)
     {
         ArgumentNullException.ThrowIfNull(latents);
-        return CsFlowNll.SumOfSquares(latents) * (0.5 / CsFlowNll.Dimensions(latents));
+        using Scalar scale = 0.5 / CsFlowNll.Dimensions(latents); // held to the end (see AtanSoftClamp)
+        return CsFlowNll.SumOfSquares(latents).mul(scale);
     }
 
     /// <summary>
@@ -26,7 +28,7 @@ internal static class CsFlowTorchScoring
         ArgumentNullException.ThrowIfNull(finestLatent);
         if (finestLatent.dim() != 4) throw new ArgumentException($"An N×C×H×W latent was expected, got shape [{string.Join(", ", finestLatent.shape)}].", nameof(finestLatent));
         if (outHeight <= 0 || outWidth <= 0) throw new ArgumentOutOfRangeException(nameof(outHeight), $"The map size must be positive (got {outHeight}x{outWidth}).");
-        Tensor small = finestLatent.pow(2).mean([1], keepdim: true);
+        Tensor small = finestLatent.square().mean([1], keepdim: true);
         return F.interpolate(small, size: [outHeight, outWidth], mode: InterpolationMode.Bilinear, align_corners: false);
     }
 }

@@ -30,14 +30,14 @@ public sealed class CsFlowTorchCheckpointTests : IDisposable
     private static Tensor[] Features(int n, ulong seed, double scale = 1)
     {
         using var generator = new Generator(seed);
-        return Enumerable.Range(0, 3).Select(s => torch.randn(n, 4, 8 >> s, 8 >> s, generator: generator).mul_(scale)).ToArray();
+        using Scalar factor = scale;
+        return Enumerable.Range(0, 3).Select(s => torch.randn(n, 4, 8 >> s, 8 >> s, generator: generator).mul_(factor)).ToArray();
     }
 
     private static (IReadOnlyDictionary<string, StateTensor> Weights, float[] Moments) Snapshot(CsFlowTorchTrainingState state)
     {
-        var adam = (TorchSharp.Modules.Adam)state.Optimizer;
-        float[] moments = adam.state_dict().State.Cast<TorchSharp.Modules.Adam.State>()
-            .SelectMany(s => s.exp_avg.data<float>().ToArray().Concat(s.exp_avg_sq.data<float>().ToArray()).Append(s.step)).ToArray();
+        CsFlowAdam adam = state.Optimizer;
+        float[] moments = adam.FirstMoments.Concat(adam.SecondMoments).SelectMany(m => m.data<float>().ToArray()).Append(adam.StepCount).ToArray();
         return (CsFlowStateDictionary.From(state.Module), moments);
     }
 

@@ -88,7 +88,7 @@ internal sealed class CsFlowAdam : IDisposable
             if (WeightDecay != 0) grad = grad.add(p, weightDecay);
             _expAvg[i].mul_(beta1).add_(grad, oneMinusBeta1);
             _expAvgSq[i].mul_(beta2).addcmul_(grad, grad, oneMinusBeta2);
-            Tensor denominator = _expAvgSq[i].sqrt().div_(biasCorrection2Sqrt).add_(eps);
+            Tensor denominator = _expAvgSq[i].sqrt().div_(biasCorrection2Sqrt).add_(eps, HeldScalars.One);
             p.addcdiv_(_expAvg[i], denominator, negativeStepSize);
         }
     }

@@ -88,7 +88,7 @@ internal sealed class CsFlowCouplingBlock : nn.Module<Tensor[], (Tensor[] Output
         for (int s = 0; s < 3; s++)
         {
             Tensor sigma = _clamp.call(r[s].narrow(1, 0, first_half));
-            y1[s] = torch.exp(sigma) * x1[s] + r[s].narrow(1, first_half, first_half);
+            y1[s] = (torch.exp(sigma) * x1[s]).Plus(r[s].narrow(1, first_half, first_half));
             logDet[s] = sigma.sum([1, 2, 3]);
         }
         Tensor[] rPrime = _s1.call(y1);
@@ -96,12 +96,12 @@ internal sealed class CsFlowCouplingBlock : nn.Module<Tensor[], (Tensor[] Output
         for (int s = 0; s < 3; s++)
         {
             Tensor sigma = _clamp.call(rPrime[s].narrow(1, 0, second_half));
-            Tensor y2 = torch.exp(sigma) * x2[s] + rPrime[s].narrow(1, second_half, second_half);
+            Tensor y2 = (torch.exp(sigma) * x2[s]).Plus(rPrime[s].narrow(1, second_half, second_half));
             logDet[3 + s] = sigma.sum([1, 2, 3]);
             outputs[s] = torch.cat([y1[s], y2], 1).clamp(_clampLow, _clampHigh);
         }
         // The official code sums the first half's three terms, then the second half's, and adds the two.
-        return (outputs, (logDet[0] + logDet[1] + logDet[2]) + (logDet[3] + logDet[4] + logDet[5]));
+        return (outputs, logDet[0].Plus(logDet[1]).Plus(logDet[2]).Plus(logDet[3].Plus(logDet[4]).Plus(logDet[5])));
     }
 
     /// <inheritdoc/>

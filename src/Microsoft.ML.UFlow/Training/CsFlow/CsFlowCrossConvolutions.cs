@@ -105,9 +105,9 @@ internal sealed class CsFlowCrossConvolutions : nn.Module<Tensor[], Tensor[]>
         Tensor h0 = _convIn0.call(inputs[0]).leaky_relu(_slope);
         Tensor h1 = _convIn1.call(inputs[1]).leaky_relu(_slope);
         Tensor h2 = _convIn2.call(inputs[2]).leaky_relu(_slope);
-        Tensor o0 = _convOut0.call(h0) + _upConv10.call(Up(h1));
-        Tensor o1 = _convOut1.call(h1) + _downConv01.call(h0) + _upConv21.call(Up(h2));
-        Tensor o2 = _convOut2.call(h2) + _downConv12.call(h1);
+        Tensor o0 = _convOut0.call(h0).Plus(_upConv10.call(Up(h1)));
+        Tensor o1 = _convOut1.call(h1).Plus(_downConv01.call(h0)).Plus(_upConv21.call(Up(h2)));
+        Tensor o2 = _convOut2.call(h2).Plus(_downConv12.call(h1));
         return [_gamma0 * o0, _gamma1 * o1, _gamma2 * o2];
     }
 

@@ -80,7 +80,7 @@ internal sealed class CsFlowModule : nn.Module<Tensor[], (Tensor[] Latents, Tens
         for (int k = 0; k < _blocks.Length; k++)
         {
             (x, Tensor blockLogDet) = _blocks[k].call(x);
-            logDet = logDet is null ? blockLogDet : logDet + blockLogDet;
+            logDet = logDet is null ? blockLogDet : logDet.Plus(blockLogDet);
         }
         return (x, logDet!);
     }

@@ -39,7 +39,7 @@ internal sealed class CsFlowNll : ParameterLessModule<Tensor[], Tensor, Tensor>
     {
         if (latents.Count == 0) throw new ArgumentException("No latents.", nameof(latents));
         Tensor sum = latents[0].square().sum([1, 2, 3]);
-        for (int s = 1; s < latents.Count; s++) sum = sum + latents[s].square().sum([1, 2, 3]);
+        for (int s = 1; s < latents.Count; s++) sum = sum.Plus(latents[s].square().sum([1, 2, 3]));
         return sum;
     }
 }

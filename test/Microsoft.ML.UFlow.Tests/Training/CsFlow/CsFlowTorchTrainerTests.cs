@@ -29,7 +29,7 @@ public sealed class CsFlowTorchTrainerTests
             long side = 8 >> s;
             Tensor mean = torch.linspace(-2, 2, 6).reshape(1, 6, 1, 1);
             Tensor std = torch.linspace(0.2, 1.5, 6).reshape(1, 6, 1, 1);
-            scales[s] = (mean + std * torch.randn(n, 6, side, side, generator: generator)).MoveToOuterDisposeScope();
+            scales[s] = torch.addcmul(mean, std, torch.randn(n, 6, side, side, generator: generator), HeldScalars.One).MoveToOuterDisposeScope();
         }
         return scales;
     }

@@ -10,8 +10,7 @@ namespace Microsoft.ML.UFlow.Training;
 /// </summary>
 internal sealed class AtanSoftClamp : ParameterLessModule<Tensor, Tensor>
 {
-    // Held for the module's lifetime: TorchSharp leaves implicitly converted Scalars to the finalizer, which may free
-    // one while libtorch reads it (dotnet/TorchSharp#1434).
+    // Held for the module's lifetime (see HeldScalars).
     private readonly Scalar _alpha;
     private readonly Scalar _gain;
 

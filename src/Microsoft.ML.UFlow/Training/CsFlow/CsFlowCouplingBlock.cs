@@ -32,7 +32,7 @@ internal sealed class CsFlowCouplingBlock : nn.Module<Tensor[], (Tensor[] Output
     [ComponentName(Name = "s2")] private readonly CsFlowCrossConvolutions _s2;
     [ComponentName(Name = "s1")] private readonly CsFlowCrossConvolutions _s1;
     [ComponentName(Name = "clamp")] private readonly AtanSoftClamp _clamp;
-    private readonly Scalar _clampLow = -OutputClamp, _clampHigh = OutputClamp; // held: see AtanSoftClamp
+    private readonly Scalar _clampLow = -OutputClamp, _clampHigh = OutputClamp; // held: see HeldScalars
 
     /// <summary>
     /// Creates the block with the given permutations (one per scale, each of 0..C−1) and fresh subnetworks drawn from

@@ -37,7 +37,7 @@ internal sealed class CsFlowCrossConvolutions : nn.Module<Tensor[], Tensor[]>
     [ComponentName(Name = "gamma0")] private readonly Parameter _gamma0;
     [ComponentName(Name = "gamma1")] private readonly Parameter _gamma1;
     [ComponentName(Name = "gamma2")] private readonly Parameter _gamma2;
-    private readonly Scalar _slope = LeakySlope; // held: see AtanSoftClamp
+    private readonly Scalar _slope = LeakySlope; // held: see HeldScalars
 
     /// <summary>
     /// Creates the subnetwork with PyTorch's default convolution initialisation drawn from <paramref name="generator"/>

@@ -49,13 +49,22 @@ internal sealed class CsFlowModule : nn.Module<Tensor[], (Tensor[] Latents, Tens
         }
         using var generator = new Generator(Options.Seed);
         _blocks = new CsFlowCouplingBlock[blocks];
-        for (int k = 0; k < blocks; k++)
+        try
         {
-            IReadOnlyList<int[]> perms = permutations?[k] ?? NumPyLegacyPermutation.ForBlock(k, Options.Channels);
-            _blocks[k] = new CsFlowCouplingBlock(Options.Channels, Options.HiddenChannels, Options.KernelSizes[k], Options.Alpha, perms, generator);
-            register_module($"block{k}", _blocks[k]);
+            for (int k = 0; k < blocks; k++)
+            {
+                IReadOnlyList<int[]> perms = permutations?[k] ?? NumPyLegacyPermutation.ForBlock(k, Options.Channels);
+                _blocks[k] = new CsFlowCouplingBlock(Options.Channels, Options.HiddenChannels, Options.KernelSizes[k], Options.Alpha, perms, generator);
+                register_module($"block{k}", _blocks[k]);
+            }
+            if (device is not null && device.type != DeviceType.CPU) this.to(device);
         }
-        if (device is not null && device.type != DeviceType.CPU) this.to(device);
+        catch
+        {
+            // A half-built network frees what it has allocated (its native memory is not the GC's).
+            foreach (CsFlowCouplingBlock? block in _blocks) block?.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The architecture (a copy owned by the module; do not modify).</summary>

@@ -21,7 +21,7 @@ internal sealed class CsFlowNll : ParameterLessModule<Tensor[], Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(latents);
         ArgumentNullException.ThrowIfNull(logDet);
-        // Scalars held to the end (see AtanSoftClamp).
+        // Scalars held to the end (see HeldScalars).
         using Scalar half = 0.5, dimensions = Dimensions(latents);
         return torch.mean(SumOfSquares(latents).mul(half) - logDet).div(dimensions);
     }

@@ -14,7 +14,7 @@ internal static class CsFlowTorchScoring
     public static Tensor ImageScores(IReadOnlyList<Tensor> latents)
     {
         ArgumentNullException.ThrowIfNull(latents);
-        using Scalar scale = 0.5 / CsFlowNll.Dimensions(latents); // held to the end (see AtanSoftClamp)
+        using Scalar scale = 0.5 / CsFlowNll.Dimensions(latents); // held to the end (see HeldScalars)
         return CsFlowNll.SumOfSquares(latents).mul(scale);
     }
 

@@ -88,5 +88,9 @@ public sealed class CsFlowTorchVsManagedTests
         var notPermutation = new Dictionary<string, StateTensor>(state) { ["block1.perm2"] = new StateTensor([6], [0, 1, 2, 3, 4, 4]) };
         Assert.Contains("'block1.perm2' is not a permutation", Assert.Throws<ArgumentException>(() => CsFlowStateDictionary.Load(module, notPermutation)).Message);
         Assert.Contains("'block1.perm2' is not a permutation", Assert.Throws<ArgumentException>(() => CsFlowStateDictionary.ToManaged(notPermutation, managed.Options)).Message);
+
+        int[] identity = [0, 1, 2, 3, 4, 5];
+        IReadOnlyList<int[]>[] badBlock1 = [[identity, identity, identity], [identity, [0, 1, 2, 3, 5, 5], identity], [identity, identity, identity]];
+        Assert.Contains("Permutation 1 is not a permutation of 0..5", Assert.Throws<ArgumentException>(() => new CsFlowModule(managed.Options, badBlock1)).Message);
     }
 }

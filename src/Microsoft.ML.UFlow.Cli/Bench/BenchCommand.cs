@@ -17,6 +17,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(ImagingBenchCommand.Create());
         bench.Subcommands.Add(EngineBenchCommand.Create());
         bench.Subcommands.Add(CsFlowBenchCommand.Create());
+        bench.Subcommands.Add(TorchCsFlowBenchCommand.Create());
 
 
         bench.Subcommands.Add(FlowBenchCommand.Create());

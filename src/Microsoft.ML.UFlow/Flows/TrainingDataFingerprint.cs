@@ -42,6 +42,29 @@ internal sealed class TrainingDataFingerprint
         return new TrainingDataFingerprint(values);
     }
 
+    /// <summary>
+    /// Summarises every scale of the first and the last sample, given as their values (one array per scale, finest
+    /// first): the same statistics as <see cref="Of"/>, for features held elsewhere (TorchSharp tensors).
+    /// </summary>
+    public static TrainingDataFingerprint OfSamples(IReadOnlyList<float[]> first, IReadOnlyList<float[]> last)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentNullException.ThrowIfNull(last);
+        if (first.Count != last.Count) throw new ArgumentException($"The first sample has {first.Count} scales and the last {last.Count}.", nameof(last));
+        int scales = first.Count;
+        var values = new double[2 * scales * 2];
+        for (int sample = 0; sample < 2; sample++)
+        {
+            for (int s = 0; s < scales; s++)
+            {
+                (double mean, double rms) = Moments((sample == 0 ? first : last)[s]);
+                values[(sample * scales + s) * 2] = mean;
+                values[(sample * scales + s) * 2 + 1] = rms;
+            }
+        }
+        return new TrainingDataFingerprint(values);
+    }
+
     /// <summary>Writes the values (count, then doubles).</summary>
     public void Write(BinaryWriter writer)
     {

@@ -10,6 +10,9 @@ using ManagedTensor = Microsoft.ML.UFlow.Tensors.Tensor;
 
 namespace Microsoft.ML.UFlow.Cli.Bench;
 
+// ML.NET's namespace Microsoft.ML.Command would hide System.CommandLine.Command here.
+using Command = System.CommandLine.Command;
+
 /// <summary>
 /// <c>uflow bench torchcsflow</c>: CS-Flow's training step and forward pass on TorchSharp (libtorch) beside the managed
 /// engine, in the same process, on the same weights (imported from the managed network) and the same random

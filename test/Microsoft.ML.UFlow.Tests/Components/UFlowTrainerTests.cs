@@ -51,9 +51,9 @@ public sealed class UFlowTrainerTests
     }
 
     [Fact]
-    public void The_exported_graph_scores_as_the_flow_it_was_trained_as()
+    public void The_exported_graph_carries_the_threshold_and_the_scales()
     {
-        // The scorer is an ONNX export of the trained managed flow: its maps equal the managed forward pass + A.6 map.
+        // The scorer's graph is the trained flow's ONNX export (its parity with the forward pass: Onnx/*ParityTests).
         var ml = new MLContext(seed: 0);
         IDataView train = FeatureRows.Load(ml, rows: 6, seed: 4);
         var scorer = ml.AnomalyDetection.Trainers.UFlow(Quick()).Fit(train);

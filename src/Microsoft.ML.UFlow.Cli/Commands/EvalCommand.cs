@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.ML.Transforms.Image;
 using Microsoft.ML.UFlow.Cli.Report;
 using Spectre.Console;
 
@@ -58,12 +57,8 @@ internal static class EvalCommand
             AnomalyColumns.ImagePath, AnomalyColumns.Label, AnomalyColumns.MaskPath, AnomalyColumns.DefectType, AnomalyColumns.Score,
             AnomalyColumns.PredictedLabel, AnomalyColumns.AnomalyMap, .. caps.HasNfa ? new[] { AnomalyColumns.LogNfa, AnomalyColumns.SegmentationMask } : [],
         ];
-        IDataView cached = ml.Data.Cache(model.Transform(test), kept);
-        // ML.NET's cache cannot hold images and drops the Image column, but the evaluators size the ground truth like the
-        // model's images from that column's type: declare it again over the cache (lazily: no evaluator reads an image).
-        IDataView scored = ml.Transforms.LoadImages(AnomalyColumns.Image, imageFolder: null, inputColumnName: AnomalyColumns.ImagePath)
-            .Append(ml.Transforms.ResizeImages(AnomalyColumns.Image, caps.InputSize, caps.InputSize, resizing: ImageResizingEstimator.ResizingKind.Fill))
-            .Fit(cached).Transform(cached);
+        // Scored once into ML.NET's cache (images are not cached: the evaluators get the model's input size explicitly).
+        IDataView scored = ml.Data.Cache(model.Transform(test), kept);
         var entries = new List<ReportEntry>();
         string? imagesDir = reportDir is null ? null : Path.Combine(reportDir.FullName, "images");
         if (imagesDir is not null) Directory.CreateDirectory(imagesDir);

@@ -51,7 +51,7 @@ internal sealed class EvalMetrics
 
         AddMetric("image_auroc", detection.AreaUnderRocCurve);
         // Without a SegmentationMask column (CS-Flow) the evaluator gives the map's metrics and NaN for the segmentation's.
-        var s = ml.AnomalyDetection.EvaluateSegmentation(view);
+        var s = ml.AnomalyDetection.EvaluateSegmentation(view, inputSize: model.InputSize);
         AddMetric("pixel_auroc", s.PixelAuroc);
         AddMetric("aupro", s.Aupro);
         if (model.HasNfa) AddMetric("miou_nfa", s.MeanIouAtNfa);
@@ -60,7 +60,7 @@ internal sealed class EvalMetrics
         Add("n_images", s.ImageCount, s.ImageCount.ToString(CultureInfo.InvariantCulture));
         json["model_kind"] = model.Kind == ModelKind.CsFlow ? "csflow" : "uflow";
         json["nfa_available"] = model.HasNfa;
-        var byType = ml.AnomalyDetection.EvaluateByDefectType(view);
+        var byType = ml.AnomalyDetection.EvaluateByDefectType(view, inputSize: model.InputSize);
         json["per_defect_type"] = DefectTypeJson.Of(byType);
         return new EvalMetrics(detection, rows, byType, json);
     }

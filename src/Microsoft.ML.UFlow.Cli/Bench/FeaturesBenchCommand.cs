@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.ML.UFlow.Features;
 using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Data;
 
 namespace Microsoft.ML.UFlow.Cli.Bench;
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.ML.UFlow.Nn;
 using Microsoft.ML.UFlow.Scoring;
 using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Data;
 
 namespace Microsoft.ML.UFlow.Cli.Bench;
 

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML.UFlow.Cli.Report;
 using Spectre.Console;
+using Microsoft.ML.UFlow.Data;
 
 namespace Microsoft.ML.UFlow.Cli.Commands;
 

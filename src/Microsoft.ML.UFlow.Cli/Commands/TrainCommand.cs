@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Spectre.Console;
+using Microsoft.ML.UFlow.Data;
 
 namespace Microsoft.ML.UFlow.Cli.Commands;
 

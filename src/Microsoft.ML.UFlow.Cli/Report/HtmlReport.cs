@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Microsoft.ML.UFlow.Data;
 
 namespace Microsoft.ML.UFlow.Cli.Report;
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Data;
 
 namespace Microsoft.ML.UFlow.Features;
 

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Microsoft.ML.Data;
 using Microsoft.ML.UFlow.Cli;
 using Microsoft.ML.UFlow.Tests.Infrastructure;
+using Microsoft.ML.UFlow.Data;
 
 namespace Microsoft.ML.UFlow.Tests.Cli;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.ML.UFlow.Nn;
 using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Data;
 
 namespace Microsoft.ML.UFlow.Flows.CsFlow;
 

@@ -2,7 +2,7 @@ using System.Text;
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Onnx;
-using AtomicFile = Microsoft.ML.UFlow.Tensors.AtomicFile;
+using Microsoft.ML.UFlow.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 

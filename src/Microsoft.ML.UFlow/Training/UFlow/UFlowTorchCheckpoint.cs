@@ -4,6 +4,7 @@ using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Tensors;
 using static TorchSharp.torch;
 using TorchTensor = TorchSharp.torch.Tensor;
+using Microsoft.ML.UFlow.Data;
 
 namespace Microsoft.ML.UFlow.Training;
 

@@ -1,6 +1,7 @@
 using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Data;
 
-namespace Microsoft.ML.UFlow.Tests.Tensors;
+namespace Microsoft.ML.UFlow.Tests.Data;
 
 /// <summary>Atomic saves: the folder is made, the new content replaces the old whole, a failing writer leaves the old file and no temporary file.</summary>
 public sealed class AtomicFileTests : IDisposable

@@ -1,14 +1,14 @@
 using System.Text;
 
-namespace Microsoft.ML.UFlow.Tensors;
+namespace Microsoft.ML.UFlow.Data;
 
 /// <summary>
 /// Writes a file so that readers see either its old content or the complete new one, never a part: the bytes go to a
 /// temporary file beside it (<c>&lt;name&gt;.&lt;process&gt;-&lt;guid&gt;.tmp</c>, so concurrent writers never share one),
 /// are flushed to disk, and the temporary file is renamed over the target; on any failure it is deleted and the target
-/// is untouched. Every file the library saves (models, flows, checkpoints, feature caches, images) goes through here.
+/// is untouched. Every file the library and the CLI save (models, checkpoints, feature caches, reports) goes through here.
 /// </summary>
-internal static class AtomicFile
+public static class AtomicFile
 {
     /// <summary>Creates the folder of <paramref name="path"/> if needed and writes the file with <paramref name="write"/>.</summary>
     public static void Write(string path, Action<Stream> write)
@@ -21,7 +21,8 @@ internal static class AtomicFile
         string temp = $"{full}.{Environment.ProcessId}-{Guid.NewGuid():N}.tmp";
         try
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            // Read-write: a zip writer (ML.NET's Model.Save) seeks back into what it wrote.
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None))
             {
                 write(stream);
                 stream.Flush(flushToDisk: true); // the rename must never expose a file whose bytes are not on disk yet

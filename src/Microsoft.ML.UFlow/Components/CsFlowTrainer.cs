@@ -161,32 +161,12 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
 /// The fitted CS-Flow: a stock <c>OnnxTransformer</c> over the exported flow (its localisation map <c>AnomalyMap</c> and
 /// image score) and the stateless score mapping (<c>Score</c>, <c>PredictedLabel</c>); saved as those.
 /// </summary>
-public sealed class CsFlowScoreTransformer : StockTransformerWrapper
+public sealed class CsFlowScoreTransformer : FlowScoreTransformer
 {
-    private readonly byte[] _graph;
-
     internal CsFlowScoreTransformer(ITransformer inner, CsFlowNetworkOptions network, float threshold, int outputSize, UFlowTrainingSummary summary, byte[] graph)
-        : base(inner)
-    {
-        Network = network;
-        Threshold = threshold;
-        OutputSize = outputSize;
-        TrainingSummary = summary;
-        _graph = graph;
-    }
+        : base(inner, threshold, outputSize, summary, graph)
+        => Network = network;
 
     /// <summary>The network's settings (channels, hidden width, kernels, seed).</summary>
     public CsFlowNetworkOptions Network { get; }
-
-    /// <summary>The image-score threshold of <c>PredictedLabel</c>: the highest training score.</summary>
-    public float Threshold { get; }
-
-    /// <summary>Side S of the localisation map.</summary>
-    public int OutputSize { get; }
-
-    /// <summary>What training did.</summary>
-    public UFlowTrainingSummary TrainingSummary { get; }
-
-    /// <summary>The exported flow graph (ONNX bytes, a copy) with the model facts in its <c>metadata_props</c>.</summary>
-    public byte[] GetOnnxModel() => (byte[])_graph.Clone();
 }

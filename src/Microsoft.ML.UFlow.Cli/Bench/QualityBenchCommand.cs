@@ -9,17 +9,16 @@ using Microsoft.ML.UFlow.Data;
 using Microsoft.ML.UFlow.Features;
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Metrics;
-using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Training;
+using TorchSharp;
 
 namespace Microsoft.ML.UFlow.Cli.Bench;
 
-// Inside namespace Microsoft.ML.*, ML.NET's namespace Microsoft.ML.Command hides System.CommandLine's Command, and
-// the managed engine's UFlowTrainer is hidden by the ML.NET estimator of the same name.
+// Inside namespace Microsoft.ML.*, ML.NET's namespace Microsoft.ML.Command hides System.CommandLine's Command.
 using Command = System.CommandLine.Command;
-using UFlowTrainer = Microsoft.ML.UFlow.Flows.UFlowTrainer;
 
 /// <summary>
-/// <c>uflow bench quality</c>: trains U-Flow on a data set's normal training images with the paper's procedure
+/// <c>uflow bench quality</c>: trains U-Flow (on TorchSharp) on a data set's normal training images with the paper's procedure
 /// (METHOD.md A.5: Adam with L2 weight decay, LinearLR stepped per epoch, early stopping on the test pixel AUROC with
 /// patience 20) and evaluates every metric of Part B on the test split after each epoch. Prints and writes the
 /// metric-vs-epoch curve (CSV, flushed every epoch so a run cut short still leaves its curve), and a JSON summary with
@@ -54,21 +53,22 @@ internal static class QualityBenchCommand
         var guard = new Option<bool>("--under-dispersion-guard") { Description = "Evaluate the NFA with the opt-in guard of METHOD.md A.7.8 (regions whose minimum statistic is not above the mean are never significant); a deviation from the official code, reported as such." };
         var evaluateOnly = new Option<bool>("--evaluate-only") { Description = "Do not train: evaluate the flow saved in --checkpoint once (e.g. with --under-dispersion-guard) and write <out>.eval.json." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --checkpoint (same settings and data) and append to its curve, instead of starting anew." };
+        var device = new Option<string>("--device") { Description = "TorchSharp device to train and evaluate on: cpu, cuda or cuda:N (cuda needs the TorchSharp-cuda backend instead of TorchSharp-cpu).", DefaultValueFactory = _ => UFlowTorchTrainingOptions.DefaultDevice };
 
         var cmd = new Command("quality", "Train U-Flow with the paper's procedure and evaluate every metric on the test split after each epoch.");
-        foreach (var o in new Option[] { data, backbone, layers, inputSize, epochs, batch, microBatch, lr, patience, evalEvery, flowSteps, seed, maxMinutes, maxTrain, oracle, cache, output, name, checkpoint, resume, guard, evaluateOnly }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { data, backbone, layers, inputSize, epochs, batch, microBatch, lr, patience, evalEvery, flowSteps, seed, maxMinutes, maxTrain, oracle, cache, output, name, checkpoint, resume, guard, evaluateOnly, device }) cmd.Options.Add(o);
         cmd.SetAction(p => CliErrors.Run(() => Run(new Settings(
             p.GetValue(data)!, p.GetValue(backbone)!, p.GetValue(layers), p.GetValue(inputSize), p.GetValue(epochs), p.GetValue(batch), p.GetValue(microBatch), p.GetValue(lr),
             p.GetValue(patience), p.GetValue(evalEvery), p.GetValue(flowSteps), p.GetValue(seed), p.GetValue(maxMinutes), p.GetValue(maxTrain),
             p.GetValue(oracle), p.GetValue(cache), p.GetValue(output)!, p.GetValue(name), p.GetValue(checkpoint), p.GetValue(resume),
-            p.GetValue(guard), p.GetValue(evaluateOnly)))));
+            p.GetValue(guard), p.GetValue(evaluateOnly), p.GetValue(device)!))));
         return cmd;
     }
 
     private sealed record Settings(
         DirectoryInfo Data, FileInfo Backbone, string? Layers, int InputSize, int Epochs, int Batch, int? MicroBatch, double Lr, int Patience, int EvalEvery,
         int FlowSteps, int Seed, double MaxMinutes, int MaxTrain, bool Oracle, DirectoryInfo? Cache, string Out, string? Name, FileInfo? Checkpoint, bool Resume,
-        bool UnderDispersionGuard, bool EvaluateOnly);
+        bool UnderDispersionGuard, bool EvaluateOnly, string Device);
 
     private static int Run(Settings s)
     {
@@ -88,7 +88,7 @@ internal static class QualityBenchCommand
         var testItems = dataset.Test.ToList();
         Console.WriteLine($"uflow bench quality: {label}");
         Console.WriteLine($"  data {dataset.Root}: train {trainItems.Count}, test {testItems.Count} ({testItems.Count(i => !i.IsAnomalous)} normal)");
-        Console.WriteLine($"  backbone {s.Backbone.Name} [{string.Join(", ", outputs)}], input {s.InputSize}, lr {s.Lr.ToString("R", Inv)}, batch {s.Batch}{(s.MicroBatch is int mb ? $" (micro-batches of {mb})" : "")}, epochs ≤ {s.Epochs}, patience {s.Patience}, eval every {s.EvalEvery}, flow steps {s.FlowSteps}, seed {s.Seed}, engine threads {Engine.Threads}");
+        Console.WriteLine($"  backbone {s.Backbone.Name} [{string.Join(", ", outputs)}], input {s.InputSize}, lr {s.Lr.ToString("R", Inv)}, batch {s.Batch}{(s.MicroBatch is int mb ? $" (micro-batches of {mb})" : "")}, epochs ≤ {s.Epochs}, patience {s.Patience}, eval every {s.EvalEvery}, flow steps {s.FlowSteps}, seed {s.Seed}, device {s.Device}");
 
         // --evaluate-only needs no training features (the flow's shapes are the test features' shapes).
         QualityFeatureSet? trainOrNull = null;
@@ -119,9 +119,10 @@ internal static class QualityBenchCommand
             FeatureLayerNorm = true,
             Seed = (ulong)(uint)s.Seed,
         };
-        UFlowTrainer trainer;
-        var options = new UFlowTrainingOptions
+        UFlowTorchTrainer trainer;
+        var options = new UFlowTorchTrainingOptions
         {
+            Device = s.Device,
             LearningRate = s.Lr,
             BatchSize = s.Batch,
             MicroBatchSize = s.MicroBatch,
@@ -139,22 +140,28 @@ internal static class QualityBenchCommand
         };
         if (s.Resume || s.EvaluateOnly)
         {
-            trainer = UFlowTrainingCheckpoint.Load(s.Checkpoint!.FullName, options);
+            trainer = UFlowTorchCheckpoint.Load(s.Checkpoint!.FullName, options);
             // The configuration's text names every setting (scales, steps, ratio, clamp, LayerNorm, seed).
-            if (trainer.Flow.Config.ToString() != config.ToString())
+            if (trainer.Module.Config.ToString() != config.ToString())
             {
-                throw new InvalidDataException($"The checkpoint '{s.Checkpoint.FullName}' holds the flow {trainer.Flow.Config}, but these features and options make {config}.");
+                string held = trainer.Module.Config.ToString();
+                trainer.Dispose();
+                throw new InvalidDataException($"The checkpoint '{s.Checkpoint.FullName}' holds the flow {held}, but these features and options make {config}.");
             }
-            if (s.EvaluateOnly) return EvaluateCheckpoint(s, trainer, evaluator);
+            if (s.EvaluateOnly)
+            {
+                using (trainer) return EvaluateCheckpoint(s, trainer, evaluator);
+            }
             rows.AddRange(QualityCurveCsv.Read(csvPath, trainer.CompletedEpochs, scales));
-            Console.WriteLine($"  resumed from {s.Checkpoint.FullName}: {trainer.CompletedEpochs} epochs done ({trainer.Optimizer.StepCount} optimiser steps), continuing with epoch {trainer.CompletedEpochs + 1}");
+            Console.WriteLine($"  resumed from {s.Checkpoint.FullName}: {trainer.CompletedEpochs} epochs done, continuing with epoch {trainer.CompletedEpochs + 1}");
         }
         else
         {
-            trainer = new UFlowTrainer(new UShapedFlow(config), options);
+            trainer = new UFlowTorchTrainer(config, options);
         }
-        UShapedFlow flow = trainer.Flow;
-        Console.WriteLine($"  flow {flow.Config}; {flow.TrainableParameterCount:N0} trainable parameters");
+        using var owned = trainer;
+        UFlowModule flow = trainer.Module;
+        Console.WriteLine($"  flow {flow.Config}; {flow.TrainableParameterCount:N0} trainable parameters; torch threads {torch.get_num_threads()}");
 
         // A resumed run rewrites the curve with the rows up to its checkpoint (a row written after the last checkpoint
         // of a run that was then killed is dropped: that epoch is trained again) and goes on appending.
@@ -168,7 +175,7 @@ internal static class QualityBenchCommand
             rows.Add(row);
             csv.WriteLine(QualityCurveCsv.Row(row, scales));
             Console.WriteLine(ConsoleRow(row));
-            if (s.Checkpoint is not null) UFlowTrainingCheckpoint.Save(trainer, s.Checkpoint.FullName);
+            if (s.Checkpoint is not null) UFlowTorchCheckpoint.Save(trainer, s.Checkpoint.FullName);
             if (s.MaxMinutes > 0 && total.Elapsed.TotalMinutes >= s.MaxMinutes) report.StopRequested = stoppedByTime = true;
         };
         QualityFeatureSet train = trainOrNull ?? throw new InvalidOperationException("Training needs the training features.");
@@ -184,10 +191,10 @@ internal static class QualityBenchCommand
     }
 
     /// <summary>--evaluate-only: one evaluation of the checkpoint's flow (its current weights), printed and written to &lt;out&gt;.eval.json.</summary>
-    private static int EvaluateCheckpoint(Settings s, UFlowTrainer trainer, QualityEvaluator evaluator)
+    private static int EvaluateCheckpoint(Settings s, UFlowTorchTrainer trainer, QualityEvaluator evaluator)
     {
-        Console.WriteLine($"  evaluating {s.Checkpoint!.FullName}: {trainer.CompletedEpochs} epochs done ({trainer.Optimizer.StepCount} optimiser steps), flow {trainer.Flow.Config}");
-        QualityMetrics metrics = evaluator.Evaluate(trainer.Flow);
+        Console.WriteLine($"  evaluating {s.Checkpoint!.FullName}: {trainer.CompletedEpochs} epochs done, flow {trainer.Module.Config}");
+        QualityMetrics metrics = evaluator.Evaluate(trainer.Module);
         var row = new QualityEpochRow(trainer.CompletedEpochs - 1, double.NaN, double.NaN, metrics, PeakBytes());
         Console.WriteLine(ConsoleRow(row));
         var json = new JsonObject
@@ -290,7 +297,7 @@ internal static class QualityBenchCommand
     }
 
     private static JsonObject Summary(Settings s, string label, AnomalyDataset dataset, string[] outputs, QualityFeatureSet train, QualityFeatureSet test,
-        UShapedFlow flow, List<QualityEpochRow> rows, string stop, double totalSeconds)
+        UFlowModule flow, List<QualityEpochRow> rows, string stop, double totalSeconds)
     {
         var evaluated = rows.Where(r => r.Metrics is not null).ToList();
         var trainSeconds = rows.Select(r => r.TrainSeconds).ToArray();
@@ -326,7 +333,8 @@ internal static class QualityBenchCommand
             ["eval_every"] = s.EvalEvery,
             ["flow_steps"] = s.FlowSteps,
             ["seed"] = s.Seed,
-            ["engine_threads"] = Engine.Threads,
+            ["device"] = s.Device,
+            ["torch_threads"] = torch.get_num_threads(),
             ["trainable_parameters"] = flow.TrainableParameterCount,
             ["featurize_seconds"] = train.FeaturizeSeconds + test.FeaturizeSeconds,
             ["epochs_run"] = rows.Count,

@@ -1,8 +1,9 @@
 using System.Diagnostics;
-using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Metrics;
 using Microsoft.ML.UFlow.Scoring;
 using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Training;
+using TorchSharp;
 
 namespace Microsoft.ML.UFlow.Cli.Bench.Quality;
 
@@ -46,7 +47,8 @@ internal sealed class QualityEvaluator(QualityFeatureSet test, int evaluationSiz
     private readonly float[] _nfa = new float[evaluationSize * evaluationSize];
     private readonly bool[] _mask = new bool[evaluationSize * evaluationSize];
 
-    public QualityMetrics Evaluate(UShapedFlow flow)
+    /// <summary>Evaluates the flow's current weights (forward passes without gradients, on the flow's device).</summary>
+    public QualityMetrics Evaluate(UFlowModule flow)
     {
         var clock = Stopwatch.StartNew();
         float[][] masks = test.Masks ?? throw new InvalidOperationException("The test split has no masks.");
@@ -71,7 +73,7 @@ internal sealed class QualityEvaluator(QualityFeatureSet test, int evaluationSiz
                 Tensor dst = _batch[l].EnsureShape(b, src.C, src.H, src.W);
                 for (int i = 0; i < b; i++) src.Sample(start + i).CopyTo(dst.Sample(i));
             }
-            IReadOnlyList<Tensor> latents = flow.Forward(_batch).Latents;
+            IReadOnlyList<Tensor> latents = Forward(flow);
             AnomalyMap.Compute(latents, s, s, _map);
             for (int i = 0; i < b; i++)
             {
@@ -114,5 +116,14 @@ internal sealed class QualityEvaluator(QualityFeatureSet test, int evaluationSiz
             images.ComputeAuroc(), p.Auroc, p.Aupro, p.F1Max, iou.Mean, oracleIou, oracleThreshold, wideIou, wideThreshold,
             extent.MeanIou, extent.Precision, extent.Recall,
             normalDetected, normal, anomalousDetected, anomalous, calibration, byType.Compute(), clock.Elapsed.TotalSeconds);
+    }
+
+    // The flow's latents for the batch in _batch, copied to host tensors (the scoring code's input).
+    private Tensor[] Forward(UFlowModule flow)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var features = _batch.Select(t => HostTensorCopy.ToTorch(t, flow.Device)).ToArray();
+        return flow.call(features).Latents.Select(HostTensorCopy.ToHost).ToArray();
     }
 }

@@ -75,7 +75,7 @@ internal static class TorchCsFlowBenchCommand
         torch.Tensor[] xTorch = x.Select(t => torch.tensor(t.Span.ToArray(), t.Shape.ToArray().Select(d => (long)d).ToArray())).ToArray();
         using var loss = new CsFlowNll();
         var trainerOptions = new CsFlowTrainerOptions();
-        using var adamTorch = new CsFlowAdam(module.parameters(), trainerOptions.LearningRate, trainerOptions.Beta1, trainerOptions.Beta2, trainerOptions.AdamEpsilon, trainerOptions.WeightDecay);
+        using var adamTorch = new HeldScalarAdam(module.parameters(), trainerOptions.LearningRate, trainerOptions.Beta1, trainerOptions.Beta2, trainerOptions.AdamEpsilon, trainerOptions.WeightDecay);
         long[] all = Enumerable.Range(0, batch).Select(i => (long)i).ToArray();
 
         Console.WriteLine($"CS-Flow, C={channels}, features {featureSize}/{featureSize / 2}/{featureSize / 4}, hidden {hidden}, kernels [{string.Join(", ", options.KernelSizes)}], batch {batch}, " +

@@ -28,6 +28,8 @@ public static class UFlowTrainersCatalog
     /// </summary>
     /// <param name="catalog">The anomaly-detection trainers catalog.</param>
     /// <param name="options">Training options; null for CS-Flow's defaults (<see cref="CsFlowTrainer.Options.Defaults"/>).</param>
+    /// <remarks>Training needs a TorchSharp backend package in the application (TorchSharp-cpu, or TorchSharp-cuda-linux /
+    /// -windows with <c>Device = "cuda"</c>); scoring a saved model does not.</remarks>
     public static CsFlowTrainer CsFlow(this AnomalyDetectionCatalog.AnomalyDetectionTrainers catalog, CsFlowTrainer.Options? options = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);

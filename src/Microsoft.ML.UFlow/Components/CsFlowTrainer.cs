@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.ML.Data;
 using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Onnx;
+using Microsoft.ML.UFlow.Training;
 
 namespace Microsoft.ML.UFlow;
 
@@ -16,9 +17,13 @@ namespace Microsoft.ML.UFlow;
 /// <item><term>Input column data type</term><description><c>Features</c> and <c>Features.Shapes</c> from
 /// <c>ApplyOnnxFeaturizerForCsFlow</c> (three maps of one channel count, each half the size of the previous)</description></item>
 /// <item><term>Output column data type</term><description><c>Score</c> (Single), <c>PredictedLabel</c> (Boolean), <c>AnomalyMap</c> (vector of Single, S×S)</description></item>
-/// <item><term>Required NuGet in addition to Microsoft.ML</term><description>Microsoft.ML.UFlow; for scoring only Microsoft.ML.OnnxRuntime or .Gpu</description></item>
+/// <item><term>Required NuGet in addition to Microsoft.ML</term><description>Microsoft.ML.UFlow; for training a TorchSharp
+/// backend (TorchSharp-cpu, TorchSharp-cuda-linux or -windows); for scoring only Microsoft.ML.OnnxRuntime or .Gpu</description></item>
 /// <item><term>Exportable to ONNX</term><description>It is ONNX: the saved model holds the flow's graph</description></item>
 /// </list>
+/// The features are read once and cached (in memory up to <see cref="Options.FeatureCacheBudgetBytes"/>, then in a
+/// temporary file), then copied into one float32 tensor per scale in memory (CPU) for TorchSharp, which trains the flow
+/// on <see cref="Options.Device"/> with Adam (L2 weight decay), gradient-norm clipping and shuffled mini-batches.
 /// CS-Flow gives no latents for the NFA segmentation.
 /// </remarks>
 public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
@@ -43,6 +48,9 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
 
             /// <summary>Side of the localisation map: 256, the evaluation size.</summary>
             public const int OutputSize = 256;
+
+            /// <summary>Training device: the CPU.</summary>
+            public const string Device = "cpu";
         }
 
         /// <summary>The features column (default <c>Features</c>).</summary>
@@ -66,6 +74,13 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
         /// <summary>Side S of the localisation map (default <see cref="Defaults.OutputSize"/>).</summary>
         public int OutputSize { get; set; } = Defaults.OutputSize;
 
+        /// <summary>
+        /// The training device: "cpu", "cuda" or "cuda:N" (default <see cref="Defaults.Device"/>). A CUDA device needs the
+        /// TorchSharp-cuda-linux or TorchSharp-cuda-windows backend in the application; the features stay on the CPU and
+        /// each batch is moved to the device.
+        /// </summary>
+        public string Device { get; set; } = Defaults.Device;
+
         /// <summary>Bytes of cached features kept in memory before the rest spills to a temporary file (default 4 GiB).</summary>
         public long FeatureCacheBudgetBytes { get; set; } = 4L << 30;
 
@@ -86,6 +101,7 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
             if (HiddenChannels < 1) throw new ArgumentOutOfRangeException(nameof(HiddenChannels), HiddenChannels, "The hidden width must be positive.");
             if (OutputSize < 1) throw new ArgumentOutOfRangeException(nameof(OutputSize), OutputSize, "The output size must be positive.");
             if (FeatureCacheBudgetBytes < 0) throw new ArgumentOutOfRangeException(nameof(FeatureCacheBudgetBytes), FeatureCacheBudgetBytes, "The cache budget must not be negative.");
+            ArgumentException.ThrowIfNullOrWhiteSpace(Device, nameof(Device));
         }
     }
 
@@ -120,10 +136,15 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
     /// <summary>Reads the features, trains CS-Flow, exports it and returns the scorer.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The features columns are missing or of the wrong type.</exception>
     /// <exception cref="ArgumentException">No rows, not three halving maps of one channel count, maps of different sizes,
-    /// or a checkpoint of other settings.</exception>
+    /// or a checkpoint of other settings, one that already holds <see cref="Options.Epochs"/>, or an unknown device name.</exception>
+    /// <exception cref="InvalidDataException">The checkpoint file is not a readable CS-Flow training checkpoint (the message names it).</exception>
+    /// <exception cref="InvalidOperationException">libtorch cannot be loaded or the device is not available (the message names the package to reference).</exception>
+    /// <exception cref="CsFlowDivergenceException">Features, loss or gradients were not finite (the message names epoch and step).</exception>
     public CsFlowScoreTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        // Before the features are computed: a missing backend or device fails at once.
+        TorchRuntime.Resolve(_options.Device);
         var progress = _options.Progress;
         var clock = Stopwatch.StartNew();
         var (cache, scales) = TrainingFeatureReader.Read(input, _options.FeatureColumnName, _options.FeatureCacheBudgetBytes, nameof(CsFlowTrainer), progress);

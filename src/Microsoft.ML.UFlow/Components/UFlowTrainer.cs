@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.ML.Data;
 using Microsoft.ML.UFlow.Flows;
+using Microsoft.ML.UFlow.Training;
 
 namespace Microsoft.ML.UFlow;
 
@@ -22,7 +23,8 @@ namespace Microsoft.ML.UFlow;
 /// <item><term>Exportable to ONNX</term><description>It is ONNX: the saved model holds the flow's graph</description></item>
 /// </list>
 /// The features are read once and cached (in memory up to <see cref="Options.FeatureCacheBudgetBytes"/>, then in a
-/// temporary file); the flow trains on the cache with Adam (L2 weight decay), shuffled mini-batches.
+/// temporary file); the flow trains on the cache on TorchSharp (<see cref="Options.Device"/>) with Adam (L2 weight decay),
+/// the LinearLR schedule per epoch and shuffled mini-batches.
 /// </remarks>
 public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
 {
@@ -96,7 +98,11 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
         /// <summary>Side S of the anomaly map (default <see cref="Defaults.OutputSize"/>).</summary>
         public int OutputSize { get; set; } = Defaults.OutputSize;
 
-        /// <summary>The training device: "cpu", "cuda" or "cuda:N" (default <see cref="Defaults.Device"/>).</summary>
+        /// <summary>
+        /// The training device: "cpu", "cuda" or "cuda:N" (default <see cref="Defaults.Device"/>). A CUDA device needs the
+        /// TorchSharp-cuda-linux or TorchSharp-cuda-windows backend in the application; the cached features are moved to
+        /// it a batch at a time.
+        /// </summary>
         public string Device { get; set; } = Defaults.Device;
 
         /// <summary>Bytes of cached features kept in memory before the rest spills to a temporary file (default 4 GiB).</summary>
@@ -154,11 +160,17 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
 
     /// <summary>Reads the features, trains the flow, exports it and returns the scorer.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The features columns are missing or of the wrong type.</exception>
-    /// <exception cref="ArgumentException">No rows, maps of different sizes, or a checkpoint of other settings or data.</exception>
-    /// <exception cref="FlowTrainingDivergedException">The loss became NaN or infinite (the message names epoch and step).</exception>
+    /// <exception cref="ArgumentException">No rows, maps of different sizes, a checkpoint of other settings or data or one
+    /// that already holds <see cref="Options.Epochs"/>, or an unknown device name.</exception>
+    /// <exception cref="InvalidDataException">A training feature is NaN or infinite (the message names epoch, step, scale and
+    /// sample), or the checkpoint file is not a readable U-Flow training checkpoint (the message names it).</exception>
+    /// <exception cref="InvalidOperationException">libtorch cannot be loaded or the device is not available (the message names the package to reference).</exception>
+    /// <exception cref="FlowTrainingDivergedException">The loss or a weight became NaN or infinite (the message names epoch and step).</exception>
     public AnomalyScoreTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        // Before the features are computed: a missing backend or device fails at once.
+        TorchRuntime.Resolve(_options.Device);
         var progress = _options.Progress;
         var clock = Stopwatch.StartNew();
         var (cache, scales) = TrainingFeatureReader.Read(input, _options.FeatureColumnName, _options.FeatureCacheBudgetBytes, nameof(UFlowTrainer), progress);

@@ -2,12 +2,14 @@ using Microsoft.ML.UFlow.Features;
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Training;
 
 namespace Microsoft.ML.UFlow;
 
 /// <summary>
-/// Runs U-Flow's training on cached features for <see cref="UFlowTrainer"/> and hands back the fitted flow's state
-/// dictionary (the exporter's input), so that the estimator does not depend on the training engine.
+/// Runs U-Flow's training on cached features for <see cref="UFlowTrainer"/> on TorchSharp (<see cref="UFlowTorchTrainer"/>)
+/// and hands back the fitted flow's state dictionary (the exporter's input), so that the estimator does not depend on
+/// the training engine.
 /// </summary>
 internal static class UFlowTraining
 {
@@ -16,10 +18,11 @@ internal static class UFlowTraining
     public static Result Train(UFlowConfig config, FeatureCache cache, UFlowTrainer.Options options, IProgress<TrainingProgress>? progress)
     {
         int n = cache.Count, batchSize = Math.Min(options.BatchSize, n);
-        int totalSteps = (n + batchSize - 1) / batchSize * options.Epochs;
-        double runningLoss = double.NaN;
-        var trainingOptions = new UFlowTrainingOptions
+        int stepsPerEpoch = (n + batchSize - 1) / batchSize;
+        int totalSteps = stepsPerEpoch * options.Epochs;
+        var trainingOptions = new UFlowTorchTrainingOptions
         {
+            Device = options.Device,
             Epochs = options.Epochs,
             BatchSize = batchSize,
             MicroBatchSize = options.MicroBatchSize,
@@ -27,38 +30,48 @@ internal static class UFlowTraining
             WeightDecay = options.WeightDecay,
             Seed = config.Seed,
         };
-        Flows.UFlowTrainer trainer = options.CheckpointPath is { } saved && File.Exists(saved)
+        using UFlowTorchTrainer trainer = options.CheckpointPath is { } saved && File.Exists(saved)
             ? Continue(saved, trainingOptions, config)
-            : new Flows.UFlowTrainer(new UShapedFlow(config), trainingOptions);
-        int step = trainer.Optimizer.StepCount;
-        trainingOptions.EpochCompleted = report =>
+            : new UFlowTorchTrainer(config, trainingOptions);
+        // Every epoch has the same number of steps (drop_last = false), so a continued run starts after the saved epochs' steps.
+        int step = trainer.CompletedEpochs * stepsPerEpoch;
+        double? epochLoss = null; // each step report carries the mean loss of the last finished epoch
+        trainer.Options.EpochCompleted = report =>
         {
-            runningLoss = report.Loss;
-            if (options.CheckpointPath is not null) UFlowTrainingCheckpoint.Save(trainer, options.CheckpointPath);
+            epochLoss = report.Loss;
+            if (options.CheckpointPath is not null) UFlowTorchCheckpoint.Save(trainer, options.CheckpointPath);
         };
-        trainingOptions.StepCompleted = () =>
+        trainer.Options.StepCompleted = () =>
         {
             step++;
-            progress?.Report(new TrainingProgress("train", step, totalSteps, double.IsNaN(runningLoss) ? null : runningLoss));
+            progress?.Report(new TrainingProgress("train", step, totalSteps, epochLoss));
         };
-        var result = trainer.Train(new CacheSource(cache));
+        UFlowTrainingResult result = trainer.Train(new CacheSource(cache));
         var summary = new UFlowTrainingSummary(trainer.CompletedEpochs, step, n, result.Epochs[^1].Loss, 0, 0);
-        return new Result(FlowStateDictionary.Of(trainer.Flow), summary);
+        return new Result(trainer.GetState(), summary);
     }
 
-    private static Flows.UFlowTrainer Continue(string path, UFlowTrainingOptions options, UFlowConfig config)
+    private static UFlowTorchTrainer Continue(string path, UFlowTorchTrainingOptions options, UFlowConfig config)
     {
-        Flows.UFlowTrainer trainer = UFlowTrainingCheckpoint.Load(path, options);
-        // The configuration's text names every setting (scales, steps, ratio, clamp, LayerNorm, seed).
-        if (trainer.Flow.Config.ToString() != config.ToString())
+        UFlowTorchTrainer trainer = UFlowTorchCheckpoint.Load(path, options);
+        try
         {
-            throw new ArgumentException($"{nameof(UFlowTrainer)}: the checkpoint '{path}' holds the flow {trainer.Flow.Config}, but these features and options make {config}; delete it to train anew.");
+            // The configuration's text names every setting (scales, steps, ratio, clamp, LayerNorm, seed).
+            if (trainer.Module.Config.ToString() != config.ToString())
+            {
+                throw new ArgumentException($"{nameof(UFlowTrainer)}: the checkpoint '{path}' holds the flow {trainer.Module.Config}, but these features and options make {config}; delete it to train anew.");
+            }
+            if (trainer.CompletedEpochs >= options.Epochs)
+            {
+                throw new ArgumentException($"{nameof(UFlowTrainer)}: the checkpoint '{path}' already holds {trainer.CompletedEpochs} epochs, and Epochs is {options.Epochs}: raise Epochs to train further, or delete it to train anew.");
+            }
+            return trainer;
         }
-        if (trainer.CompletedEpochs >= options.Epochs)
+        catch
         {
-            throw new ArgumentException($"{nameof(UFlowTrainer)}: the checkpoint '{path}' already holds {trainer.CompletedEpochs} epochs, and Epochs is {options.Epochs}: raise Epochs to train further, or delete it to train anew.");
+            trainer.Dispose();
+            throw;
         }
-        return trainer;
     }
 
     private sealed class CacheSource(FeatureCache cache) : IFeatureBatchSource

@@ -178,6 +178,44 @@ public sealed class CsFlowCliTests
         Assert.Contains(expected.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture), output);
     }
 
+    [SharedDataTheory]
+    [InlineData("uflow")]
+    [InlineData("csflow")]
+    public void TrainWithCheckpointContinuesToTheModelOfAnUninterruptedRun(string kind)
+    {
+        // train --checkpoint for 1 epoch, then the same command with 2 epochs continues it: the summary line (steps, final
+        // loss, threshold) is that of 2 epochs at once; a third run with 2 epochs is refused, naming the checkpoint.
+        using var data = TinyBottle.Create();
+        string backbone = SharedData.File("models", "mobilenetv2_1.0_imagenet_features.onnx")!;
+        string dir = Path.Combine(data.Root, "out"), checkpoint = Path.Combine(dir, "run.ckpt");
+        string[] Args(int epochs, string model, params string[] extra) =>
+        [
+            "train", "--model", kind, "--data", data.Dataset, "--backbone", backbone, "--input-size", "64", "--batch", "2",
+            "--epochs", epochs.ToString(System.Globalization.CultureInfo.InvariantCulture), "--out", Path.Combine(dir, model),
+            .. kind == "csflow" ? new[] { "--hidden", "8" } : [], .. extra,
+        ];
+        static string Summary(string output) => output.Split('\n').Single(l => l.Contains("final loss")).Trim();
+
+        var (code, straight) = CliRunner.Run(Args(2, "straight.zip"));
+        Assert.True(code == 0, straight);
+        (code, string first) = CliRunner.Run(Args(1, "first.zip", "--checkpoint", checkpoint));
+        Assert.True(code == 0, first);
+        Assert.Contains("saving the training state to " + checkpoint, first);
+        Assert.True(File.Exists(checkpoint));
+        (code, string resumed) = CliRunner.Run(Args(2, "resumed.zip", "--checkpoint", checkpoint));
+        Assert.True(code == 0, resumed);
+        Assert.Contains("continuing the training saved in " + checkpoint, resumed);
+        Assert.StartsWith("2 epochs, 4 steps, final loss", Summary(straight));
+        Assert.Equal(Summary(straight), Summary(resumed));
+        Assert.Equal(UFlowModelInfo.Read(Path.Combine(dir, "straight.zip")).Threshold, UFlowModelInfo.Read(Path.Combine(dir, "resumed.zip")).Threshold);
+
+        (code, string again) = CliRunner.Run(Args(2, "again.zip", "--checkpoint", checkpoint));
+        Assert.Equal(1, code);
+        Assert.Contains("already holds 2 epochs", again);
+        Assert.False(File.Exists(Path.Combine(dir, "again.zip")));
+        Assert.Empty(Directory.GetFiles(dir, "*.tmp"));
+    }
+
     [SharedDataFact]
     public void BenchCsFlowSavesAtEveryEvaluationAndWritesTheCurve()
     {

@@ -9,7 +9,8 @@ namespace Microsoft.ML.UFlow.Tests.Training;
 /// <summary>
 /// TorchSharp training checkpoints with v1's semantics: a run continued from a checkpoint is bit-identical to one that
 /// was not interrupted (weights, Adam's state, shuffle, early stopping and best weights); other settings, other data,
-/// corrupt files and a flow holding restored best weights are refused with messages naming the cause.
+/// corrupt files, files of format version 1 (TorchSharp's own Adam state) and a flow holding restored best weights are refused
+/// with messages naming the cause.
 /// </summary>
 public sealed class UFlowTorchCheckpointTests : IDisposable
 {
@@ -132,6 +133,15 @@ public sealed class UFlowTorchCheckpointTests : IDisposable
         string newerPath = Path.Combine(_dir, "newer.ckpt");
         File.WriteAllBytes(newerPath, newer);
         Assert.Contains("update Microsoft.ML.UFlow", Assert.Throws<InvalidDataException>(() => UFlowTorchCheckpoint.Load(newerPath, options)).Message);
+        // Version 1 held TorchSharp's own Adam state, which this library no longer reads.
+        byte[] older = (byte[])bytes.Clone();
+        BitConverter.TryWriteBytes(older.AsSpan(8, 4), 1);
+        string olderPath = Path.Combine(_dir, "older.ckpt");
+        File.WriteAllBytes(olderPath, older);
+        var old = Assert.Throws<InvalidDataException>(() => UFlowTorchCheckpoint.Load(olderPath, options));
+        Assert.Contains(olderPath, old.Message);
+        Assert.Contains("format version 1", old.Message);
+        Assert.Contains("delete it to train anew", old.Message);
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

@@ -61,7 +61,7 @@ public sealed class UFlowTorchTrainerTests(ITestOutputHelper output)
         Assert.Equal(1e-3, result.Epochs[0].LearningRate, 12);
         Assert.Equal(1e-3 * (1 - 0.6 * 5 / 10.0), result.Epochs[5].LearningRate, 12);
         Assert.Equal(0.4e-3, result.Epochs[11].LearningRate, 12);
-        Assert.Equal(0.4e-3, trainer.Optimizer.ParamGroups.Single().LearningRate, 12);
+        Assert.Equal(0.4e-3, trainer.Optimizer.LearningRate, 12);
         Assert.False(result.StoppedEarly);
         Assert.Equal(12, trainer.CompletedEpochs);
     }

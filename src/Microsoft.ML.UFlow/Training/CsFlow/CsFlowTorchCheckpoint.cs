@@ -3,8 +3,6 @@ using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Data;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Microsoft.ML.UFlow.Training;
 
@@ -13,7 +11,7 @@ namespace Microsoft.ML.UFlow.Training;
 /// continue later exactly as if it had run through (v1 <see cref="CsFlowTrainingCheckpoint"/>'s semantics).
 /// Versioned little-endian binary: magic <c>CSFLOWT1</c>, format version, the trainer settings the state depends on,
 /// the architecture, the progress and a summary of the training features, the state dictionary (name, shape, float32
-/// values per entry, <see cref="CsFlowStateDictionary"/>'s names), Adam's step count and moments per parameter name (<see cref="CsFlowAdam"/>),
+/// values per entry, <see cref="CsFlowStateDictionary"/>'s names), Adam's step count and moments per parameter name (<see cref="HeldScalarAdam.WriteState"/>),
 /// an end marker. Saves are atomic; the file is about three times the model's size.
 /// </summary>
 internal static class CsFlowTorchCheckpoint
@@ -82,16 +80,7 @@ internal static class CsFlowTorchCheckpoint
             foreach (int d in entry.Shape) w.Write(d);
             FlowBinaryReader.WriteFloats(w, entry.Values);
         }
-        CsFlowAdam adam = state.Optimizer;
-        string[] names = ParameterNames(state);
-        w.Write(adam.StepCount);
-        w.Write(names.Length);
-        for (int i = 0; i < names.Length; i++)
-        {
-            w.Write(names[i]);
-            FlowBinaryReader.WriteFloats(w, Floats(adam.FirstMoments[i]));
-            FlowBinaryReader.WriteFloats(w, Floats(adam.SecondMoments[i]));
-        }
+        state.Optimizer.WriteState(w, ParameterNames(state));
         w.Write(EndMarker);
     }
 
@@ -166,19 +155,7 @@ internal static class CsFlowTorchCheckpoint
         CsFlowTorchTrainingState state = trainer.Start(module);
         try
         {
-            CsFlowAdam adam = state.Optimizer;
-            Dictionary<string, int> index = ParameterNames(state).Select((n, i) => (n, i)).ToDictionary(e => e.n, e => e.i, StringComparer.Ordinal);
-            adam.StepCount = r.ReadInt32("optimiser steps", 0, int.MaxValue);
-            int saved = r.ReadInt32("the number of optimiser states", 0, MaxEntries);
-            if (saved != index.Count) throw Bad($"it holds {saved} optimiser states for {index.Count} parameters");
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            for (int i = 0; i < saved; i++)
-            {
-                string name = r.ReadString("an optimiser state's name", 1024);
-                if (!index.TryGetValue(name, out int k) || !seen.Add(name)) throw Bad($"the optimiser state '{name}' belongs to no parameter or appears twice");
-                ReadInto(r, adam.FirstMoments[k], $"Adam's first moment of '{name}'");
-                ReadInto(r, adam.SecondMoments[k], $"Adam's second moment of '{name}'");
-            }
+            state.Optimizer.ReadState(r, ParameterNames(state));
             if (!r.ReadBytes(EndMarker.Length, "the end marker").AsSpan().SequenceEqual(EndMarker)) throw Bad("the end marker is missing");
             state.CompletedEpochs = completed;
             state.SampleCount = samples;
@@ -198,19 +175,5 @@ internal static class CsFlowTorchCheckpoint
         string[] names = state.Module.named_parameters().Select(p => p.name).ToArray();
         if (names.Length != state.Optimizer.Parameters.Count) throw new InvalidOperationException($"Adam holds {state.Optimizer.Parameters.Count} parameters for the module's {names.Length}.");
         return names;
-    }
-
-    private static float[] Floats(Tensor t)
-    {
-        using Tensor cpu = t.detach().to(ScalarType.Float32, torch.CPU).contiguous();
-        return cpu.data<float>().ToArray();
-    }
-
-    private static void ReadInto(FlowBinaryReader r, Tensor destination, string what)
-    {
-        var values = new float[destination.numel()];
-        r.ReadFloats(values, what);
-        using Tensor source = torch.tensor(values, destination.shape);
-        using (torch.no_grad()) destination.copy_(source);
     }
 }

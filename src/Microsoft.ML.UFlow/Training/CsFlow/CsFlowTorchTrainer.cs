@@ -10,7 +10,7 @@ namespace Microsoft.ML.UFlow.Training;
 
 /// <summary>
 /// Trains a <see cref="CsFlowModule"/> on TorchSharp on pre-extracted three-scale features with v1
-/// <see cref="CsFlowTrainer"/>'s semantics (METHOD.md C.3): per-dimension loss (<see cref="CsFlowNll"/>), Adam (<see cref="CsFlowAdam"/>: lr,
+/// <see cref="CsFlowTrainer"/>'s semantics (METHOD.md C.3): per-dimension loss (<see cref="CsFlowNll"/>), Adam (<see cref="HeldScalarAdam"/>: lr,
 /// β1, β2, ε and L2 weight decay from <see cref="CsFlowTrainerOptions"/>: 2e-4, 0.9, 0.999, 1e-4, 1e-5 by default),
 /// gradient-norm clipping each step (1.0), batches reshuffled every epoch from a generator seeded with
 /// <see cref="CsFlowTrainerOptions.ShuffleSeed"/> (the last batch may be smaller), no schedule.
@@ -80,7 +80,7 @@ internal sealed class CsFlowTorchTrainer
         {
             throw new ArgumentException($"The module is on {on} but the trainer trains on {Device}.", nameof(module));
         }
-        var adam = new CsFlowAdam(module.parameters(), Options.LearningRate, Options.Beta1, Options.Beta2, Options.AdamEpsilon, Options.WeightDecay);
+        var adam = new HeldScalarAdam(module.parameters(), Options.LearningRate, Options.Beta1, Options.Beta2, Options.AdamEpsilon, Options.WeightDecay);
         return new CsFlowTorchTrainingState(module, adam);
     }
 
@@ -141,7 +141,7 @@ internal sealed class CsFlowTorchTrainer
     /// per-dimension loss, backward, gradient-norm clipping, Adam update; returns the loss. Nothing else outlives it.
     /// </summary>
     /// <exception cref="CsFlowDivergenceException">The batch, the loss or the gradient norm is not finite (no update is made).</exception>
-    internal static float Step(CsFlowModule module, CsFlowNll loss, CsFlowAdam adam, IReadOnlyList<Tensor> features, ReadOnlySpan<long> indices,
+    internal static float Step(CsFlowModule module, CsFlowNll loss, HeldScalarAdam adam, IReadOnlyList<Tensor> features, ReadOnlySpan<long> indices,
         double clipNorm, int epoch, int step)
     {
         using var scope = torch.NewDisposeScope();

@@ -14,7 +14,7 @@ internal sealed class CsFlowTorchTrainingState : IDisposable
 {
     private bool _disposed;
 
-    internal CsFlowTorchTrainingState(CsFlowModule module, CsFlowAdam optimizer)
+    internal CsFlowTorchTrainingState(CsFlowModule module, HeldScalarAdam optimizer)
     {
         Module = module;
         Optimizer = optimizer;
@@ -24,7 +24,7 @@ internal sealed class CsFlowTorchTrainingState : IDisposable
     public CsFlowModule Module { get; }
 
     /// <summary>Adam over the module's parameters, in <c>Module.parameters()</c> order.</summary>
-    public CsFlowAdam Optimizer { get; }
+    public HeldScalarAdam Optimizer { get; }
 
     /// <summary>Epochs completed so far; the next training continues with the one after.</summary>
     public int CompletedEpochs { get; internal set; }

@@ -11,21 +11,23 @@ namespace Microsoft.ML.UFlow.Training;
 /// <summary>
 /// The full state of a <see cref="UFlowTorchTrainer"/> between epochs, with v1's <see cref="UFlowTrainingCheckpoint"/>
 /// semantics, so that a long training can stop and continue later exactly as if it had run through: the flow's
-/// configuration and state dictionary, Adam's state (TorchSharp's own optimizer state dictionary: step count and both
-/// moments per parameter), the completed epochs, the early-stopping state and, when kept, the best epoch's weights, and a
+/// configuration and state dictionary, Adam's state (<see cref="HeldScalarAdam"/>: step count and both moments per
+/// parameter), the completed epochs, the early-stopping state and, when kept, the best epoch's weights, and a
 /// summary of the training features so that other data of the same shape is refused.
 /// </summary>
 /// <remarks>
 /// Versioned little-endian binary: magic <c>UFLOWTS1</c>, format version, the training settings the state depends on
 /// (learning rate, schedule, weight decay, batch size, shuffle seed), the flow configuration, the progress and the feature
 /// summary, the state dictionary (name, shape, float32 values per entry, as <see cref="UFlowStateDictionary"/>), the
-/// optimiser, the best weights, an end marker. Saves are atomic (temporary file, then rename). The device is not saved:
-/// a checkpoint written on a GPU continues on the CPU and the other way round.
+/// optimiser (step count, then name and both moments per parameter, <see cref="HeldScalarAdam.WriteState"/>), the best
+/// weights, an end marker. Saves are atomic (temporary file, then rename). The device is not saved: a checkpoint written
+/// on a GPU continues on the CPU and the other way round. Format version 1 held TorchSharp's own <c>optim.Adam</c> state
+/// dictionary instead; it is refused with a message that says so.
 /// </remarks>
 internal static class UFlowTorchCheckpoint
 {
-    /// <summary>The format version this library writes (and the newest it reads).</summary>
-    public const int FormatVersion = 1;
+    /// <summary>The format version this library writes (and the only one it reads).</summary>
+    public const int FormatVersion = 2;
 
     private static readonly byte[] Magic = "UFLOWTS1"u8.ToArray();
     private static readonly byte[] EndMarker = "ENDCKPT!"u8.ToArray();
@@ -103,7 +105,7 @@ internal static class UFlowTorchCheckpoint
             foreach (int d in t.Shape) w.Write(d);
             FlowBinaryReader.WriteFloats(w, t.Values);
         }
-        trainer.Optimizer.save_state_dict(w);
+        trainer.Optimizer.WriteState(w, ParameterNames(trainer));
         IReadOnlyList<TorchTensor>? best = trainer.BestWeights;
         w.Write(best is not null);
         if (best is not null)
@@ -117,7 +119,11 @@ internal static class UFlowTorchCheckpoint
     {
         InvalidDataException Bad(string why) => new($"'{source}' is not a readable U-Flow TorchSharp training checkpoint: {why}.");
         using var r = new FlowBinaryReader(stream, Bad);
-        r.ReadSignatureAndVersion(Magic, "it does not start with the checkpoint signature", FormatVersion, version => $"The training checkpoint '{source}' has format version {version}, newer than version {FormatVersion} that this library reads; update Microsoft.ML.UFlow to continue it.");
+        int version = r.ReadSignatureAndVersion(Magic, "it does not start with the checkpoint signature", FormatVersion, newer => $"The training checkpoint '{source}' has format version {newer}, newer than version {FormatVersion} that this library reads; update Microsoft.ML.UFlow to continue it.");
+        if (version < FormatVersion)
+        {
+            throw new InvalidDataException($"The training checkpoint '{source}' has format version {version}, which holds TorchSharp's own Adam state; this library reads version {FormatVersion} only and cannot continue it: delete it to train anew.");
+        }
         double lr = r.ReadDouble(), endFactor = r.ReadDouble();
         int totalIters = r.ReadInt32();
         double weightDecay = r.ReadDouble();
@@ -180,17 +186,7 @@ internal static class UFlowTorchCheckpoint
             {
                 throw Bad($"its state dictionary does not fit its configuration ({e.Message})");
             }
-            using (var optimizer = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true))
-            {
-                try
-                {
-                    trainer.Optimizer.load_state_dict(optimizer);
-                }
-                catch (Exception e) when (e is EndOfStreamException or ArgumentException or InvalidDataException or System.Runtime.InteropServices.ExternalException)
-                {
-                    throw Bad($"its optimiser state is unreadable ({e.Message})");
-                }
-            }
+            trainer.Optimizer.ReadState(r, ParameterNames(trainer));
             TorchTensor[]? best = null;
             if (r.ReadBoolean())
             {
@@ -213,5 +209,13 @@ internal static class UFlowTorchCheckpoint
             trainer.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The flow's parameter names in <c>parameters()</c> order, the optimiser's order.</summary>
+    private static string[] ParameterNames(UFlowTorchTrainer trainer)
+    {
+        string[] names = trainer.Module.named_parameters().Select(p => p.name).ToArray();
+        if (names.Length != trainer.Parameters.Count) throw new InvalidOperationException($"Adam holds {trainer.Parameters.Count} parameters for the flow's {names.Length}.");
+        return names;
     }
 }

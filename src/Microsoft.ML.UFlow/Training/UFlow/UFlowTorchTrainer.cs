@@ -13,7 +13,8 @@ namespace Microsoft.ML.UFlow.Training;
 /// Trains a <see cref="UFlowModule"/> on TorchSharp from cached features (METHOD.md A.4–A.5) with v1's semantics
 /// (<see cref="UFlowTrainer"/>): per epoch a seeded shuffle (the same order as v1 for the same seed), batches with
 /// drop_last = false, optionally split into micro-batches whose gradients are accumulated, the official loss, Adam with
-/// classic L2 weight decay, the LinearLR schedule stepped per epoch, a report and an optional validation metric with
+/// classic L2 weight decay (<see cref="HeldScalarAdam"/>: β1 0.9, β2 0.999, ε 1e-8, PyTorch's defaults), the LinearLR
+/// schedule stepped per epoch, a report and an optional validation metric with
 /// early stopping. The result is the flow's state dictionary (<see cref="GetState"/>).
 /// </summary>
 /// <remarks>
@@ -26,7 +27,7 @@ namespace Microsoft.ML.UFlow.Training;
 /// </remarks>
 internal sealed class UFlowTorchTrainer : IDisposable
 {
-    private readonly Adam _optimizer;
+    private readonly HeldScalarAdam _optimizer;
     private readonly Parameter[] _parameters;
     private readonly HostTensor[] _batch;
     private Tensor[]? _lastGood;
@@ -49,7 +50,7 @@ internal sealed class UFlowTorchTrainer : IDisposable
         try
         {
             _parameters = Module.parameters().ToArray();
-            _optimizer = optim.Adam(_parameters, lr: Options.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: Options.WeightDecay);
+            _optimizer = new HeldScalarAdam(_parameters, Options.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8, Options.WeightDecay);
         }
         catch
         {
@@ -66,7 +67,7 @@ internal sealed class UFlowTorchTrainer : IDisposable
     public UFlowTorchTrainingOptions Options { get; }
 
     /// <summary>The optimiser (its learning rate is set per epoch by the schedule).</summary>
-    public Adam Optimizer => _optimizer;
+    public HeldScalarAdam Optimizer => _optimizer;
 
     /// <summary>Epochs completed so far over every <see cref="Train"/> call; the next call continues with this epoch (its shuffle and learning rate).</summary>
     public int CompletedEpochs { get; private set; }
@@ -116,9 +117,9 @@ internal sealed class UFlowTorchTrainer : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         using var scope = NewDisposeScope();
-        _optimizer.zero_grad();
+        Module.zero_grad();
         float loss = ComputeGradients(features, 1.0);
-        if (float.IsFinite(loss)) CollectionFreeRegion.Run(() => _optimizer.step());
+        if (float.IsFinite(loss)) _optimizer.Step();
         return loss;
     }
 
@@ -155,7 +156,7 @@ internal sealed class UFlowTorchTrainer : IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             var clock = Stopwatch.StartNew();
             double lr = Options.LearningRateAt(epoch);
-            foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
+            _optimizer.LearningRate = lr;
             shuffle.Permutation(source.Count).CopyTo(order, 0);
             double lossSum = 0;
             int step = 0;
@@ -221,7 +222,7 @@ internal sealed class UFlowTorchTrainer : IDisposable
     {
         using var scope = NewDisposeScope();
         int micro = Math.Min(Options.MicroBatchSize ?? samples.Length, samples.Length);
-        _optimizer.zero_grad();
+        Module.zero_grad();
         double weightedLoss = 0;
         for (int start = 0; start < samples.Length; start += micro)
         {
@@ -236,7 +237,7 @@ internal sealed class UFlowTorchTrainer : IDisposable
             if (!float.IsFinite(loss)) return loss;
             weightedLoss += (double)loss * size;
         }
-        CollectionFreeRegion.Run(() => _optimizer.step());
+        _optimizer.Step();
         return (float)(weightedLoss / samples.Length);
     }
 

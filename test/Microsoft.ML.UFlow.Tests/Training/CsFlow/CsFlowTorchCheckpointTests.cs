@@ -36,7 +36,7 @@ public sealed class CsFlowTorchCheckpointTests : IDisposable
 
     private static (IReadOnlyDictionary<string, StateTensor> Weights, float[] Moments) Snapshot(CsFlowTorchTrainingState state)
     {
-        CsFlowAdam adam = state.Optimizer;
+        HeldScalarAdam adam = state.Optimizer;
         float[] moments = adam.FirstMoments.Concat(adam.SecondMoments).SelectMany(m => m.data<float>().ToArray()).Append(adam.StepCount).ToArray();
         return (CsFlowStateDictionary.From(state.Module), moments);
     }

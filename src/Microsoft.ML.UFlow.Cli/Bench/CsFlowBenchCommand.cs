@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.UFlow.Data;
 using Microsoft.ML.UFlow.Features;
-using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Imaging;
 using Microsoft.ML.UFlow.Metrics;

@@ -50,8 +50,9 @@ def uflow_steps(args):
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "csflow.json")
         subprocess.run([args.uflow, "bench", "csflow", "--channels", str(args.channels), "--feature-size", str(args.feature_size),
-                        "--hidden", str(args.hidden), "--batch", str(args.batch), "--steps", str(args.steps), "--json", out],
-                       check=True, stdout=subprocess.DEVNULL, env=dict(os.environ, DOTNET_PROCESSOR_COUNT=str(args.threads)))
+                        "--hidden", str(args.hidden), "--batch", str(args.batch), "--steps", str(args.steps),
+                        "--threads", str(args.threads), "--json", out],
+                       check=True, stdout=subprocess.DEVNULL)
         with open(out) as f:
             return statistics.median(json.load(f)["step_s"])
 

@@ -15,11 +15,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(MetricsBenchCommand.Create());
         bench.Subcommands.Add(NfaBenchCommand.Create());
         bench.Subcommands.Add(ImagingBenchCommand.Create());
-        bench.Subcommands.Add(EngineBenchCommand.Create());
         bench.Subcommands.Add(CsFlowBenchCommand.Create());
-        bench.Subcommands.Add(TorchCsFlowBenchCommand.Create());
-
-
         bench.Subcommands.Add(FlowBenchCommand.Create());
         bench.Subcommands.Add(QualityBenchCommand.Create());
         return bench;

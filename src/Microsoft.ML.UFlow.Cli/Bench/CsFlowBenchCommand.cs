@@ -3,22 +3,25 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.UFlow.Data;
 using Microsoft.ML.UFlow.Features;
-using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Imaging;
 using Microsoft.ML.UFlow.Metrics;
+using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Training;
+using TorchSharp;
+using TorchTensor = TorchSharp.torch.Tensor;
 
 namespace Microsoft.ML.UFlow.Cli.Bench;
 
-// Inside namespace Microsoft.ML.*, ML.NET's namespace Microsoft.ML.Command hides System.CommandLine's Command, and
-// the managed engine's CsFlowTrainer is hidden by the ML.NET estimator of the same name.
+// Inside namespace Microsoft.ML.*, ML.NET's namespace Microsoft.ML.Command hides System.CommandLine's Command.
 using Command = System.CommandLine.Command;
-using CsFlowTrainer = Microsoft.ML.UFlow.Flows.CsFlow.CsFlowTrainer;
 
 /// <summary>
-/// <c>uflow bench csflow</c>: CS-Flow training-step speed on synthetic features, or (with <c>--data</c>) a complete
-/// experiment: three-scale features from an ONNX backbone, training, image AUROC on the test split.
+/// <c>uflow bench csflow</c>: CS-Flow's training step and forward pass on TorchSharp (libtorch) on synthetic features,
+/// or (with <c>--data</c>) a complete experiment: three-scale features from an ONNX backbone, training
+/// (<see cref="CsFlowTorchTrainer"/>, resumable through <see cref="CsFlowTorchCheckpoint"/>), image AUROC on the test
+/// split (<see cref="CsFlowTorchScoring"/>).
 /// </summary>
 internal static class CsFlowBenchCommand
 {
@@ -35,24 +38,29 @@ internal static class CsFlowBenchCommand
         var hidden = new Option<int>("--hidden") { Description = "Hidden width of the subnetworks (CS-Flow: 1024).", DefaultValueFactory = _ => 1024 };
         var batch = new Option<int>("--batch") { Description = "Batch size (CS-Flow: 16).", DefaultValueFactory = _ => 16 };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs (CS-Flow: 60 on MTD, 240 on MVTec AD); 0 scores with the untrained flow (baseline).", DefaultValueFactory = _ => 1 };
-        var steps = new Option<int>("--steps") { Description = "Synthetic mode: timed training steps.", DefaultValueFactory = _ => 2 };
+        var steps = new Option<int>("--steps") { Description = "Synthetic mode: timed training steps and forward passes, after one warm-up of each.", DefaultValueFactory = _ => 2 };
         var maxTrain = new Option<int>("--max-train") { Description = "Use at most this many training images (0: all), a seeded random subset.", DefaultValueFactory = _ => 0 };
-        var save = new Option<string?>("--save") { Description = "Save the CS-Flow model here after every test evaluation (so a run stopped early keeps its last scored model) and at the end." };
+        var save = new Option<string?>("--save") { Description = "Save the trained flow as an ONNX graph (flow, image score and map, with the backbone, input size and epochs in its metadata) here after every test evaluation (so a run stopped early keeps its last scored model) and at the end." };
         var seed = new Option<int>("--seed") { Description = "Seed of weights, shuffling and subset.", DefaultValueFactory = _ => 0 };
         var lr = new Option<double>("--lr") { Description = "Adam learning rate (CS-Flow: 2e-4).", DefaultValueFactory = _ => 2e-4 };
         var cache = new Option<string?>("--cache") { Description = "Folder for cached three-scale features (reused when the data, backbone, layer, size and subset match)." };
-        var json = new Option<string?>("--json") { Description = "Synthetic mode: also write the timed steps (seconds) to this JSON file." };
+        var json = new Option<string?>("--json") { Description = "Synthetic mode: also write the timed steps and forward passes (seconds) to this JSON file." };
+        var threads = new Option<int>("--threads") { Description = "Threads of libtorch (intra-op); default: all processors.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var evalEvery = new Option<int>("--eval-every") { Description = "Also score the test split every k epochs (0: only after the last epoch).", DefaultValueFactory = _ => 0 };
         var csv = new Option<string?>("--csv") { Description = "Write the curve (epoch, loss, seconds, image AUROC, and the AUROC of each scale's share of the score) to this CSV file, flushed every epoch." };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Save the whole training state (model, Adam, epochs done) here after every epoch, atomically, so that --resume can continue the run later." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --checkpoint (same settings and data; its --csv curve is continued) instead of starting anew." };
         var maxMinutes = new Option<double>("--max-minutes") { Description = "Stop after the first epoch that ends past this wall time (0 = no limit), scoring the test split at that epoch; with --checkpoint, --resume continues the run.", DefaultValueFactory = _ => 0 };
 
-        var cmd = new Command("csflow", "CS-Flow: synthetic training-step timing, or a full experiment (features, training, image AUROC) with --data.");
-        foreach (Option o in new Option[] { data, model, layer, size, channels, featureSize, hidden, batch, epochs, steps, maxTrain, save, seed, json, cache, lr, evalEvery, csv, checkpoint, resume, maxMinutes }) cmd.Options.Add(o);
+        var cmd = new Command("csflow", "CS-Flow on TorchSharp: synthetic training-step and forward timing, or a full experiment (features, training, image AUROC) with --data.");
+        foreach (Option o in new Option[] { data, model, layer, size, channels, featureSize, hidden, batch, epochs, steps, maxTrain, save, seed, json, threads, cache, lr, evalEvery, csv, checkpoint, resume, maxMinutes }) cmd.Options.Add(o);
         cmd.SetAction(r =>
         {
             string? dataPath = r.GetValue(data);
+            int threadCount = r.GetValue(threads);
+            if (threadCount < 1) throw new ArgumentOutOfRangeException(nameof(threads), threadCount, "--threads must be at least 1.");
+            TorchRuntime.EnsureLoaded(); // first: it sets libtorch's OpenMP wait policy before the library loads
+            torch.set_num_threads(threadCount);
             if (dataPath is null)
             {
                 RunSynthetic(r.GetValue(channels), r.GetValue(featureSize), r.GetValue(hidden), r.GetValue(batch), r.GetValue(steps), r.GetValue(json));
@@ -70,40 +78,85 @@ internal static class CsFlowBenchCommand
 
     private static void RunSynthetic(int channels, int featureSize, int hidden, int batch, int steps, string? jsonPath)
     {
+        if (batch < 1 || steps < 1) throw new ArgumentOutOfRangeException(nameof(batch), "--batch and --steps must be at least 1.");
+        if (featureSize < 4 || featureSize % 4 != 0) throw new ArgumentOutOfRangeException(nameof(featureSize), featureSize, "--feature-size must be a positive multiple of 4.");
         var options = new CsFlowNetworkOptions { Channels = channels, HiddenChannels = hidden };
-        var network = new CsFlowNetwork(options);
-        Tensor[] x = Enumerable.Range(0, 3).Select(s => Random(batch, channels, featureSize >> s, (ulong)s)).ToArray();
+        using CsFlowModule module = WithGammas(options, 0.1f);
+        TorchTensor[] x = Enumerable.Range(0, 3).Select(s => HostTensorCopy.ToTorch(Random(batch, channels, featureSize >> s, (ulong)s), module.Device)).ToArray();
+        var trainerOptions = new CsFlowTrainerOptions();
+        using var adam = new CsFlowAdam(module.parameters(), trainerOptions.LearningRate, trainerOptions.Beta1, trainerOptions.Beta2, trainerOptions.AdamEpsilon, trainerOptions.WeightDecay);
+        using var loss = new CsFlowNll();
         double gflop = ForwardGflop(options, featureSize) * batch;
-        Console.WriteLine($"CS-Flow step, C={channels}, features {featureSize}/{featureSize / 2}/{featureSize / 4}, hidden {hidden}, batch {batch}, " +
-                          $"{network.ParameterCount / 1e6:F1} M parameters, {Engine.Threads} threads ({Engine.Isa}); forward convolutions {gflop:F1} GFLOP");
-        var trainer = new Optim.Adam(network.Parameters, new Optim.AdamOptions { LearningRate = 2e-4, Epsilon = 1e-4, WeightDecay = 1e-5 });
-        Tensor[] gz = [new(1), new(1), new(1)];
-        var gld = new double[batch];
-        var timed = new List<(double Forward, double Backward, double Total)>();
+        Console.WriteLine($"CS-Flow step on TorchSharp, C={channels}, features {featureSize}/{featureSize / 2}/{featureSize / 4}, hidden {hidden}, kernels [{string.Join(", ", options.KernelSizes)}], batch {batch}, " +
+                          $"{CsFlowModule.CountParameters(options) / 1e6:F1} M parameters; libtorch {torch.__version__}, {torch.get_num_threads()} threads, " +
+                          $"OMP_WAIT_POLICY {Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? TorchRuntime.OpenMpWaitPolicy}; forward convolutions {gflop:F1} GFLOP");
+        var timed = new List<(double Forward, double Backward, double Total, double Cpu)>();
+        using Process self = Process.GetCurrentProcess();
         for (int i = 0; i <= steps; i++)
         {
+            // Training step: forward, per-dimension loss and backward, then clipping at 1.0 and Adam (CPU ops finish
+            // before they return, so the stopwatch splits the step).
+            using var scope = torch.NewDisposeScope();
+            self.Refresh();
+            TimeSpan cpu0 = self.TotalProcessorTime;
             var clock = Stopwatch.StartNew();
-            (IReadOnlyList<Tensor> z, double[] ld) = network.Forward(x);
+            module.zero_grad();
+            (TorchTensor[] z, TorchTensor logDet) = module.call(x);
             double forward = clock.Elapsed.TotalSeconds;
-            CsFlowLoss.Compute(z, ld, gz, gld);
-            network.Backward(gz, gld);
+            loss.call(z, logDet).backward();
             double backward = clock.Elapsed.TotalSeconds - forward;
-            Optim.GradientClipping.ClipGradNorm(network.Parameters, 1.0);
-            trainer.Step();
+            torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0);
+            adam.Step();
             double total = clock.Elapsed.TotalSeconds;
-            Console.WriteLine($"{(i == 0 ? "warm-up" : "step " + i)}: forward {forward:F2} s ({gflop / forward:F1} GFLOP/s), backward {backward:F2} s, " +
-                              $"clip+Adam {total - forward - backward:F2} s, total {total:F2} s = {total / batch * 1000:F0} ms/sample");
-            if (i > 0) timed.Add((forward, backward, total));
+            self.Refresh();
+            double cpu = (self.TotalProcessorTime - cpu0).TotalSeconds;
+            Console.WriteLine(string.Create(Inv, $"{(i == 0 ? "warm-up" : "step " + i)}: forward {forward:F2} s ({gflop / forward:F1} GFLOP/s), backward {backward:F2} s, " +
+                              $"clip+Adam {total - forward - backward:F2} s, total {total:F2} s = {total / batch * 1000:F0} ms/sample (CPU {cpu:F2} s)"));
+            if (i > 0) timed.Add((forward, backward, total, cpu));
         }
+        var inference = new List<double>();
+        for (int i = 0; i <= steps; i++)
+        {
+            using var scope = torch.NewDisposeScope();
+            using var mode = torch.inference_mode();
+            var clock = Stopwatch.StartNew();
+            module.call(x);
+            if (i > 0) inference.Add(clock.Elapsed.TotalSeconds);
+        }
+        Console.WriteLine(string.Create(Inv, $"median: training step {Median(timed.Select(t => t.Total)):F3} s (CPU {Median(timed.Select(t => t.Cpu)):F3} s) = {Median(timed.Select(t => t.Total)) / batch * 1000:F0} ms/sample; " +
+                          $"inference forward {Median(inference) / batch * 1000:F1} ms/image"));
         if (jsonPath is not null)
         {
             File.WriteAllText(jsonPath, System.Text.Json.JsonSerializer.Serialize(new
             {
+                channels,
+                feature_size = featureSize,
+                hidden,
+                batch,
+                threads = torch.get_num_threads(),
                 forward_s = timed.Select(t => t.Forward).ToArray(),
                 backward_s = timed.Select(t => t.Backward).ToArray(),
                 step_s = timed.Select(t => t.Total).ToArray(),
+                step_cpu_s = timed.Select(t => t.Cpu).ToArray(),
+                inference_forward_s = inference.ToArray(),
             }));
         }
+        foreach (TorchTensor t in x) t.Dispose();
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        double[] v = values.Order().ToArray();
+        return v.Length % 2 == 1 ? v[v.Length / 2] : 0.5 * (v[v.Length / 2 - 1] + v[v.Length / 2]);
+    }
+
+    /// <summary>A fresh network with every γ set to <paramref name="gamma"/>, so that every subnetwork does real work (a fresh γ is 0).</summary>
+    private static CsFlowModule WithGammas(CsFlowNetworkOptions options, float gamma)
+    {
+        using var fresh = new CsFlowModule(options);
+        var state = new Dictionary<string, StateTensor>(CsFlowStateDictionary.From(fresh));
+        foreach (string name in state.Keys.Where(k => k.Contains(".gamma", StringComparison.Ordinal)).ToArray()) state[name] = new StateTensor([1], [gamma]);
+        return CsFlowStateDictionary.ToModule(state, options);
     }
 
     /// <summary>FLOPs (in G) of the convolutions of one forward pass per sample.</summary>
@@ -143,7 +196,7 @@ internal static class CsFlowBenchCommand
         using var featurizer = new OnnxFeaturizer(backbone, [layer]);
         IReadOnlyList<FeatureMapInfo> info = featurizer.Describe(inputSize, inputSize);
         Console.WriteLine($"data {dataset.Name} ({dataset.Layout}): {dataset.TrainCount} train, {dataset.TestCount} test; backbone {Path.GetFileName(backbone)}:{layer} " +
-                          $"({info[0].Channels} channels, {info[0].Height}x{info[0].Width} at {inputSize}); engine {Engine.Threads} threads ({Engine.Isa})");
+                          $"({info[0].Channels} channels, {info[0].Height}x{info[0].Width} at {inputSize}); TorchSharp, libtorch {torch.__version__}, {torch.get_num_threads()} threads");
 
         List<DatasetItem> train = dataset.Train.ToList();
         if (maxTrain > 0 && maxTrain < train.Count)
@@ -168,24 +221,20 @@ internal static class CsFlowBenchCommand
             ShuffleSeed = (ulong)seed,
             Network = new CsFlowNetworkOptions { HiddenChannels = hidden, Seed = (ulong)seed },
         };
-        var source = new InMemoryFeatureSource(trainFeatures);
-        var testSource = new InMemoryFeatureSource(testFeatures);
+        // The features as CPU tensors (the trainer moves each batch to its device); the host copies are not kept.
+        TorchTensor[] source = ToTorch(trainFeatures);
+        TorchTensor[] testSource = ToTorch(testFeatures);
+        (int featureHeight, int featureWidth) = (testFeatures[0].H, testFeatures[0].W);
+        trainFeatures = testFeatures = [];
         // Built here rather than by Fit so that the progress callback can score the model between epochs; Fit does
         // exactly this (same options, same seeds) before it trains.
-        var trainer = new CsFlowTrainer(options);
-        CsFlowTrainingState state;
+        var trainer = new CsFlowTorchTrainer(options);
+        using CsFlowTorchTrainingState state = resume ? CsFlowTorchCheckpoint.Load(checkpointPath!, trainer) : trainer.Start(trainer.CreateModule(source));
         if (resume)
         {
-            state = CsFlowTrainingCheckpoint.Load(checkpointPath!, trainer);
             Console.WriteLine($"resumed from {Path.GetFullPath(checkpointPath!)}: {state.CompletedEpochs} epochs done ({state.Optimizer.StepCount} optimiser steps), continuing with epoch {state.CompletedEpochs + 1}");
         }
-        else
-        {
-            CsFlowNetworkOptions networkOptions = options.Network.Clone();
-            networkOptions.Channels = trainFeatures[0].C;
-            state = trainer.Start(new CsFlowModel(new CsFlowNetwork(networkOptions)));
-        }
-        CsFlowModel model = state.Model;
+        CsFlowModule model = state.Module;
         const string CurveHeader = "epoch,loss,train_s,image_auroc,score_s,auroc_scale0,auroc_scale1,auroc_scale2";
         // A resumed run keeps the curve's rows up to its checkpoint (a row written after the last checkpoint of a run
         // that was then killed is dropped: that epoch is trained again) and goes on appending.
@@ -216,7 +265,7 @@ internal static class CsFlowBenchCommand
                 evaluatedScales = string.Join(",", perScale.Select(a => a.ToString("R", Inv)));
                 if (savePath is not null)
                 {
-                    Save(model, savePath, backbone, layer, inputSize, r.Epoch);
+                    Save(model, featureHeight, featureWidth, savePath, backbone, layer, inputSize, r.Epoch);
                     line += $", saved {savePath}";
                 }
             }
@@ -224,7 +273,7 @@ internal static class CsFlowBenchCommand
             curve?.WriteLine(string.Join(",", r.Epoch.ToString(Inv), r.MeanLoss.ToString("R", Inv), r.Elapsed.TotalSeconds.ToString("F1", Inv),
                 evaluated, evaluated.Length > 0 ? scoreSeconds.ToString("F1", Inv) : "", evaluatedScales));
             curve?.Flush();
-            if (checkpointPath is not null) CsFlowTrainingCheckpoint.Save(trainer, state, checkpointPath);
+            if (checkpointPath is not null) CsFlowTorchCheckpoint.Save(trainer, state, checkpointPath);
             if (timeUp) timeLimit.Cancel();
         });
         clock.Restart();
@@ -252,9 +301,10 @@ internal static class CsFlowBenchCommand
                           $"train={train.Count} test={test.Count} image_AUROC={auroc.ToString("F4", Inv)} train_s={trainSeconds:F0} wall_s={clock.Elapsed.TotalSeconds:F0}");
         if (savePath is not null && epochs == 0)
         {
-            Save(model, savePath, backbone, layer, inputSize, 0);
+            Save(model, featureHeight, featureWidth, savePath, backbone, layer, inputSize, 0);
             Console.WriteLine($"saved {savePath}");
         }
+        foreach (TorchTensor t in source.Concat(testSource)) t.Dispose();
     }
 
     /// <summary>The rows of the first <paramref name="epochs"/> epochs of the curve of the run being resumed.</summary>
@@ -272,33 +322,44 @@ internal static class CsFlowBenchCommand
         return rows;
     }
 
-    /// <summary>Saves the model (atomically) with the features it expects and the epochs it was trained for.</summary>
-    private static void Save(CsFlowModel model, string path, string backbone, string layer, int inputSize, int epoch)
+    /// <summary>
+    /// Saves the flow as its ONNX graph (<see cref="CsFlowOnnxExporter"/>: latents, image score, 256² map), atomically, with
+    /// the features it expects and the epochs it was trained for in the graph's metadata (<c>backbone</c>,
+    /// <c>input_size</c>, <c>epochs_trained</c>; read with <see cref="FlowModelFacts.Read(string)"/>).
+    /// </summary>
+    private static void Save(CsFlowModule model, int featureHeight, int featureWidth, string path, string backbone, string layer, int inputSize, int epoch)
     {
-        model.Metadata["backbone"] = Path.GetFileName(backbone) + ":" + layer;
-        model.Metadata["input_size"] = inputSize.ToString(Inv);
-        model.Metadata["epochs_trained"] = epoch.ToString(Inv);
-        model.Save(path);
+        var metadata = new Dictionary<string, string>
+        {
+            ["backbone"] = Path.GetFileName(backbone) + ":" + layer,
+            ["input_size"] = inputSize.ToString(Inv),
+            ["epochs_trained"] = epoch.ToString(Inv),
+        };
+        byte[] graph = CsFlowOnnxExporter.Export(model.Options, featureHeight, featureWidth, CsFlowStateDictionary.From(model), new FlowOnnxExportOptions { AdditionalMetadata = metadata });
+        AtomicFile.Write(path, stream => stream.Write(graph));
     }
+
+    private static TorchTensor[] ToTorch(Tensor[] features) => features.Select(t => HostTensorCopy.ToTorch(t, torch.CPU)).ToArray();
 
     /// <summary>
     /// Image AUROC of the CS-Flow image score (C.4) over the test split, and, as diagnostics, of the same score
     /// restricted to each scale (mean z²/2 over that scale's latents only) and of each defect type against the normal
     /// images (as text: "type AUROC, …").
     /// </summary>
-    private static (double Auroc, double[] PerScale, string PerType) ImageAuroc(CsFlowModel model, InMemoryFeatureSource testSource, List<DatasetItem> test)
+    private static (double Auroc, double[] PerScale, string PerType) ImageAuroc(CsFlowModule model, TorchTensor[] testSource, List<DatasetItem> test)
     {
         bool[] labels = test.Select(t => t.IsAnomalous).ToArray();
-        var batch = new Tensor[] { new(1), new(1), new(1) };
         var scores = new double[labels.Length];
         double[][] perScale = [new double[labels.Length], new double[labels.Length], new double[labels.Length]];
         for (int start = 0; start < labels.Length; start += 16)
         {
+            using var scope = torch.NewDisposeScope();
+            using var mode = torch.inference_mode();
             int n = Math.Min(16, labels.Length - start);
-            testSource.ReadBatch(Enumerable.Range(start, n).ToArray(), batch);
-            IReadOnlyList<Tensor> z = model.Network.Forward(batch).Latents;
-            CsFlowScoring.ImageScores(z).CopyTo(scores, start);
-            for (int s = 0; s < z.Count; s++) CsFlowScoring.ImageScores([z[s]]).CopyTo(perScale[s], start);
+            TorchTensor[] batch = testSource.Select(t => t.narrow(0, start, n).to(model.Device)).ToArray();
+            TorchTensor[] z = model.call(batch).Latents;
+            HostTensorCopy.ToArray(CsFlowTorchScoring.ImageScores(z)).Select(v => (double)v).ToArray().CopyTo(scores, start);
+            for (int s = 0; s < z.Length; s++) HostTensorCopy.ToArray(CsFlowTorchScoring.ImageScores([z[s]])).Select(v => (double)v).ToArray().CopyTo(perScale[s], start);
         }
         var byType = new DefectTypeBreakdown();
         for (int i = 0; i < test.Count; i++) byType.Add(test[i].DefectType, test[i].IsAnomalous, scores[i]);

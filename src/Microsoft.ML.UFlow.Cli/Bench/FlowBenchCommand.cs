@@ -10,15 +10,13 @@ using TorchSharp;
 
 namespace Microsoft.ML.UFlow.Cli.Bench;
 
-// Inside namespace Microsoft.ML.*, ML.NET's namespace Microsoft.ML.Command hides System.CommandLine's Command, and
-// the managed engine's UFlowTrainer is hidden by the ML.NET estimator of the same name.
+// Inside namespace Microsoft.ML.*, ML.NET's namespace Microsoft.ML.Command hides System.CommandLine's Command.
 using Command = System.CommandLine.Command;
-using UFlowTrainer = Microsoft.ML.UFlow.Flows.UFlowTrainer;
 
 /// <summary>
-/// <c>uflow bench flow</c>: forward and training-step milliseconds per image of the U-shaped flow on random features, on
-/// the managed engine and on TorchSharp (libtorch) in the same run with the ratio engine / TorchSharp (≥ 1 when TorchSharp is
-/// faster), and the same measured by the checked-in PyTorch script (bench/torch/flow_bench.py), with the ratio PyTorch / ours.
+/// <c>uflow bench flow</c>: forward and training-step milliseconds per image of the U-shaped flow on random features on
+/// TorchSharp (libtorch), and the same measured by the checked-in PyTorch script (bench/torch/flow_bench.py), with the
+/// ratio PyTorch / TorchSharp (≥ 1 when TorchSharp is faster).
 /// </summary>
 internal static class FlowBenchCommand
 {
@@ -30,29 +28,23 @@ internal static class FlowBenchCommand
         var json = new Option<string?>("--json") { Description = "Also write the results to this JSON file." };
         var torch = new Option<bool>("--torch") { Description = "Run the PyTorch script for the reference timing.", DefaultValueFactory = _ => true };
         var python = new Option<string>("--python") { Description = "Python with torch.", DefaultValueFactory = _ => "/usr/bin/python3" };
-        var torchSharp = new Option<bool>("--torchsharp") { Description = "Also time the TorchSharp flow (UFlowModule + Adam) in this process.", DefaultValueFactory = _ => true };
-        var managed = new Option<bool>("--managed") { Description = "Time the managed engine's flow.", DefaultValueFactory = _ => true };
-        var threads = new Option<int>("--threads") { Description = "Threads of the managed engine and of libtorch (intra-op); default: all processors.", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var command = new Command("flow", "U-Flow normalizing flow: forward and training-step ms per image, managed engine against TorchSharp and PyTorch.");
+        var threads = new Option<int>("--threads") { Description = "Threads of libtorch (intra-op) and of the PyTorch script; default: all processors.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var command = new Command("flow", "U-Flow normalizing flow: forward and training-step ms per image on TorchSharp, against PyTorch.");
         command.Options.Add(config);
         command.Options.Add(batch);
         command.Options.Add(iters);
         command.Options.Add(json);
         command.Options.Add(torch);
         command.Options.Add(python);
-        command.Options.Add(torchSharp);
-        command.Options.Add(managed);
         command.Options.Add(threads);
-        command.SetAction(parse => Run(parse.GetValue(config)!, parse.GetValue(batch), parse.GetValue(iters), parse.GetValue(json), parse.GetValue(torch), parse.GetValue(python)!,
-            parse.GetValue(torchSharp), parse.GetValue(managed), parse.GetValue(threads)));
+        command.SetAction(parse => Run(parse.GetValue(config)!, parse.GetValue(batch), parse.GetValue(iters), parse.GetValue(json), parse.GetValue(torch), parse.GetValue(python)!, parse.GetValue(threads)));
         return command;
     }
 
-    private static int Run(string preset, int batch, int iters, string? jsonPath, bool runTorch, string python, bool runTorchSharp, bool runManaged, int threads)
+    private static int Run(string preset, int batch, int iters, string? jsonPath, bool runTorch, string python, int threads)
     {
         if (batch < 1 || iters < 1) throw new ArgumentOutOfRangeException(nameof(batch), "--batch and --iters must be at least 1.");
         if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "--threads must be at least 1.");
-        Engine.Threads = threads;
         UFlowConfig config = UFlowConfig.FromPreset(preset);
         var random = new SeededRandom(0);
         Tensor[] features = config.Scales.Select(s =>
@@ -62,7 +54,7 @@ internal static class FlowBenchCommand
             for (int i = 0; i < v.Length; i++) v[i] = (float)random.NextGaussian();
             return t;
         }).ToArray();
-        Console.WriteLine($"flow {preset}: {config}; {config.CountTrainableParameters():N0} parameters; batch {batch}; {threads} threads; GEMM {Engine.Isa}");
+        Console.WriteLine($"flow {preset}: {config}; {config.CountTrainableParameters():N0} parameters; batch {batch}; {threads} threads");
         var result = new JsonObject
         {
             ["config"] = preset,
@@ -71,46 +63,21 @@ internal static class FlowBenchCommand
             ["parameters"] = config.CountTrainableParameters(),
         };
 
-        double forward = double.NaN, step = double.NaN, forwardCpu = double.NaN, stepCpu = double.NaN;
-        if (runManaged)
+        var (forward, step, forwardCpu, stepCpu) = TimeTorchSharp(config, features, iters, batch, threads);
+        Console.WriteLine($"torchsharp: forward {forward,7:F1} ms/image   train step {step,9:F1} ms/image   (CPU time: {forwardCpu:F1} / {stepCpu:F1}; libtorch {TorchSharp.torch.__version__}, {TorchSharp.torch.get_num_threads()} threads, OMP_WAIT_POLICY {Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? TorchRuntime.OpenMpWaitPolicy})");
+        result["torchsharp_forward_ms_per_image"] = forward;
+        result["torchsharp_train_step_ms_per_image"] = step;
+        result["torchsharp_forward_cpu_ms_per_image"] = forwardCpu;
+        result["torchsharp_train_step_cpu_ms_per_image"] = stepCpu;
+        if (runTorch)
         {
-            var flow = new UShapedFlow(config);
-            var trainer = new UFlowTrainer(flow, new UFlowTrainingOptions { LearningRate = 1e-4 });
-            (forward, forwardCpu) = Median(iters, batch, () => flow.Forward(features));
-            (step, stepCpu) = Median(iters, batch, () => trainer.Step(features));
-            Console.WriteLine($"ours    : forward {forward,9:F1} ms/image   train step {step,9:F1} ms/image   (CPU time: {forwardCpu:F1} / {stepCpu:F1})");
-            result["ours_forward_ms_per_image"] = forward;
-            result["ours_train_step_ms_per_image"] = step;
-            result["ours_forward_cpu_ms_per_image"] = forwardCpu;
-            result["ours_train_step_cpu_ms_per_image"] = stepCpu;
-        }
-        if (runTorchSharp)
-        {
-            var (tf, ts, tfc, tsc) = TimeTorchSharp(config, features, iters, batch, threads);
-            Console.WriteLine($"torchsharp: forward {tf,7:F1} ms/image   train step {ts,9:F1} ms/image   (CPU time: {tfc:F1} / {tsc:F1}; libtorch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY {Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? TorchRuntime.OpenMpWaitPolicy})");
-            result["torchsharp_forward_ms_per_image"] = tf;
-            result["torchsharp_train_step_ms_per_image"] = ts;
-            result["torchsharp_forward_cpu_ms_per_image"] = tfc;
-            result["torchsharp_train_step_cpu_ms_per_image"] = tsc;
-            if (runManaged)
-            {
-                // Speed of TorchSharp relative to the engine: engine time / TorchSharp time (≥ 1 when TorchSharp is faster).
-                Console.WriteLine($"ratio engine/TorchSharp: forward {forward / tf:F2}   train step {step / ts:F2}   (CPU time: forward {forwardCpu / tfc:F2}   train step {stepCpu / tsc:F2})");
-                result["ratio_engine_over_torchsharp_forward"] = forward / tf;
-                result["ratio_engine_over_torchsharp_train_step"] = step / ts;
-                result["ratio_engine_over_torchsharp_forward_cpu"] = forwardCpu / tfc;
-                result["ratio_engine_over_torchsharp_train_step_cpu"] = stepCpu / tsc;
-            }
-        }
-        if (runTorch && runManaged)
-        {
-            JsonNode? torch = RunTorch(python, preset, batch, iters);
+            JsonNode? torch = RunTorch(python, preset, batch, iters, threads);
             if (torch is not null)
             {
                 double tf = torch["forward_ms_per_image"]!.GetValue<double>(), ts = torch["train_step_ms_per_image"]!.GetValue<double>();
                 double tfc = torch["forward_cpu_ms_per_image"]!.GetValue<double>(), tsc = torch["train_step_cpu_ms_per_image"]!.GetValue<double>();
-                Console.WriteLine($"pytorch : forward {tf,9:F1} ms/image   train step {ts,9:F1} ms/image   (CPU time: {tfc:F1} / {tsc:F1}; torch {torch["torch"]})");
-                Console.WriteLine($"ratio PyTorch/ours: forward {tf / forward:F2}   train step {ts / step:F2}   (CPU time: forward {tfc / forwardCpu:F2}   train step {tsc / stepCpu:F2})");
+                Console.WriteLine($"pytorch   : forward {tf,7:F1} ms/image   train step {ts,9:F1} ms/image   (CPU time: {tfc:F1} / {tsc:F1}; torch {torch["torch"]})");
+                Console.WriteLine($"ratio PyTorch/TorchSharp: forward {tf / forward:F2}   train step {ts / step:F2}   (CPU time: forward {tfc / forwardCpu:F2}   train step {tsc / stepCpu:F2})");
                 result["pytorch_forward_cpu_ms_per_image"] = tfc;
                 result["pytorch_train_step_cpu_ms_per_image"] = tsc;
                 result["ratio_forward_cpu"] = tfc / forwardCpu;
@@ -182,16 +149,16 @@ internal static class FlowBenchCommand
         return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
     }
 
-    private static JsonNode? RunTorch(string python, string preset, int batch, int iters)
+    private static JsonNode? RunTorch(string python, string preset, int batch, int iters, int threads)
     {
         string? script = FindScript();
         if (script is null)
         {
-            Console.WriteLine("pytorch : skipped (bench/torch/flow_bench.py not found above the current folder)");
+            Console.WriteLine("pytorch   : skipped (bench/torch/flow_bench.py not found above the current folder)");
             return null;
         }
         var info = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in new[] { script, "--config", preset, "--batch", batch.ToString(), "--iters", iters.ToString(), "--threads", Engine.Threads.ToString() }) info.ArgumentList.Add(a);
+        foreach (string a in new[] { script, "--config", preset, "--batch", batch.ToString(), "--iters", iters.ToString(), "--threads", threads.ToString() }) info.ArgumentList.Add(a);
         try
         {
             using Process p = Process.Start(info)!;
@@ -201,14 +168,14 @@ internal static class FlowBenchCommand
             string? line = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
             if (p.ExitCode != 0 || line is null)
             {
-                Console.WriteLine($"pytorch : failed (exit {p.ExitCode}): {stderr.Trim()}");
+                Console.WriteLine($"pytorch   : failed (exit {p.ExitCode}): {stderr.Trim()}");
                 return null;
             }
             return JsonNode.Parse(line);
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            Console.WriteLine($"pytorch : skipped ({python}: {e.Message})");
+            Console.WriteLine($"pytorch   : skipped ({python}: {e.Message})");
             return null;
         }
     }

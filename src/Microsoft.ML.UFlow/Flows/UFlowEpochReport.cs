@@ -1,6 +1,6 @@
 namespace Microsoft.ML.UFlow.Flows;
 
-/// <summary>What <see cref="UFlowTrainer"/> reports after each epoch.</summary>
+/// <summary>What <see cref="Training.UFlowTorchTrainer"/> reports after each epoch.</summary>
 public sealed class UFlowEpochReport
 {
     /// <summary>0-based epoch.</summary>

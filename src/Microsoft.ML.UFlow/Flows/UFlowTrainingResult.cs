@@ -1,6 +1,6 @@
 namespace Microsoft.ML.UFlow.Flows;
 
-/// <summary>The outcome of <see cref="UFlowTrainer.Train"/>.</summary>
+/// <summary>The outcome of <see cref="Training.UFlowTorchTrainer.Train"/>.</summary>
 public sealed class UFlowTrainingResult
 {
     /// <summary>Every epoch's report, in order.</summary>

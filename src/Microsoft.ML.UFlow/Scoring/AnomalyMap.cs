@@ -34,29 +34,24 @@ public static class AnomalyMap
         Tensor map = (destination ?? new Tensor(1)).EnsureShape(n, 1, outputHeight, outputWidth);
         int size = outputHeight * outputWidth;
         float invScales = 1f / latents.Count;
-        int workers = Math.Max(1, Math.Min(Engine.Threads, n));
         int maxPlane = latents.Max(z => z.H * z.W);
-        float[][] resizedScratch = new float[workers][], probabilityScratch = new float[workers][];
-        for (int w = 0; w < workers; w++)
+        // Samples are independent and each is computed by one thread in a fixed order, so the result does not depend on
+        // the number of threads; every thread keeps its own scratch.
+        Parallel.For(0, n, () => (Resized: new float[size], Probability: new float[maxPlane]), (b, _, scratch) =>
         {
-            resizedScratch[w] = new float[size];
-            probabilityScratch[w] = new float[maxPlane];
-        }
-        EngineParallel.Run(n, workers, (b, worker) =>
-        {
-            float[] resized = resizedScratch[worker];
             Span<float> a = map.Sample(b);
             a.Clear();
             foreach (Tensor z in latents)
             {
-                Span<float> p = probabilityScratch[worker].AsSpan(0, z.H * z.W);
+                Span<float> p = scratch.Probability.AsSpan(0, z.H * z.W);
                 ProbabilityPlane(z, b, p);
-                BilinearResize.Forward(p, z.H, z.W, resized, outputHeight, outputWidth);
-                TensorPrimitives.Add(a, resized, a);
+                BilinearResize.Forward(p, z.H, z.W, scratch.Resized, outputHeight, outputWidth);
+                TensorPrimitives.Add(a, scratch.Resized, a);
             }
             TensorPrimitives.Multiply(a, -invScales, a);
             TensorPrimitives.Add(a, 1f, a);
-        });
+            return scratch;
+        }, _ => { });
         return map;
     }
 

@@ -223,7 +223,7 @@ public sealed class CsFlowCliTests
         // scored model; the curve has a row per epoch with the AUROC only where it evaluated.
         using var data = TinyBottle.Create();
         string backbone = SharedData.File("models", "mobilenetv2_1.0_imagenet_features.onnx")!;
-        string model = Path.Combine(data.Root, "out", "cs.bin");
+        string model = Path.Combine(data.Root, "out", "cs.onnx");
         string csv = Path.Combine(data.Root, "out", "curve.csv");
         Directory.CreateDirectory(Path.GetDirectoryName(model)!);
         // The bench verbs print to the process console (not the command's writer), so capture that; the unique temp path
@@ -255,9 +255,12 @@ public sealed class CsFlowCliTests
         string[][] aurocs = rows.Skip(1).Select(r => r.Split(',')).Select(c => new[] { c[3], c[5], c[6], c[7] }).ToArray();
         Assert.All(aurocs[0], v => Assert.Equal("", v)); // epoch 1: not evaluated
         foreach (string v in aurocs.Skip(1).SelectMany(a => a)) Assert.InRange(double.Parse(v, System.Globalization.CultureInfo.InvariantCulture), 0, 1); // epoch 2 (every 2) and 3 (last)
-        var saved = Microsoft.ML.UFlow.Flows.CsFlow.CsFlowModel.Load(model);
-        Assert.Equal("3", saved.Metadata["epochs_trained"]);
-        Assert.Equal("mobilenetv2_1.0_imagenet_features.onnx:stride16", saved.Metadata["backbone"]);
+        // The saved model is the flow's ONNX graph, with what it was trained on in its metadata.
+        var saved = Microsoft.ML.UFlow.Onnx.FlowModelFacts.Read(model);
+        Assert.Equal(Microsoft.ML.UFlow.Onnx.FlowModelFacts.CsFlowMethod, saved.Method);
+        Assert.Equal("3", saved.Properties["epochs_trained"]);
+        Assert.Equal("mobilenetv2_1.0_imagenet_features.onnx:stride16", saved.Properties["backbone"]);
+        Assert.Equal("64", saved.Properties["input_size"]);
         Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(model)!, "*.tmp"));
     }
 

@@ -3,6 +3,7 @@ using Microsoft.ML.UFlow.Nn;
 using Microsoft.ML.UFlow.Optim;
 using Microsoft.ML.UFlow.Scoring;
 using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Tests.Training;
 
 namespace Microsoft.ML.UFlow.Tests.Flows;
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Nn;
+using Microsoft.ML.UFlow.Tests.Training;
 
 namespace Microsoft.ML.UFlow.Tests.Flows;
 
@@ -97,8 +98,6 @@ public sealed class FlowSerializerFuzzTests
         return at;
     }
 
-    private static readonly int[] Extremes = [0, -1, 1, int.MaxValue, int.MinValue, 1 << 20, 1 << 30, 65_537, 255];
-
     private static void Fuzz(byte[] original, Action<byte[]> load, int seed)
     {
         load(original); // the unmutated file loads
@@ -107,7 +106,7 @@ public sealed class FlowSerializerFuzzTests
         const int cases = 1500;
         for (int i = 0; i < cases; i++)
         {
-            byte[] bytes = Mutate(original, random, i);
+            byte[] bytes = FileMutations.Mutate(original, random, i);
             try
             {
                 load(bytes);
@@ -126,36 +125,5 @@ public sealed class FlowSerializerFuzzTests
         // Both outcomes must be common, or the fuzzing never reached the deeper paths.
         Assert.True(rejected > cases / 4, $"{rejected} rejected");
         Assert.True(loaded > cases / 20, $"{loaded} loaded");
-    }
-
-    private static byte[] Mutate(byte[] original, Random random, int i)
-    {
-        // Header-biased positions: half of the mutations hit the first 160 bytes (sizes, counts, the first names).
-        int Position(int room) => random.Next(2) == 0 ? random.Next(Math.Min(160, room)) : random.Next(room);
-        switch (i % 4)
-        {
-            case 0:
-                return original[..random.Next(original.Length)];
-            case 1:
-            {
-                byte[] b = original.ToArray();
-                int flips = 1 + random.Next(3);
-                for (int f = 0; f < flips; f++) b[Position(b.Length)] ^= (byte)(1 << random.Next(8));
-                return b;
-            }
-            case 2:
-            {
-                byte[] b = original.ToArray();
-                int at = Position(b.Length - 4);
-                BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(at), Extremes[random.Next(Extremes.Length)]);
-                return b;
-            }
-            default:
-            {
-                byte[] b = original.ToArray();
-                b[Position(b.Length)] = (byte)random.Next(256);
-                return b[..(b.Length - random.Next(Math.Min(64, b.Length)))];
-            }
-        }
     }
 }

@@ -1,23 +1,11 @@
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Nn;
-using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Tests.Flows;
 
-/// <summary>Seeded random inputs and perturbed (non-initial) flow parameters for tests.</summary>
+/// <summary>Perturbed (non-initial) parameters of the managed flow, and a float comparison, for its tests (inputs: <see cref="Training.TestFeatures"/>).</summary>
 internal static class FlowTestData
 {
-    public static Tensor Gaussian(SeededRandom random, double std, params int[] shape)
-    {
-        var t = new Tensor(shape);
-        Span<float> s = t.Span;
-        for (int i = 0; i < s.Length; i++) s[i] = (float)(std * random.NextGaussian());
-        return t;
-    }
-
-    public static Tensor[] Features(UFlowConfig config, int batch, SeededRandom random, double std = 1.0)
-        => config.Scales.Select(s => Gaussian(random, std, batch, s.Channels, s.Height, s.Width)).ToArray();
-
     /// <summary>Moves the global scale/offset and LayerNorm affine away from their initial values so every term is exercised.</summary>
     public static void Perturb(UShapedFlow flow, SeededRandom random)
     {

@@ -1,6 +1,7 @@
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Nn;
 using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Tests.Training;
 
 namespace Microsoft.ML.UFlow.Tests.Flows;
 
@@ -16,8 +17,8 @@ public class UFlowTrainerTests
     {
         var random = new SeededRandom(seed);
         // Correlated, shifted features so there is something to learn.
-        Tensor fine = FlowTestData.Gaussian(random, 0.5, samples, 4, 8, 8);
-        Tensor coarse = FlowTestData.Gaussian(random, 2.0, samples, 8, 4, 4);
+        Tensor fine = TestFeatures.Gaussian(random, 0.5, samples, 4, 8, 8);
+        Tensor coarse = TestFeatures.Gaussian(random, 2.0, samples, 8, 4, 4);
         TensorPrimitives.Add(fine.Span, 1.5f, fine.Span);
         return new InMemoryFeatureSource([fine, coarse]);
     }

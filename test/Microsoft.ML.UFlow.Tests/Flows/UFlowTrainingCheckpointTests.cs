@@ -1,4 +1,5 @@
 using Microsoft.ML.UFlow.Flows;
+using Microsoft.ML.UFlow.Tests.Training;
 
 namespace Microsoft.ML.UFlow.Tests.Flows;
 

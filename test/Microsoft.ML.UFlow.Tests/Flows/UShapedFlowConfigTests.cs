@@ -1,35 +1,16 @@
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Nn;
 using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Tests.Training;
 
 namespace Microsoft.ML.UFlow.Tests.Flows;
 
 // The managed engine's trainer, not the ML.NET estimator of the same name in Microsoft.ML.UFlow.
 using UFlowTrainer = Microsoft.ML.UFlow.Flows.UFlowTrainer;
 
-/// <summary>Channel plans, parameter counts (METHOD.md A.3.1, A.8) and inverse(forward(x)) on every configuration.</summary>
+/// <summary>The managed flow's parameter counts (METHOD.md A.8), inverse(forward(x)) on every configuration and thread-count independence (the plans: <see cref="Training.UFlowConfigTests"/>).</summary>
 public class UShapedFlowConfigTests
 {
-    [Fact]
-    public void MsCaitPlanMatchesTheA31Table()
-    {
-        UFlowPlan plan = UFlowConfig.MsCait().Plan();
-        Assert.Equal([816, 384], plan.StageChannels);
-        Assert.Equal([816, 192], plan.LatentChannels);
-        Assert.Equal(192, plan.UpChannels[1]);
-        Assert.Equal(816 * 784 + 192 * 196, 677_376);
-    }
-
-    [Fact]
-    public void ResNetPlansMatchA31()
-    {
-        var resnet18 = new UFlowConfig([new(64, 112, 112), new(128, 56, 56), new(256, 28, 28)]).Plan();
-        Assert.Equal([84, 80, 128], resnet18.LatentChannels);
-        var wrn50 = new UFlowConfig([new(256, 64, 64), new(512, 32, 32), new(1024, 16, 16)]).Plan();
-        Assert.Equal([336, 320, 512], wrn50.LatentChannels);
-        Assert.Equal([336, 640, 1024], wrn50.StageChannels);
-    }
-
     [Fact]
     public void ParameterCountsEqualA8()
     {
@@ -93,7 +74,7 @@ public class UShapedFlowConfigTests
             Span<float> v = p.Value.Span;
             for (int i = 0; i < v.Length; i++) v[i] += (float)(0.3 * random.NextGaussian());
         }
-        Tensor[] x = FlowTestData.Features(config, 1, random);
+        Tensor[] x = TestFeatures.Features(config, 1, random);
         FlowOutput output = flow.Forward(x);
         Assert.Equal(config.Scales.Count, output.Latents.Count);
         for (int l = 0; l < config.Scales.Count; l++)
@@ -123,7 +104,7 @@ public class UShapedFlowConfigTests
             {
                 UFlowConfig config = UFlowConfig.MobileNetV2(inputSize: 64, seed: 3);
                 var flow = new UShapedFlow(config);
-                Tensor[] x = FlowTestData.Features(config, 3, new SeededRandom(8));
+                Tensor[] x = TestFeatures.Features(config, 3, new SeededRandom(8));
                 var trainer = new UFlowTrainer(flow);
                 trainer.ComputeGradients(x);
                 FlowOutput output = flow.Forward(x);

@@ -1,6 +1,7 @@
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Nn;
 using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Tests.Training;
 
 namespace Microsoft.ML.UFlow.Tests.Flows;
 
@@ -26,7 +27,7 @@ public class UShapedFlowExactnessTests
         var flow = new UShapedFlow(Make(scales, layerNorm));
         var random = new SeededRandom(3);
         FlowTestData.Perturb(flow, random);
-        Tensor[] x = FlowTestData.Features(flow.Config, 2, random);
+        Tensor[] x = TestFeatures.Features(flow.Config, 2, random);
         FlowOutput output = flow.Forward(x);
         var reference = new FlowReference(flow);
         for (int b = 0; b < 2; b++)
@@ -50,7 +51,7 @@ public class UShapedFlowExactnessTests
         var flow = new UShapedFlow(Make(scales, layerNorm: false));
         var random = new SeededRandom(4);
         FlowTestData.Perturb(flow, random);
-        Tensor[] x = FlowTestData.Features(flow.Config, 1, random);
+        Tensor[] x = TestFeatures.Features(flow.Config, 1, random);
         double[][] x0 = x.Select(t => ToDouble(t.Span)).ToArray();
         var reference = new FlowReference(flow);
         int dims = x0.Sum(a => a.Length);
@@ -85,7 +86,7 @@ public class UShapedFlowExactnessTests
         var random = new SeededRandom(9);
         FlowTestData.Perturb(flow, random);
         const int batch = 2;
-        Tensor[] x = FlowTestData.Features(flow.Config, batch, random);
+        Tensor[] x = TestFeatures.Features(flow.Config, batch, random);
         foreach (Parameter p in flow.Parameters) p.ZeroGrad();
         FlowOutput output = flow.Forward(x);
         var gradLatents = output.Latents.Select(_ => new Tensor(1)).ToArray();
@@ -132,7 +133,7 @@ public class UShapedFlowExactnessTests
     public void UpsamplingIsPixelShuffleAndInverseUndoesIt()
     {
         var random = new SeededRandom(1);
-        Tensor x = FlowTestData.Gaussian(random, 1, 2, 12, 3, 5);
+        Tensor x = TestFeatures.Gaussian(random, 1, 2, 12, 3, 5);
         var up = new Tensor(2, 4, 6, 10);
         InvertibleUpsampling.Forward(x, 4, 8, up, 1);
         for (int b = 0; b < 2; b++)
@@ -165,7 +166,7 @@ public class UShapedFlowExactnessTests
     {
         var random = new SeededRandom(2);
         var step = new FlowStep(6, 3, random, name: "s");
-        Tensor x = FlowTestData.Gaussian(random, 1, 2, 6, 4, 4);
+        Tensor x = TestFeatures.Gaussian(random, 1, 2, 6, 4, 4);
         var logDet = new float[2];
         Tensor y = step.Forward(x, logDet).Clone();
         step.Inverse(y);

@@ -1,6 +1,7 @@
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Nn;
 using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Tests.Training;
 
 namespace Microsoft.ML.UFlow.Tests.Flows;
 
@@ -36,7 +37,7 @@ public sealed class UShapedFlowSerializerTests : IDisposable
             Assert.Equal(flow.Parameters[i].Name, loaded.Parameters[i].Name);
             Assert.True(flow.Parameters[i].Value.Span.SequenceEqual(loaded.Parameters[i].Value.Span));
         }
-        Tensor[] x = FlowTestData.Features(flow.Config, 2, new SeededRandom(3));
+        Tensor[] x = TestFeatures.Features(flow.Config, 2, new SeededRandom(3));
         FlowOutput a = flow.Forward(x);
         float[][] za = a.Latents.Select(t => t.Span.ToArray()).ToArray();
         float[] lda = a.LogDet.Span.ToArray();

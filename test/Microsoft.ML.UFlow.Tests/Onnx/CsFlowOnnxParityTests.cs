@@ -1,24 +1,24 @@
 using System.Diagnostics;
-using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Tensors;
-using Microsoft.ML.UFlow.Tests.Flows.CsFlow;
+using Microsoft.ML.UFlow.Tests.Training;
+using Microsoft.ML.UFlow.Training;
 
 namespace Microsoft.ML.UFlow.Tests.Onnx;
 
 /// <summary>
-/// The exported CS-Flow graph, run by ONNX Runtime, against version 1's <see cref="CsFlowNetwork"/> and
-/// <see cref="CsFlowScoring"/> on random networks with every γ moved away from 0 (so that every subnetwork matters):
-/// the three latents (allclose rtol 1e-4, atol 1e-4), the image score (rtol 1e-5: float32 sums in ONNX Runtime against
-/// version 1's double sums) and the localisation map (rtol 1e-5, atol 1e-6).
+/// The exported CS-Flow graph, run by ONNX Runtime, against the TorchSharp <see cref="CsFlowModule"/> holding the same
+/// state dictionary and <see cref="CsFlowTorchScoring"/>, on random networks with every γ moved away from 0 (so that every
+/// subnetwork matters): the three latents (allclose rtol 1e-4, atol 1e-4), the image score (rtol 1e-5: float32 means in
+/// both, summed in other orders) and the localisation map (rtol 1e-5, atol 1e-6).
 /// </summary>
 public sealed class CsFlowOnnxParityTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     internal const double LatentRtol = 1e-4, LatentAtol = 1e-4, ScoreRtol = 1e-5, MapRtol = 1e-5, MapAtol = 1e-6;
 
     [Fact]
-    public void TinyNetworkMatchesVersion1()
+    public void TinyNetworkMatchesTorchSharp()
     {
         var options = new CsFlowNetworkOptions { Channels = 7, HiddenChannels = 12, KernelSizes = [3, 1, 5], Alpha = 2.5f, Seed = 3 };
         Check(options, 8, 12, batch: 2, mapSize: 20, FlowGraphInputLayout.Concatenated, "tiny");
@@ -26,31 +26,20 @@ public sealed class CsFlowOnnxParityTests(Xunit.Abstractions.ITestOutputHelper o
     }
 
     [Fact]
-    public void MobileNetV2SizedNetworkMatchesVersion1()
+    public void MobileNetV2SizedNetworkMatchesTorchSharp()
     {
         // MobileNetV2 stride16 (96 channels) on a 256 px input: maps 16×16, 8×8, 4×4; hidden 64 as in RESULTS.md's runs.
         var options = new CsFlowNetworkOptions { Channels = 96, HiddenChannels = 64, Seed = 4 };
         Check(options, 16, 16, batch: 2, mapSize: 256, FlowGraphInputLayout.Concatenated, "mobilenetv2-sized", timeRuns: 5);
     }
 
-    internal static CsFlowNetwork RandomNetwork(CsFlowNetworkOptions options, ulong seed)
-    {
-        var network = new CsFlowNetwork(options);
-        CsFlowTestData.SetGammas(network, seed);
-        return network;
-    }
-
     private void Check(CsFlowNetworkOptions options, int height, int width, int batch, int mapSize, FlowGraphInputLayout layout, string label, int timeRuns = 0)
     {
-        CsFlowNetwork network = RandomNetwork(options, 17);
-        Tensor[] features = CsFlowTestData.Scales(batch, options.Channels, height, width, seed: 18, std: 1.5);
-        var watch = Stopwatch.StartNew();
-        var (latents, _) = network.Forward(features);
-        double v1Seconds = watch.Elapsed.TotalSeconds;
-        double[] scores = CsFlowScoring.ImageScores(latents);
-        Tensor map = CsFlowScoring.LocalizationMap(latents[0], mapSize, mapSize);
+        using CsFlowModule module = FlowTestModules.CsFlowWithGammas(options, 17);
+        Tensor[] features = TestFeatures.CsFlowScales(batch, options.Channels, height, width, seed: 18, std: 1.5);
+        (Tensor[] latents, float[] scores, Tensor map) = FlowTestModules.Score(module, features, mapSize);
 
-        byte[] model = CsFlowOnnxExporter.Export(options, height, width, FlowStateDictionary.Of(network), new FlowOnnxExportOptions { MapSize = mapSize, InputLayout = layout });
+        byte[] model = CsFlowOnnxExporter.Export(options, height, width, CsFlowStateDictionary.From(module), new FlowOnnxExportOptions { MapSize = mapSize, InputLayout = layout });
         using var runner = new OnnxGraphRunner(model);
         var inputs = new Dictionary<string, (float[], long[])>();
         if (layout == FlowGraphInputLayout.Concatenated)
@@ -69,18 +58,26 @@ public sealed class CsFlowOnnxParityTests(Xunit.Abstractions.ITestOutputHelper o
             Closeness.Assert($"{label} Latent{s}", z.Floats, latents[s].Span, LatentRtol, LatentAtol, output);
         }
         Assert.Equal([batch], outputs[FlowGraphNames.Score].Shape);
-        Closeness.Assert($"{label} Score", outputs[FlowGraphNames.Score].Floats, scores.Select(v => (float)v).ToArray(), ScoreRtol, 0, output);
+        Closeness.Assert($"{label} Score", outputs[FlowGraphNames.Score].Floats, scores, ScoreRtol, 0, output);
         Assert.Equal([batch, mapSize, mapSize], outputs[FlowGraphNames.AnomalyMap].Shape);
         Closeness.Assert($"{label} AnomalyMap", outputs[FlowGraphNames.AnomalyMap].Floats, map.Span, MapRtol, MapAtol, output);
 
         if (timeRuns > 0)
         {
-            var one = new Dictionary<string, (float[], long[])> { [FlowGraphNames.DefaultInput] = OnnxGraphRunner.Concatenate(features.Select(First).ToArray()) };
+            // One image through each: ONNX Runtime (flow, score and map) and TorchSharp (the same, in libtorch).
+            Tensor[] first = features.Select(First).ToArray();
+            var one = new Dictionary<string, (float[], long[])> { [FlowGraphNames.DefaultInput] = OnnxGraphRunner.Concatenate(first) };
             runner.Run(one);
-            watch.Restart();
+            var watch = Stopwatch.StartNew();
             for (int i = 0; i < timeRuns; i++) runner.Run(one);
-            output.WriteLine($"{label}: graph {model.Length / 1e6:F2} MB, {network.ParameterCount} parameters; ORT {watch.Elapsed.TotalMilliseconds / timeRuns:F1} ms per image " +
-                $"(batch 1, mean of {timeRuns}); version 1 forward {v1Seconds / batch * 1e3:F1} ms per image (batch {batch})");
+            double ortPerImage = watch.Elapsed.TotalSeconds / timeRuns;
+            FlowTestModules.Score(module, first, mapSize);
+            watch.Restart();
+            for (int i = 0; i < timeRuns; i++) FlowTestModules.Score(module, first, mapSize);
+            double torchPerImage = watch.Elapsed.TotalSeconds / timeRuns;
+            long parameters = CsFlowStateDictionary.From(module).Where(e => !e.Key.Contains(".perm", StringComparison.Ordinal)).Sum(e => (long)e.Value.Values.Length);
+            output.WriteLine($"{label}: graph {model.Length / 1e6:F2} MB, {parameters} parameters; ORT {ortPerImage * 1e3:F1} ms per image, " +
+                $"TorchSharp {torchPerImage * 1e3:F1} ms per image (batch 1, means of {timeRuns})");
         }
     }
 

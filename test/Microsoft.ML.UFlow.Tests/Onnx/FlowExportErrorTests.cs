@@ -1,6 +1,7 @@
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Onnx;
+using Microsoft.ML.UFlow.Tests.Training;
 
 namespace Microsoft.ML.UFlow.Tests.Onnx;
 
@@ -10,7 +11,7 @@ public sealed class FlowExportErrorTests
     // Stage channels: coarse 16, fine 6 + 2 = 8 (C1 = 4, hidden 4, C2 = 4).
     private static readonly UFlowConfig s_config = new([new(6, 8, 8), new(16, 4, 4)]) { FlowSteps = 2, Seed = 2 };
 
-    private static Dictionary<string, StateTensor> State() => FlowStateDictionary.Of(new UShapedFlow(s_config));
+    private static Dictionary<string, StateTensor> State() => FlowTestModules.UFlowState(s_config);
 
     private static ArgumentException Refused(Dictionary<string, StateTensor> state, UFlowConfig? config = null)
         => Assert.ThrowsAny<ArgumentException>(() => UFlowOnnxExporter.Export(config ?? s_config, state));
@@ -70,7 +71,7 @@ public sealed class FlowExportErrorTests
     {
         // A LayerNorm flow's state with a configuration that lacks the LayerNorm: the mismatch must not pass silently.
         var withLayerNorm = new UFlowConfig(s_config.Scales) { FlowSteps = 2, FeatureLayerNorm = true, Seed = 2 };
-        var state = FlowStateDictionary.Of(new UShapedFlow(withLayerNorm));
+        var state = FlowTestModules.UFlowState(withLayerNorm);
         var e = Refused(state);
         Assert.Contains("layernorm0.bias, layernorm0.weight, layernorm1.bias, layernorm1.weight", e.Message);
 
@@ -92,7 +93,7 @@ public sealed class FlowExportErrorTests
     public void CsFlowEntriesAreCheckedByName()
     {
         var options = new CsFlowNetworkOptions { Channels = 5, HiddenChannels = 6, KernelSizes = [3, 5], Seed = 1 };
-        Dictionary<string, StateTensor> State() => FlowStateDictionary.Of(new CsFlowNetwork(options));
+        Dictionary<string, StateTensor> State() => FlowTestModules.CsFlowState(options);
 
         var state = State();
         state.Remove("block1.s1.gamma2");

@@ -2,6 +2,7 @@ using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Tests.Infrastructure;
+using Microsoft.ML.UFlow.Tests.Training;
 using ModelProto = global::Onnx.ModelProto;
 
 namespace Microsoft.ML.UFlow.Tests.Onnx;
@@ -20,7 +21,7 @@ public sealed class FlowGraphDeterminismTests
     public void UFlowBytesAreDeterministic()
     {
         var config = new UFlowConfig([new(3, 16, 16), new(8, 8, 8), new(16, 4, 4)]) { FeatureLayerNorm = true, Seed = 4 };
-        var state = FlowStateDictionary.Of(new UShapedFlow(config));
+        var state = FlowTestModules.UFlowState(config);
         var reversed = state.Reverse().ToDictionary(e => e.Key, e => new StateTensor(e.Value.Shape.ToArray(), e.Value.Values.ToArray()));
         var options = new FlowOnnxExportOptions { Threshold = 0.5f, AdditionalMetadata = new Dictionary<string, string> { ["b"] = "1", ["a"] = "2" } };
         var optionsReordered = new FlowOnnxExportOptions { Threshold = 0.5f, AdditionalMetadata = new Dictionary<string, string> { ["a"] = "2", ["b"] = "1" } };
@@ -35,7 +36,7 @@ public sealed class FlowGraphDeterminismTests
     public void CsFlowBytesAreDeterministic()
     {
         var options = new CsFlowNetworkOptions { Channels = 5, HiddenChannels = 6, KernelSizes = [3, 5], Seed = 1 };
-        var state = FlowStateDictionary.Of(new CsFlowNetwork(options));
+        var state = FlowTestModules.CsFlowState(options);
         var reversed = state.Reverse().ToDictionary(e => e.Key, e => e.Value);
         byte[] first = CsFlowOnnxExporter.Export(options, 8, 8, state);
         Assert.Equal(first, CsFlowOnnxExporter.Export(options, 8, 8, reversed));

@@ -2,6 +2,7 @@ using Google.Protobuf;
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Onnx;
+using Microsoft.ML.UFlow.Tests.Training;
 using ModelProto = global::Onnx.ModelProto;
 
 namespace Microsoft.ML.UFlow.Tests.Onnx;
@@ -12,7 +13,7 @@ public sealed class FlowModelFactsTests
     private static readonly UFlowConfig s_config = new([new(6, 8, 8), new(16, 4, 4)]) { FlowSteps = 2, FeatureLayerNorm = true, Seed = 9 };
 
     private static byte[] ExportUFlow(FlowOnnxExportOptions? options = null)
-        => UFlowOnnxExporter.Export(s_config, FlowStateDictionary.Of(new UShapedFlow(s_config)), options);
+        => UFlowOnnxExporter.Export(s_config, FlowTestModules.UFlowState(s_config), options);
 
     [Fact]
     public void UFlowFactsRoundTrip()
@@ -82,7 +83,7 @@ public sealed class FlowModelFactsTests
     public void CsFlowFacts()
     {
         var options = new CsFlowNetworkOptions { Channels = 5, HiddenChannels = 6, KernelSizes = [3, 5], Seed = 1 };
-        byte[] model = CsFlowOnnxExporter.Export(options, 8, 4, FlowStateDictionary.Of(new CsFlowNetwork(options)),
+        byte[] model = CsFlowOnnxExporter.Export(options, 8, 4, FlowTestModules.CsFlowState(options),
             new FlowOnnxExportOptions { InputLayout = FlowGraphInputLayout.PerScale, InputName = "F", Threshold = float.PositiveInfinity });
         FlowModelFacts facts = FlowModelFacts.Read(model);
         Assert.Equal(FlowModelFacts.CsFlowMethod, facts.Method);

@@ -7,58 +7,58 @@ using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Scoring;
 using Microsoft.ML.UFlow.Tensors;
 using Microsoft.ML.UFlow.Tests.Infrastructure;
+using Microsoft.ML.UFlow.Tests.Training;
+using Microsoft.ML.UFlow.Training;
 
 namespace Microsoft.ML.UFlow.Tests.Onnx;
 
 /// <summary>
-/// Parity of the exported graphs with version 1's forward pass on real MobileNetV2 features (../shared) of two bottle
-/// images, one good and one broken, at 256 px: U-Flow on <c>stride4</c>, <c>stride8</c>, <c>stride16</c> (the
-/// <see cref="UFlowConfig.MobileNetV2"/> preset, LayerNorm on) and CS-Flow on <c>stride16</c> at 256, 128 and 64 px
-/// (96 channels at 16², 8², 4²). Tolerances as in <see cref="UFlowOnnxParityTests"/> and <see cref="CsFlowOnnxParityTests"/>.
+/// Parity of the exported graphs with the TorchSharp flows holding the same state on real MobileNetV2 features
+/// (../shared) of two bottle images, one good and one broken, at 256 px: U-Flow on <c>stride4</c>, <c>stride8</c>,
+/// <c>stride16</c> (the <see cref="UFlowConfig.MobileNetV2"/> preset, LayerNorm on) and CS-Flow on <c>stride16</c> at
+/// 256, 128 and 64 px (96 channels at 16², 8², 4²). Tolerances as in <see cref="UFlowOnnxParityTests"/> and
+/// <see cref="CsFlowOnnxParityTests"/>.
 /// </summary>
 public sealed class RealFeatureOnnxParityTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const string Backbone = "mobilenetv2_1.0_imagenet_features.onnx";
 
     [SharedDataFact]
-    public void UFlowMatchesVersion1OnMobileNetV2Features()
+    public void UFlowMatchesTorchSharpOnMobileNetV2Features()
     {
         Tensor[] features = Extract(LoadBottles(), ["stride4", "stride8", "stride16"]);
         UFlowConfig config = UFlowConfig.MobileNetV2(256, seed: 5);
-        var flow = new UShapedFlow(config);
-        UFlowOnnxParityTests.Perturb(flow, new SeededRandom(6), subnetFactor: 1f);
-        FlowOutput v1 = flow.Forward(features);
-        Tensor map = AnomalyMap.Compute(v1.Latents, 256);
+        using UFlowModule module = FlowTestModules.PerturbedUFlow(config, new SeededRandom(6), subnetFactor: 1f);
+        Tensor[] latents = FlowTestModules.Forward(module, features).Latents;
+        Tensor map = AnomalyMap.Compute(latents, 256);
         float[] scores = AnomalyMap.ImageScores(map);
 
-        using var runner = new OnnxGraphRunner(UFlowOnnxExporter.Export(config, FlowStateDictionary.Of(flow)));
+        using var runner = new OnnxGraphRunner(UFlowOnnxExporter.Export(config, UFlowStateDictionary.Export(module)));
         var outputs = runner.Run(new Dictionary<string, (float[], long[])> { [FlowGraphNames.DefaultInput] = OnnxGraphRunner.Concatenate(features) });
         for (int l = 0; l < 3; l++)
         {
-            Closeness.Assert($"real U-Flow Latent{l}", outputs[FlowGraphNames.Latent(l)].Floats, v1.Latents[l].Span, UFlowOnnxParityTests.LatentRtol, UFlowOnnxParityTests.LatentAtol, output);
+            Closeness.Assert($"real U-Flow Latent{l}", outputs[FlowGraphNames.Latent(l)].Floats, latents[l].Span, UFlowOnnxParityTests.LatentRtol, UFlowOnnxParityTests.LatentAtol, output);
         }
         Closeness.Assert("real U-Flow AnomalyMap", outputs[FlowGraphNames.AnomalyMap].Floats, map.Span, 0, UFlowOnnxParityTests.MapAtol, output);
         Closeness.Assert("real U-Flow Score", outputs[FlowGraphNames.Score].Floats, scores, 0, UFlowOnnxParityTests.MapAtol, output);
     }
 
     [SharedDataFact]
-    public void CsFlowMatchesVersion1OnMobileNetV2Features()
+    public void CsFlowMatchesTorchSharpOnMobileNetV2Features()
     {
         Tensor[] scales = CsFlowInputScales.Make(LoadBottles());
         Tensor[] features = scales.Select(s => Extract(s, ["stride16"])[0]).ToArray();
         var options = new CsFlowNetworkOptions { Channels = 96, HiddenChannels = 64, Seed = 7 };
-        CsFlowNetwork network = CsFlowOnnxParityTests.RandomNetwork(options, 8);
-        var (latents, _) = network.Forward(features);
-        double[] scores = CsFlowScoring.ImageScores(latents);
-        Tensor map = CsFlowScoring.LocalizationMap(latents[0], 256, 256);
+        using CsFlowModule module = FlowTestModules.CsFlowWithGammas(options, 8);
+        (Tensor[] latents, float[] scores, Tensor map) = FlowTestModules.Score(module, features, 256);
 
-        using var runner = new OnnxGraphRunner(CsFlowOnnxExporter.Export(options, 16, 16, FlowStateDictionary.Of(network)));
+        using var runner = new OnnxGraphRunner(CsFlowOnnxExporter.Export(options, 16, 16, CsFlowStateDictionary.From(module)));
         var outputs = runner.Run(new Dictionary<string, (float[], long[])> { [FlowGraphNames.DefaultInput] = OnnxGraphRunner.Concatenate(features) });
         for (int s = 0; s < 3; s++)
         {
             Closeness.Assert($"real CS-Flow Latent{s}", outputs[FlowGraphNames.Latent(s)].Floats, latents[s].Span, CsFlowOnnxParityTests.LatentRtol, CsFlowOnnxParityTests.LatentAtol, output);
         }
-        Closeness.Assert("real CS-Flow Score", outputs[FlowGraphNames.Score].Floats, scores.Select(v => (float)v).ToArray(), CsFlowOnnxParityTests.ScoreRtol, 0, output);
+        Closeness.Assert("real CS-Flow Score", outputs[FlowGraphNames.Score].Floats, scores, CsFlowOnnxParityTests.ScoreRtol, 0, output);
         Closeness.Assert("real CS-Flow AnomalyMap", outputs[FlowGraphNames.AnomalyMap].Floats, map.Span, CsFlowOnnxParityTests.MapRtol, CsFlowOnnxParityTests.MapAtol, output);
     }
 

@@ -1,7 +1,6 @@
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Scoring;
-using Microsoft.ML.UFlow.Tests.Flows;
 using Microsoft.ML.UFlow.Training;
 using TorchSharp;
 using Xunit.Abstractions;

@@ -1,7 +1,6 @@
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Nn;
 using Microsoft.ML.UFlow.Onnx;
-using Microsoft.ML.UFlow.Tests.Flows;
 using Microsoft.ML.UFlow.Training;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -9,7 +8,7 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.UFlow.Tests.Training;
 
 /// <summary>
-/// The TorchSharp flow's structure: state-dictionary names and shapes equal v1's, the permutation convention
+/// The TorchSharp flow's structure: state-dictionary names and shapes (the official code's), the permutation convention
 /// out[:, c] = in[:, perm[c]], the upsampling index formula, the reproducible initialisation, invertibility, and the
 /// state dictionary refusing what does not fit.
 /// </summary>
@@ -21,20 +20,38 @@ public sealed class UFlowModuleTests(ITestOutputHelper output)
     [InlineData("mobilenetv2")]
     [InlineData("mscait")]
     [InlineData("resnet50v2")]
-    public void State_names_and_shapes_equal_the_managed_flows(string preset)
+    public void State_names_and_shapes_follow_the_official_state_dict(string preset)
     {
         UFlowConfig config = UFlowConfig.FromPreset(preset);
         if (preset == "resnet50v2") config = UFlowConfig.ResNet50V2(inputSize: 64); // same channels, smaller maps
         using var module = new UFlowModule(config);
         IReadOnlyDictionary<string, StateTensor> ours = UFlowStateDictionary.Export(module);
-        IReadOnlyDictionary<string, StateTensor> managed = UFlowStateDictionary.FromManaged(new UShapedFlow(config));
-        Assert.Equal(managed.Keys, ours.Keys); // same names in the same order
-        foreach ((string name, StateTensor t) in managed) Assert.Equal(t.Shape, ours[name].Shape);
         Assert.Equal(config.CountTrainableParameters(), module.TrainableParameterCount);
         Assert.Equal(config.CountTrainableParameters(), ours.Where(e => !e.Key.EndsWith(".perm", StringComparison.Ordinal)).Sum(e => (long)e.Value.Values.Length));
-        Assert.Contains("stage0.step0.subnet.0.weight", ours.Keys);
-        Assert.Contains("stage0.step3.perm", ours.Keys);
-        Assert.Equal(config.FeatureLayerNorm, ours.ContainsKey("layernorm0.weight"));
+        UFlowPlan plan = config.Plan();
+        var expected = new List<string>();
+        for (int l = 0; l < config.Scales.Count; l++)
+        {
+            FlowScale scale = config.Scales[l];
+            if (config.FeatureLayerNorm)
+            {
+                expected.Add($"layernorm{l}.weight");
+                expected.Add($"layernorm{l}.bias");
+                Assert.Equal([scale.Channels, scale.Height, scale.Width], ours[$"layernorm{l}.weight"].Shape);
+            }
+            int c = plan.StageChannels[l], c1 = c - c / 2, c2 = c / 2, hidden = (int)(c1 * config.SubnetChannelsRatio);
+            for (int s = 0; s < config.FlowSteps; s++)
+            {
+                string step = $"stage{l}.step{s}";
+                int k = UFlowConfig.KernelOfStep(s);
+                foreach (string name in (string[])["subnet.0.weight", "subnet.0.bias", "subnet.2.weight", "subnet.2.bias", "global_scale", "global_offset", "perm"]) expected.Add($"{step}.{name}");
+                Assert.Equal([hidden, c1, k, k], ours[$"{step}.subnet.0.weight"].Shape);
+                Assert.Equal([2 * c2, hidden, k, k], ours[$"{step}.subnet.2.weight"].Shape);
+                Assert.Equal([c], ours[$"{step}.global_scale"].Shape);
+                Assert.Equal([c], ours[$"{step}.perm"].Shape);
+            }
+        }
+        Assert.Equal(expected, ours.Keys); // the same names in the same order: per scale, finest first
     }
 
     [Fact]
@@ -66,13 +83,7 @@ public sealed class UFlowModuleTests(ITestOutputHelper output)
         // The applied scale 0.1·softplus_{0.5}(g₀) is 1 up to float32 rounding.
         TorchAssert.AllClose("permuted", expected, y, 1e-6, 0, output);
         TorchAssert.AllClose("logdet", [0f, 0f], HostTensorCopy.ToArray(logDet), 0, 1e-5, output);
-
-        // v1's managed step with the same permutation (and zero subnet) does the same, and exports the same entry.
-        var flow = new UShapedFlow(config);
-        flow.Stage(0)[0].SetPermutation(perm.Select(v => (int)v).ToArray());
-        foreach (Parameter p in flow.Parameters.Where(p => p.Name.Contains(".subnet.", StringComparison.Ordinal))) p.Value.Clear();
-        TorchAssert.AllClose("managed", expected, flow.Forward([new Microsoft.ML.UFlow.Tensors.Tensor(input, 2, 6, 3, 3)]).Latents[0].Span, 1e-6, 0, output);
-        Assert.Equal(perm, UFlowStateDictionary.FromManaged(flow)["stage0.step0.perm"].Values);
+        Assert.Equal(perm, UFlowStateDictionary.Export(module)["stage0.step0.perm"].Values);
     }
 
     [Fact]
@@ -109,7 +120,7 @@ public sealed class UFlowModuleTests(ITestOutputHelper output)
         Assert.NotEqual(sa["stage0.step1.perm"].Values, sc["stage0.step1.perm"].Values);
         foreach ((string key, StateTensor t) in sa)
         {
-            if (key.EndsWith(".global_scale", StringComparison.Ordinal)) Assert.All(t.Values, v => Assert.Equal(FlowStep.GlobalScaleInit, v));
+            if (key.EndsWith(".global_scale", StringComparison.Ordinal)) Assert.All(t.Values, v => Assert.Equal(FlowStepModule.GlobalScaleInit, v));
             else if (key.EndsWith(".global_offset", StringComparison.Ordinal)) Assert.All(t.Values, v => Assert.Equal(0f, v));
             else if (key.EndsWith(".perm", StringComparison.Ordinal)) Assert.Equal(Enumerable.Range(0, t.Values.Length).Select(i => (float)i), t.Values.Order());
             else
@@ -128,14 +139,11 @@ public sealed class UFlowModuleTests(ITestOutputHelper output)
     public void Inverse_recovers_the_flow_inputs_and_the_log_determinant()
     {
         UFlowConfig config = UFlowConfig.MobileNetV2(inputSize: 64, seed: 2);
-        var flow = new UShapedFlow(config);
         var random = new SeededRandom(9);
-        FlowTestData.Perturb(flow, random);
-        using var module = new UFlowModule(config);
-        UFlowStateDictionary.Load(module, UFlowStateDictionary.FromManaged(flow));
+        using UFlowModule module = FlowTestModules.PerturbedUFlow(config, random);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        Tensor[] x = FlowTestData.Features(config, 2, random).Select(f => HostTensorCopy.ToTorch(f, CPU)).ToArray();
+        Tensor[] x = TestFeatures.Features(config, 2, random).Select(f => HostTensorCopy.ToTorch(f, CPU)).ToArray();
         (Tensor[] latents, Tensor logDet) = module.call(x);
         (Tensor[] inputs, Tensor inverseLogDet) = module.inverse(latents);
         for (int l = 0; l < x.Length; l++)

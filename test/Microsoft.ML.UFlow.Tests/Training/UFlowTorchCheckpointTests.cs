@@ -1,6 +1,5 @@
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Nn;
-using Microsoft.ML.UFlow.Tests.Flows;
 using Microsoft.ML.UFlow.Training;
 using HostTensor = Microsoft.ML.UFlow.Tensors.Tensor;
 
@@ -21,8 +20,8 @@ public sealed class UFlowTorchCheckpointTests : IDisposable
     private static InMemoryFeatureSource Data(int samples, ulong seed = 2)
     {
         var random = new SeededRandom(seed);
-        HostTensor fine = FlowTestData.Gaussian(random, 0.5, samples, 4, 8, 8);
-        HostTensor coarse = FlowTestData.Gaussian(random, 2.0, samples, 8, 4, 4);
+        HostTensor fine = TestFeatures.Gaussian(random, 0.5, samples, 4, 8, 8);
+        HostTensor coarse = TestFeatures.Gaussian(random, 2.0, samples, 8, 4, 4);
         TensorPrimitives.Add(fine.Span, 1.5f, fine.Span);
         return new InMemoryFeatureSource([fine, coarse]);
     }
@@ -102,6 +101,50 @@ public sealed class UFlowTorchCheckpointTests : IDisposable
             best.Train(Data(10));
             Assert.True(best.BestWeightsRestored);
             Assert.Contains("best epoch's weights", Assert.Throws<InvalidOperationException>(() => UFlowTorchCheckpoint.Save(best, Path.Combine(_dir, "best.ckpt"))).Message);
+        }
+    }
+
+    [Fact]
+    public void Other_features_of_the_same_shape_are_refused_naming_scale_and_sample_and_recomputed_ones_are_accepted()
+    {
+        string path = Path.Combine(_dir, "run.ckpt");
+        UFlowTorchTrainingOptions Settings(int epochs) => new() { LearningRate = 1e-3, BatchSize = 4, Epochs = epochs, Seed = 9 };
+        using (var trainer = new UFlowTorchTrainer(Config, Settings(2)))
+        {
+            trainer.Train(Data(10));
+            UFlowTorchCheckpoint.Save(trainer, path);
+        }
+
+        // A rectified layer (layer3_act for layer3): the coarse scale is centred on 0, the fine one on 1.5, so the
+        // coarse scale of the first sample is the first to differ.
+        using (var resumed = UFlowTorchCheckpoint.Load(path, Settings(3)))
+        {
+            var relu = new TransformedFeatureSource(Data(10), (_, _, v) =>
+            {
+                for (int i = 0; i < v.Length; i++) v[i] = Math.Max(v[i], 0);
+            });
+            var e = Assert.Throws<ArgumentException>(() => resumed.Train(relu));
+            Assert.Contains("not those the 2 epochs already completed used", e.Message);
+            Assert.Contains("scale 2 of the first sample", e.Message);
+        }
+        // A change to the last sample's coarse scale only.
+        using (var resumed = UFlowTorchCheckpoint.Load(path, Settings(3)))
+        {
+            var last = new TransformedFeatureSource(Data(10), (sample, scale, v) =>
+            {
+                if (sample == 9 && scale == 1) v[0] += 0.5f;
+            });
+            Assert.Contains("scale 2 of the last sample", Assert.Throws<ArgumentException>(() => resumed.Train(last)).Message);
+            Assert.Equal(2, resumed.CompletedEpochs);
+        }
+        // Features recomputed elsewhere differ in their last bits: the run continues.
+        using (var resumed = UFlowTorchCheckpoint.Load(path, Settings(3)))
+        {
+            resumed.Train(new TransformedFeatureSource(Data(10), (_, _, v) =>
+            {
+                for (int i = 0; i < v.Length; i++) v[i] = MathF.BitIncrement(v[i]);
+            }));
+            Assert.Equal(3, resumed.CompletedEpochs);
         }
     }
 

@@ -1,6 +1,5 @@
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Nn;
-using Microsoft.ML.UFlow.Tests.Flows;
 using Microsoft.ML.UFlow.Training;
 using TorchSharp;
 using Xunit.Abstractions;
@@ -22,7 +21,7 @@ public sealed class UFlowTorchTrainerMemoryTests(ITestOutputHelper output)
         // Steps big enough that keeping one step's activations would show: 8 samples of 24@32² + 32@16² + 96@8², LayerNorm.
         UFlowConfig config = UFlowConfig.MobileNetV2(inputSize: 128, seed: 1);
         var random = new SeededRandom(5);
-        var source = new InMemoryFeatureSource(FlowTestData.Features(config, 16, random));
+        var source = new InMemoryFeatureSource(TestFeatures.Features(config, 16, random));
         const int epochs = 10;
         var live = new long[epochs];
         var inScope = new int[epochs];

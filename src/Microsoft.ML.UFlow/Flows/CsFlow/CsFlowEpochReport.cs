@@ -1,6 +1,6 @@
 namespace Microsoft.ML.UFlow.Flows.CsFlow;
 
-/// <summary>Progress of <see cref="CsFlowTrainer"/> after one epoch.</summary>
+/// <summary>Progress of <see cref="Training.CsFlowTorchTrainer"/> after one epoch.</summary>
 /// <param name="Epoch">1-based epoch number.</param>
 /// <param name="Epochs">Total epochs.</param>
 /// <param name="MeanLoss">Mean of the per-batch losses (per dimension) over the epoch.</param>

@@ -1,6 +1,6 @@
 namespace Microsoft.ML.UFlow.Flows.CsFlow;
 
-/// <summary>The architecture of a <see cref="CsFlowNetwork"/>; defaults are CS-Flow's (METHOD.md C.2) except the channels.</summary>
+/// <summary>The architecture of a CS-Flow network (<see cref="Training.CsFlowModule"/>); defaults are CS-Flow's (METHOD.md C.2) except the channels.</summary>
 public sealed class CsFlowNetworkOptions
 {
     /// <summary>Feature channels C of every scale (304 for EfficientNet-B5; depends on the backbone). Required.</summary>

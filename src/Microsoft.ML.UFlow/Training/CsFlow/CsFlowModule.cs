@@ -73,6 +73,23 @@ internal sealed class CsFlowModule : nn.Module<Tensor[], (Tensor[] Latents, Tens
     /// <summary>Number of blocks.</summary>
     public int BlockCount => _blocks.Length;
 
+    /// <summary>
+    /// The number of trainable values of a network with architecture <paramref name="options"/>, computed without
+    /// building it: per block the two cross-scale subnetworks (s2 maps C2 = C − ⌊C/2⌋ channels to 2·⌊C/2⌋, s1 maps ⌊C/2⌋
+    /// to 2·C2; <see cref="CsFlowCrossConvolutions.CountParameters"/>).
+    /// </summary>
+    public static long CountParameters(CsFlowNetworkOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        int c1 = options.Channels / 2, c2 = options.Channels - c1;
+        long total = 0;
+        foreach (int k in options.KernelSizes)
+        {
+            total += CsFlowCrossConvolutions.CountParameters(c2, 2 * c1, options.HiddenChannels, k) + CsFlowCrossConvolutions.CountParameters(c1, 2 * c2, options.HiddenChannels, k);
+        }
+        return total;
+    }
+
     /// <summary>The device of the parameters.</summary>
     public Device Device => _blocks[0].parameters().First().device;
 

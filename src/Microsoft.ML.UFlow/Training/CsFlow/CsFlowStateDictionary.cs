@@ -8,7 +8,7 @@ namespace Microsoft.ML.UFlow.Training;
 
 /// <summary>
 /// The hand-over of a CS-Flow's weights as a state dictionary (name → <see cref="StateTensor"/>, float32, PyTorch
-/// layout): out of and into a <see cref="CsFlowModule"/>, and out of and into v1's managed <see cref="CsFlowNetwork"/>, so
+/// layout): out of and into a <see cref="CsFlowModule"/>, and out of and into v1's managed <c>CsFlowNetwork</c>, so
 /// the same weights run on either engine and reach the ONNX exporter.
 /// </summary>
 /// <remarks>

@@ -8,7 +8,7 @@ namespace Microsoft.ML.UFlow.Training;
 
 /// <summary>
 /// A <see cref="CsFlowTorchTrainingState"/> on disk, so that a long CS-Flow training on TorchSharp can stop and
-/// continue later exactly as if it had run through (v1 <see cref="CsFlowTrainingCheckpoint"/>'s semantics).
+/// continue later exactly as if it had run through (v1 <c>CsFlowTrainingCheckpoint</c>'s semantics).
 /// Versioned little-endian binary: magic <c>CSFLOWT1</c>, format version, the trainer settings the state depends on,
 /// the architecture, the progress and a summary of the training features, the state dictionary (name, shape, float32
 /// values per entry, <see cref="CsFlowStateDictionary"/>'s names), Adam's step count and moments per parameter name (<see cref="HeldScalarAdam.WriteState"/>),
@@ -143,6 +143,11 @@ internal static class CsFlowTorchCheckpoint
             r.ReadFloats(values, $"the values of '{name}'");
             if (!weights.TryAdd(name, new StateTensor(shape, values))) throw Bad($"'{name}' appears twice");
         }
+        // The values are in the file; a corrupted architecture must not make the module (allocated before the entries are
+        // matched to it) larger than they are.
+        long expected = CsFlowModule.CountParameters(network) + 3L * network.Channels * blocks;
+        long held = weights.Values.Sum(e => (long)e.Values.Length);
+        if (held != expected) throw Bad($"its state dictionary holds {held} values but its architecture (C = {network.Channels}, hidden {network.HiddenChannels}, kernels {string.Join(", ", network.KernelSizes)}) needs {expected}");
         CsFlowModule module;
         try
         {

@@ -9,8 +9,8 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.UFlow.Training;
 
 /// <summary>
-/// Trains a <see cref="CsFlowModule"/> on TorchSharp on pre-extracted three-scale features with v1
-/// <see cref="CsFlowTrainer"/>'s semantics (METHOD.md C.3): per-dimension loss (<see cref="CsFlowNll"/>), Adam (<see cref="HeldScalarAdam"/>: lr,
+/// Trains a <see cref="CsFlowModule"/> on TorchSharp on pre-extracted three-scale features with
+/// v1's managed <c>CsFlowTrainer</c>'s semantics (METHOD.md C.3): per-dimension loss (<see cref="CsFlowNll"/>), Adam (<see cref="HeldScalarAdam"/>: lr,
 /// β1, β2, ε and L2 weight decay from <see cref="CsFlowTrainerOptions"/>: 2e-4, 0.9, 0.999, 1e-4, 1e-5 by default),
 /// gradient-norm clipping each step (1.0), batches reshuffled every epoch from a generator seeded with
 /// <see cref="CsFlowTrainerOptions.ShuffleSeed"/> (the last batch may be smaller), no schedule.

@@ -12,7 +12,7 @@ namespace Microsoft.ML.UFlow.Training;
 /// then the global affine v = u·(0.1·softplus_{β=0.5}(g)) + offset, then the fixed permutation out[:, c] = v[:, perm[c]].
 /// </summary>
 /// <remarks>
-/// <para>Parameters (names as v1's <see cref="Flows.FlowStep"/> and the official state dict): <c>subnet.0.weight</c>
+/// <para>Parameters (names as v1's managed <c>FlowStep</c> and the official state dict): <c>subnet.0.weight</c>
 /// (C1×C1·ratio×k×k), <c>subnet.0.bias</c>, <c>subnet.2.weight</c> (2·C2×hidden×k×k), <c>subnet.2.bias</c>,
 /// <c>global_scale</c> (C, the raw g), <c>global_offset</c> (C); buffer <c>perm</c> (C, int64).</para>
 /// <para>The forward pass returns the output and this step's per-sample log|det J| =

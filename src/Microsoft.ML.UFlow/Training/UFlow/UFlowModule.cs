@@ -14,18 +14,21 @@ namespace Microsoft.ML.UFlow.Training;
 /// <remarks>
 /// <para>Children: <c>layernorm{l}</c> (PyTorch <c>nn.LayerNorm([C, H, W])</c>, only when
 /// <see cref="UFlowConfig.FeatureLayerNorm"/>), <c>stage{l}</c> with <c>step{s}</c>, <c>upsample{l}</c> (no parameters);
-/// l = 0 is the finest scale. Parameter and buffer names therefore equal v1's (<see cref="UShapedFlow"/>):
+/// l = 0 is the finest scale. Parameter and buffer names therefore equal v1's (<c>UShapedFlow</c>):
 /// <c>stage{l}.step{s}.subnet.0.weight</c>, <c>….subnet.0.bias</c>, <c>….subnet.2.weight</c>, <c>….subnet.2.bias</c>,
 /// <c>….global_scale</c>, <c>….global_offset</c>, <c>layernorm{l}.weight</c>, <c>layernorm{l}.bias</c>, plus the
 /// buffer <c>stage{l}.step{s}.perm</c> (int64). Shapes equal v1's too (global scale and offset are vectors of length C).</para>
 /// <para>Initialisation is reproducible: a CPU <c>torch.Generator</c> seeded with <see cref="UFlowConfig.Seed"/> draws,
 /// stage by stage from the coarsest and step by step, the subnet weights and biases (PyTorch's Conv2d default) and the
 /// permutation (<c>randperm</c>); the module is then moved to the device. The draws differ from v1's managed flow of the
-/// same seed; <see cref="UFlowStateDictionary.FromManaged"/> imports that one's weights instead.</para>
+/// same seed.</para>
 /// <para>Dispose the module to free its native tensors. Not thread-safe.</para>
 /// </remarks>
 internal sealed class UFlowModule : nn.Module<IReadOnlyList<Tensor>, (Tensor[] Latents, Tensor LogDet)>
 {
+    /// <summary>The feature LayerNorm's ε: PyTorch <c>nn.LayerNorm</c>'s default (A.2.2).</summary>
+    public const double LayerNormEpsilon = 1e-5;
+
     private readonly FlowStageModule[] _stages;
     private readonly LayerNorm?[] _layerNorms;
     private readonly InvertibleUpsamplingModule?[] _upsamplings;
@@ -61,7 +64,7 @@ internal sealed class UFlowModule : nn.Module<IReadOnlyList<Tensor>, (Tensor[] L
             FlowScale scale = config.Scales[l];
             if (config.FeatureLayerNorm)
             {
-                _layerNorms[l] = nn.LayerNorm([scale.Channels, scale.Height, scale.Width], eps: FeatureLayerNorm.Epsilon);
+                _layerNorms[l] = nn.LayerNorm([scale.Channels, scale.Height, scale.Width], eps: LayerNormEpsilon);
                 register_module($"layernorm{l}", _layerNorms[l]!);
             }
             register_module($"stage{l}", _stages[l]);

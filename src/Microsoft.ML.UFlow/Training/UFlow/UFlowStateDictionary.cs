@@ -19,7 +19,7 @@ namespace Microsoft.ML.UFlow.Training;
 /// <c>….global_offset</c> [C];</item>
 /// <item><c>stage{l}.step{s}.perm</c> [C]: the permutation as float indices with out[:, c] = in[:, perm[c]], where
 /// "in" is the step's global-affine output and "out" its output — the same convention as v1's
-/// <see cref="FlowStep.Permutation"/> (output channel i is the affine output channel π(i)) and as the official
+/// <c>FlowStep.Permutation</c> (output channel i is the affine output channel π(i)) and as the official
 /// 1×1 convolution with w[i, π(i)] = 1;</item>
 /// <item><c>layernorm{l}.weight</c>, <c>layernorm{l}.bias</c> [C_l, H_l, W_l] when the feature LayerNorm is on.</item>
 /// </list>

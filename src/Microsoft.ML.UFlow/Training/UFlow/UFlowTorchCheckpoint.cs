@@ -9,7 +9,7 @@ using Microsoft.ML.UFlow.Data;
 namespace Microsoft.ML.UFlow.Training;
 
 /// <summary>
-/// The full state of a <see cref="UFlowTorchTrainer"/> between epochs, with v1's <see cref="UFlowTrainingCheckpoint"/>
+/// The full state of a <see cref="UFlowTorchTrainer"/> between epochs, with v1's <c>UFlowTrainingCheckpoint</c>
 /// semantics, so that a long training can stop and continue later exactly as if it had run through: the flow's
 /// configuration and state dictionary, Adam's state (<see cref="HeldScalarAdam"/>: step count and both moments per
 /// parameter), the completed epochs, the early-stopping state and, when kept, the best epoch's weights, and a
@@ -28,6 +28,9 @@ internal static class UFlowTorchCheckpoint
 {
     /// <summary>The format version this library writes (and the only one it reads).</summary>
     public const int FormatVersion = 2;
+
+    /// <summary>The largest subnet width ratio a checkpoint may claim (the official flows use 1).</summary>
+    private const double MaxSubnetChannelsRatio = 64;
 
     private static readonly byte[] Magic = "UFLOWTS1"u8.ToArray();
     private static readonly byte[] EndMarker = "ENDCKPT!"u8.ToArray();
@@ -143,15 +146,22 @@ internal static class UFlowTorchCheckpoint
         float clamp = r.ReadSingle();
         bool layerNorm = r.ReadBoolean();
         ulong configSeed = r.ReadUInt64();
+        if (!(ratio > 0 && ratio <= MaxSubnetChannelsRatio)) throw Bad($"its subnet width ratio {ratio} is not in (0, {MaxSubnetChannelsRatio}]");
+        if (!(clamp > 0 && float.IsFinite(clamp))) throw Bad($"its soft-clamp α {clamp} is not positive and finite");
         UFlowConfig config;
+        UFlowPlan plan;
         try
         {
             config = new UFlowConfig(scales) { FlowSteps = steps, SubnetChannelsRatio = ratio, AffineClamp = clamp, FeatureLayerNorm = layerNorm, Seed = configSeed };
-            config.Plan();
+            plan = config.Plan();
         }
         catch (ArgumentException e)
         {
             throw Bad($"its flow configuration is invalid ({e.Message})");
+        }
+        foreach (int c in plan.StageChannels)
+        {
+            if ((int)((c - c / 2) * ratio) < 1) throw Bad($"its subnet width ratio {ratio} leaves a stage of {c} channels without hidden channels");
         }
         int completed = r.ReadInt32("completed epochs", 0, int.MaxValue);
         int samples = r.ReadInt32("sample count", 0, int.MaxValue);
@@ -169,12 +179,21 @@ internal static class UFlowTorchCheckpoint
             int rank = r.ReadInt32("a state entry rank", 0, 8);
             var shape = new int[rank];
             long count = 1;
-            for (int d = 0; d < rank; d++) count *= shape[d] = r.ReadInt32("a state entry dimension", 0, int.MaxValue);
+            for (int d = 0; d < rank; d++)
+            {
+                count *= shape[d] = r.ReadInt32("a state entry dimension", 0, int.MaxValue);
+                if (count > int.MaxValue) throw Bad($"the state entry '{name}' claims more than {int.MaxValue} values");
+            }
             r.Require(4 * count, $"the values of '{name}'");
             var values = new float[count];
             r.ReadFloats(values, $"the values of '{name}'");
             if (!state.TryAdd(name, new StateTensor(shape, values))) throw Bad($"the state entry '{name}' appears twice");
         }
+        // The values are in the file; a corrupted configuration must not make the flow (allocated before the entries are
+        // matched to it) larger than they are.
+        long expected = config.CountTrainableParameters() + (long)config.FlowSteps * plan.StageChannels.Sum(c => (long)c);
+        long held = state.Values.Sum(e => (long)e.Values.Length);
+        if (held != expected) throw Bad($"its state dictionary holds {held} values but its flow configuration ({config}) needs {expected}");
         var trainer = new UFlowTorchTrainer(config, options);
         try
         {

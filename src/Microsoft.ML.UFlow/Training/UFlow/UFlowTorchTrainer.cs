@@ -11,7 +11,7 @@ namespace Microsoft.ML.UFlow.Training;
 
 /// <summary>
 /// Trains a <see cref="UFlowModule"/> on TorchSharp from cached features (METHOD.md A.4–A.5) with v1's semantics
-/// (<see cref="UFlowTrainer"/>): per epoch a seeded shuffle (the same order as v1 for the same seed), batches with
+/// (<c>UFlowTrainer</c>): per epoch a seeded shuffle (the same order as v1 for the same seed), batches with
 /// drop_last = false, optionally split into micro-batches whose gradients are accumulated, the official loss, Adam with
 /// classic L2 weight decay (<see cref="HeldScalarAdam"/>: β1 0.9, β2 0.999, ε 1e-8, PyTorch's defaults), the LinearLR
 /// schedule stepped per epoch, a report and an optional validation metric with

@@ -3,7 +3,7 @@ using Microsoft.ML.UFlow.Flows;
 namespace Microsoft.ML.UFlow.Training;
 
 /// <summary>
-/// Settings of <see cref="UFlowTorchTrainer"/> (METHOD.md A.5), the same as v1's <see cref="UFlowTrainingOptions"/> plus
+/// Settings of <see cref="UFlowTorchTrainer"/> (METHOD.md A.5), the same as v1's <c>UFlowTrainingOptions</c> plus
 /// the device: Adam with classic L2 weight decay 1e-5, LinearLR(1.0 → 0.4 over 25 000 iterations) stepped once per
 /// epoch, shuffled batches with drop_last = false, early stopping with patience 20 on a validation metric (mode max).
 /// </summary>

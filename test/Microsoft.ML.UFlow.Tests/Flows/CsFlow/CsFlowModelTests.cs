@@ -1,6 +1,7 @@
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Tests.Training;
 
 namespace Microsoft.ML.UFlow.Tests.Flows.CsFlow;
 
@@ -11,7 +12,7 @@ public class CsFlowModelTests
 {
     internal static InMemoryFeatureSource Features(int count, int channels, ulong seed, double shift = 0)
     {
-        Tensor[] t = CsFlowTestData.Scales(count, channels, 8, 8, seed);
+        Tensor[] t = TestFeatures.CsFlowScales(count, channels, 8, 8, seed);
         foreach (Tensor s in t)
         {
             Span<float> v = s.Span;
@@ -119,7 +120,7 @@ public class CsFlowModelTests
     public void NonFiniteFeaturesStopTrainingWithTheEpochAndKeepTheLastGoodWeights()
     {
         InMemoryFeatureSource train = Features(4, 4, 5);
-        Tensor[] t = CsFlowTestData.Scales(4, 4, 8, 8, 6);
+        Tensor[] t = TestFeatures.CsFlowScales(4, 4, 8, 8, 6);
         t[1].Span[3] = float.NaN;
         var bad = new InMemoryFeatureSource(t);
         var trainer = new CsFlowTrainer(TinyTraining(1));

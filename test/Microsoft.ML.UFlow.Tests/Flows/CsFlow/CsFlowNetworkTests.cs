@@ -1,6 +1,7 @@
 using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Nn;
 using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Tests.Training;
 
 namespace Microsoft.ML.UFlow.Tests.Flows.CsFlow;
 
@@ -35,7 +36,7 @@ public class CsFlowNetworkTests
     {
         var network = new CsFlowNetwork(Tiny());
         CsFlowTestData.SetGammas(network, 3);
-        Tensor[] x = CsFlowTestData.Scales(2, 6, 8, 8, 4);
+        Tensor[] x = TestFeatures.CsFlowScales(2, 6, 8, 8, 4);
         Tensor[] z = CsFlowTestData.Copy(network.Forward(x).Latents);
         Assert.True(CsFlowTestData.MaxAbsDiff(x, z) > 0.05);
         double error = CsFlowTestData.MaxAbsDiff(network.Inverse(z), x);
@@ -46,7 +47,7 @@ public class CsFlowNetworkTests
     public void FreshNetworkOnlyPermutesAndHasZeroLogDet()
     {
         var network = new CsFlowNetwork(Tiny());
-        Tensor[] x = CsFlowTestData.Scales(1, 6, 4, 4, 5);
+        Tensor[] x = TestFeatures.CsFlowScales(1, 6, 4, 4, 5);
         (IReadOnlyList<Tensor> z, double[] logDet) = network.Forward(x);
         Assert.Equal(0.0, logDet[0]);
         for (int s = 0; s < 3; s++)
@@ -64,7 +65,7 @@ public class CsFlowNetworkTests
     {
         var network = new CsFlowNetwork(Tiny(4));
         CsFlowTestData.SetGammas(network, 8);
-        Tensor[] x = CsFlowTestData.Scales(2, 4, 4, 4, 9);
+        Tensor[] x = TestFeatures.CsFlowScales(2, 4, 4, 4, 9);
         Tensor[] gradZ = [new(1), new(1), new(1)];
         var gradLogDet = new double[2];
         double Loss()

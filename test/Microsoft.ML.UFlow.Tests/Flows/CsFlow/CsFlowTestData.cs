@@ -4,23 +4,9 @@ using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Tests.Flows.CsFlow;
 
-/// <summary>Tiny seeded inputs and helpers shared by the CS-Flow tests.</summary>
+/// <summary>Helpers shared by the managed CS-Flow tests (inputs: <see cref="Training.TestFeatures.CsFlowScales"/>).</summary>
 internal static class CsFlowTestData
 {
-    /// <summary>Three scales of Gaussian values: N×C×H×W, H/2, H/4.</summary>
-    public static Tensor[] Scales(int batch, int channels, int height, int width, ulong seed, double std = 1.0)
-    {
-        var random = new SeededRandom(seed);
-        var result = new Tensor[3];
-        for (int s = 0; s < 3; s++)
-        {
-            result[s] = new Tensor(batch, channels, height >> s, width >> s);
-            Span<float> v = result[s].Span;
-            for (int i = 0; i < v.Length; i++) v[i] = (float)(std * random.NextGaussian());
-        }
-        return result;
-    }
-
     /// <summary>Sets every γ of the coupling to a non-zero value so that the subnetworks matter.</summary>
     public static void SetGammas(ParallelGlowCoupling coupling, ulong seed)
     {

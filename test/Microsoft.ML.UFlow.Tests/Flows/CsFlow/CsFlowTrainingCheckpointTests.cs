@@ -1,5 +1,6 @@
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Flows.CsFlow;
+using Microsoft.ML.UFlow.Tests.Training;
 
 namespace Microsoft.ML.UFlow.Tests.Flows.CsFlow;
 

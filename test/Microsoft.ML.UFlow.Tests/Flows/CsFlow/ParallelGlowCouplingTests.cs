@@ -1,6 +1,7 @@
 using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Nn;
 using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Tests.Training;
 
 namespace Microsoft.ML.UFlow.Tests.Flows.CsFlow;
 
@@ -13,7 +14,7 @@ public class ParallelGlowCouplingTests
     {
         var coupling = new ParallelGlowCoupling(channels, 8, kernel, 3f, new SeededRandom(1));
         CsFlowTestData.SetGammas(coupling, 2);
-        Tensor[] x = CsFlowTestData.Scales(2, channels, 8, 8, 3);
+        Tensor[] x = TestFeatures.CsFlowScales(2, channels, 8, 8, 3);
         var logDet = new double[2];
         Tensor[] y = CsFlowTestData.Copy(coupling.Forward(x, logDet));
         double moved = CsFlowTestData.MaxAbsDiff(x, y);
@@ -26,7 +27,7 @@ public class ParallelGlowCouplingTests
     public void StartsAsTheIdentityWithZeroGammas()
     {
         var coupling = new ParallelGlowCoupling(4, 8, 3, 3f, new SeededRandom(1));
-        Tensor[] x = CsFlowTestData.Scales(2, 4, 4, 4, 3);
+        Tensor[] x = TestFeatures.CsFlowScales(2, 4, 4, 4, 3);
         var logDet = new double[2];
         IReadOnlyList<Tensor> y = coupling.Forward(x, logDet);
         Assert.Equal(0.0, CsFlowTestData.MaxAbsDiff(x, y));
@@ -41,7 +42,7 @@ public class ParallelGlowCouplingTests
         const int channels = 4, size = 4;
         var coupling = new ParallelGlowCoupling(channels, 6, 3, 3f, new SeededRandom(11));
         CsFlowTestData.SetGammas(coupling, 12);
-        Tensor[] x = CsFlowTestData.Scales(1, channels, size, size, 13);
+        Tensor[] x = TestFeatures.CsFlowScales(1, channels, size, size, 13);
         int d = x.Sum(t => t.Length);
         var logDet = new double[1];
         coupling.Forward(x, logDet);
@@ -77,7 +78,7 @@ public class ParallelGlowCouplingTests
         const int channels = 4, size = 4;
         var coupling = new ParallelGlowCoupling(channels, 6, 3, 3f, new SeededRandom(21));
         CsFlowTestData.SetGammas(coupling, 22);
-        Tensor[] x = CsFlowTestData.Scales(1, channels, size, size, 23);
+        Tensor[] x = TestFeatures.CsFlowScales(1, channels, size, size, 23);
         int d = x.Sum(t => t.Length);
         var logDet = new double[1];
         var jacobian = new double[d, d];
@@ -106,8 +107,8 @@ public class ParallelGlowCouplingTests
         const int channels = 4;
         var coupling = new ParallelGlowCoupling(channels, 6, 3, 3f, new SeededRandom(31));
         CsFlowTestData.SetGammas(coupling, 32);
-        Tensor[] x = CsFlowTestData.Scales(2, channels, 4, 4, 33);
-        Tensor[] weights = CsFlowTestData.Scales(2, channels, 4, 4, 34);
+        Tensor[] x = TestFeatures.CsFlowScales(2, channels, 4, 4, 33);
+        Tensor[] weights = TestFeatures.CsFlowScales(2, channels, 4, 4, 34);
         double[] logDetWeight = [0.7, -1.3];
 
         double Loss()

@@ -104,6 +104,52 @@ public sealed class CsFlowTorchCheckpointTests : IDisposable
     }
 
     [Fact]
+    public void A_change_to_the_last_sample_is_refused_naming_it_and_recomputed_features_are_accepted()
+    {
+        Tensor[] x = Features(5, 2);
+        string path = Path.Combine(_dir, "run.ckpt");
+        var trainer = new CsFlowTorchTrainer(Options(1));
+        using (CsFlowTorchTrainingState state = trainer.Start(trainer.CreateModule(x)))
+        {
+            trainer.Train(state, x);
+            CsFlowTorchCheckpoint.Save(trainer, state, path);
+        }
+        var more = new CsFlowTorchTrainer(Options(2));
+
+        // One value of the last sample's scale 1 (the second) changed: the same shapes, the first sample unchanged.
+        Tensor[] changed = x.Select((t, s) => Changed(t, (v, shape) =>
+        {
+            if (s == 1) v[(shape[0] - 1) * (v.Length / shape[0])] += 1f;
+        })).ToArray();
+        using (CsFlowTorchTrainingState state = CsFlowTorchCheckpoint.Load(path, more))
+        {
+            Assert.Contains("scale 2 of the last sample", Assert.Throws<ArgumentException>(() => more.Train(state, changed)).Message);
+            Assert.Equal(1, state.CompletedEpochs);
+        }
+
+        // Features recomputed elsewhere differ in their last bits: the run continues.
+        Tensor[] recomputed = x.Select(t => Changed(t, (v, _) =>
+        {
+            for (int i = 0; i < v.Length; i++) v[i] = MathF.BitDecrement(v[i]);
+        })).ToArray();
+        Assert.NotEqual(x[0].data<float>().ToArray(), recomputed[0].data<float>().ToArray());
+        using (CsFlowTorchTrainingState state = CsFlowTorchCheckpoint.Load(path, more))
+        {
+            more.Train(state, recomputed);
+            Assert.Equal(2, state.CompletedEpochs);
+        }
+        foreach (Tensor t in x.Concat(changed).Concat(recomputed)) t.Dispose();
+    }
+
+    // A copy of t with its values changed by change(values, shape).
+    private static Tensor Changed(Tensor t, Action<float[], long[]> change)
+    {
+        float[] values = t.data<float>().ToArray();
+        change(values, t.shape);
+        return torch.tensor(values, t.shape);
+    }
+
+    [Fact]
     public void A_damaged_or_foreign_file_fails_naming_it()
     {
         Tensor[] x = Features(4, 4);

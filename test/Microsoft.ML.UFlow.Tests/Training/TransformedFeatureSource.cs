@@ -1,7 +1,7 @@
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Tensors;
 
-namespace Microsoft.ML.UFlow.Tests.Flows;
+namespace Microsoft.ML.UFlow.Tests.Training;
 
 /// <summary>Serves another source's features changed in place by <c>change(sample index, scale, values)</c>: the same shapes, other values.</summary>
 internal sealed class TransformedFeatureSource(IFeatureBatchSource inner, Action<int, int, Span<float>> change) : IFeatureBatchSource

@@ -2,8 +2,10 @@ using Microsoft.ML.UFlow.Features;
 using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Tensors;
 using Microsoft.ML.UFlow.Tests.Infrastructure;
+using Microsoft.ML.UFlow.Tests.Training;
+using Microsoft.ML.UFlow.Training;
 
-namespace Microsoft.ML.UFlow.Tests.Flows.CsFlow;
+namespace Microsoft.ML.UFlow.Tests.Features;
 
 public class CsFlowFeaturizerTests
 {
@@ -50,14 +52,14 @@ public class CsFlowFeaturizerTests
     {
         string model = SharedData.File("models", "mobilenetv2_1.0_imagenet_features.onnx")!;
         using var featurizer = new CsFlowFeaturizer(new OnnxFeaturizer(model, ["stride16"]));
-        Tensor[] image = CsFlowTestData.Scales(1, 3, 128, 128, 1);
+        Tensor[] image = TestFeatures.CsFlowScales(1, 3, 128, 128, 1);
         IReadOnlyList<Tensor> maps = featurizer.Extract(image[0]);
         Assert.Equal(["96x8x8", "96x4x4", "96x2x2"], maps.Select(m => $"{m.C}x{m.H}x{m.W}"));
         // The half-scale map equals the backbone run directly on the nearest-downsampled input.
         using var direct = new OnnxFeaturizer(model, ["stride16"]);
         Tensor half = direct.Extract(CsFlowInputScales.NearestResize(image[0], 64, 64))[0];
         Assert.Equal(half.Span.ToArray(), maps[1].Span.ToArray());
-        var network = new CsFlowNetwork(new CsFlowNetworkOptions { Channels = 96, HiddenChannels = 8, KernelSizes = [3] });
-        Assert.All(CsFlowScoring.ImageScores(network.Forward(maps).Latents), s => Assert.True(double.IsFinite(s) && s > 0));
+        using var network = new CsFlowModule(new CsFlowNetworkOptions { Channels = 96, HiddenChannels = 8, KernelSizes = [3] });
+        Assert.All(FlowTestModules.Score(network, maps, 16).Scores, s => Assert.True(float.IsFinite(s) && s > 0));
     }
 }

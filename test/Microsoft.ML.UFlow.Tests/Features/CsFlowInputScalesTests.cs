@@ -1,7 +1,7 @@
 using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Tensors;
 
-namespace Microsoft.ML.UFlow.Tests.Flows.CsFlow;
+namespace Microsoft.ML.UFlow.Tests.Features;
 
 public class CsFlowInputScalesTests
 {

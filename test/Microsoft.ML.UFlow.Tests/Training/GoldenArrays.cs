@@ -1,7 +1,7 @@
 using System.Text;
 using Microsoft.ML.UFlow.Tensors;
 
-namespace Microsoft.ML.UFlow.Tests.Flows;
+namespace Microsoft.ML.UFlow.Tests.Training;
 
 /// <summary>Reads the little-endian named-array container written by <c>test/golden/flow_torch.py::write_arrays</c>.</summary>
 internal sealed class GoldenArrays

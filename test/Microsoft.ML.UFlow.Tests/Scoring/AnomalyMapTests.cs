@@ -1,8 +1,9 @@
 using Microsoft.ML.UFlow.Nn;
 using Microsoft.ML.UFlow.Scoring;
 using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Tests.Training;
 
-namespace Microsoft.ML.UFlow.Tests.Flows;
+namespace Microsoft.ML.UFlow.Tests.Scoring;
 
 /// <summary>The anomaly map (METHOD.md A.6) against a float64 loop written from the formula.</summary>
 public class AnomalyMapTests
@@ -13,8 +14,8 @@ public class AnomalyMapTests
     public void MatchesFormula(int height, int width)
     {
         var random = new SeededRandom(5);
-        Tensor fine = FlowTestData.Gaussian(random, 1.5, 2, 6, 8, 8);
-        Tensor coarse = FlowTestData.Gaussian(random, 1.0, 2, 3, 4, 4);
+        Tensor fine = TestFeatures.Gaussian(random, 1.5, 2, 6, 8, 8);
+        Tensor coarse = TestFeatures.Gaussian(random, 1.0, 2, 3, 4, 4);
         Tensor map = AnomalyMap.Compute([fine, coarse], height, width);
         map.CheckShape("map", 2, 1, height, width);
         float[] scores = AnomalyMap.ImageScores(map);

@@ -1,8 +1,0 @@
-using BenchmarkDotNet.Running;
-
-namespace Microsoft.ML.UFlow.Benchmarks;
-
-internal static class Program
-{
-    private static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
-}

@@ -1,12 +1,17 @@
 using Microsoft.ML.UFlow.Imaging;
+using SkiaSharp;
 
 namespace Microsoft.ML.UFlow.Cli.Report;
 
-/// <summary>Renders the per-image pictures of reports and predictions: input, contours, heat-map overlay, masks (PNG).</summary>
+/// <summary>
+/// Renders the per-image pictures of reports and predictions with SkiaSharp, at the anomaly map's size: input, contours,
+/// heat-map overlay, masks (PNG).
+/// </summary>
 internal static class ReportImages
 {
-    private static readonly (byte R, byte G, byte B) s_groundTruthColour = (0, 200, 0);
-    private static readonly (byte R, byte G, byte B) s_nfaColour = (255, 48, 48);
+    private static readonly SKColor s_groundTruthColour = new(0, 200, 0);
+    private static readonly SKColor s_nfaColour = new(255, 48, 48);
+    private const int ContourThickness = 2;
 
     /// <summary>Writes the pictures of one evaluated image (input, ground truth, heat map, and the NFA contour when the model has it) and returns its report entry.</summary>
     public static ReportEntry Write(string imagesDir, ScoredImage row, int index, string dataRoot, ModelCapabilities model)
@@ -14,11 +19,12 @@ internal static class ReportImages
         string relative = Path.GetRelativePath(dataRoot, row.ImagePath).Replace('\\', '/');
         string group = Path.GetFileName(Path.GetDirectoryName(row.ImagePath)) ?? "";
         int size = Side(row.AnomalyMap);
-        var input = Background(row.ImagePath, model.InputSize, size);
+        using SKBitmap input = Background(row.ImagePath, model.InputSize, size);
         string prefix = $"{index:D4}";
         string inputPng = Save(input, imagesDir, prefix + "_input.png");
-        string gtPng = Save(DrawContour(input, GroundTruth(row.MaskPath, model.InputSize, size), s_groundTruthColour), imagesDir, prefix + "_gt.png");
-        string heatPng = Save(HeatOverlay(input, row.AnomalyMap, model), imagesDir, prefix + "_heat.png");
+        bool[] truth = GroundTruth(row.MaskPath, model.InputSize, size);
+        string gtPng = SaveDrawn(input, imagesDir, prefix + "_gt.png", canvas => Contour(canvas, truth, size, s_groundTruthColour));
+        string heatPng = SaveDrawn(input, imagesDir, prefix + "_heat.png", canvas => HeatMap(canvas, row.AnomalyMap, size, model));
         float? maxLogNfa = null;
         int? detected = null;
         string? nfaPng = null;
@@ -26,7 +32,7 @@ internal static class ReportImages
         {
             maxLogNfa = TensorPrimitives.Max<float>(row.LogNfa);
             detected = row.SegmentationMask.Count(m => m);
-            nfaPng = "images/" + Save(DrawContour(input, row.SegmentationMask, s_nfaColour), imagesDir, prefix + "_nfa.png");
+            nfaPng = "images/" + SaveDrawn(input, imagesDir, prefix + "_nfa.png", canvas => Contour(canvas, row.SegmentationMask, size, s_nfaColour));
         }
         return new ReportEntry(relative, group, row.Label != 0, row.Score, row.PredictedLabel,
             maxLogNfa, detected, "images/" + inputPng, "images/" + gtPng, "images/" + heatPng, nfaPng);
@@ -34,48 +40,66 @@ internal static class ReportImages
 
     /// <summary>
     /// Writes <c>&lt;stem&gt;_overlay.png</c> (heat map, plus the NFA contour when the model has it) and, for models with
-    /// the NFA segmentation, <c>&lt;stem&gt;_mask.png</c> (0/255) of one prediction of the image at <paramref name="imagePath"/>.
+    /// the NFA segmentation, <c>&lt;stem&gt;_mask.png</c> (grey, 0/255) of one prediction of the image at <paramref name="imagePath"/>.
     /// </summary>
     public static (string? Mask, string Overlay) WritePrediction(string outDir, string stem, string imagePath, UFlowPrediction prediction, ModelCapabilities model)
     {
         int size = Side(prediction.AnomalyMap);
-        var overlay = HeatOverlay(Background(imagePath, model.InputSize, size), prediction.AnomalyMap, model);
+        bool[] segmentation = prediction.SegmentationMask;
         string? maskPath = null;
         if (model.HasNfa)
         {
-            var mask = new Image(size, size, 1);
-            bool[] m = prediction.SegmentationMask;
-            if (m.Length != mask.Pixels.Length) throw new ArgumentException($"The segmentation mask has {m.Length} values for a {size}x{size} map.");
-            for (int i = 0; i < m.Length; i++) mask.Pixels[i] = m[i] ? (byte)255 : (byte)0;
+            if (segmentation.Length != size * size) throw new ArgumentException($"The segmentation mask has {segmentation.Length} values for a {size}x{size} map.");
+            using var mask = new SKBitmap(new SKImageInfo(size, size, SKColorType.Gray8, SKAlphaType.Opaque));
+            Span<byte> pixels = mask.GetPixelSpan();
+            for (int y = 0; y < size; y++)
+            {
+                for (int x = 0; x < size; x++) pixels[y * mask.RowBytes + x] = segmentation[y * size + x] ? (byte)255 : (byte)0;
+            }
             maskPath = Path.Combine(outDir, Save(mask, outDir, stem + "_mask.png"));
-            overlay = DrawContour(overlay, m, s_nfaColour);
         }
-        string overlayPath = Path.Combine(outDir, Save(overlay, outDir, stem + "_overlay.png"));
-        return (maskPath, overlayPath);
+        using SKBitmap background = Background(imagePath, model.InputSize, size);
+        string overlay = SaveDrawn(background, outDir, stem + "_overlay.png", canvas =>
+        {
+            HeatMap(canvas, prediction.AnomalyMap, size, model);
+            if (model.HasNfa) Contour(canvas, segmentation, size, s_nfaColour);
+        });
+        return (maskPath, Path.Combine(outDir, overlay));
     }
 
-    /// <summary>The image as the model saw it (resized to its input size), then at the map's size, in RGB.</summary>
-    private static Image Background(string path, int inputSize, int size)
+    /// <summary>
+    /// The image as the model saw it — decoded through <c>MLImage</c> and resized to its input size as ML.NET's
+    /// <c>ResizeImages</c> (Fill) does, SkiaSharp nearest neighbour — then scaled to the map's size (bilinear, mipmapped
+    /// when reducing), opaque: alpha shows over black, as the model's pixels have it.
+    /// </summary>
+    private static SKBitmap Background(string path, int inputSize, int size)
     {
-        var image = ImageDecoder.Decode(path);
-        if (image.Channels != 3) image = image.ToRgb();
-        return Resize(Resize(image, inputSize), size);
+        using SKBitmap decoded = ImageDecoder.DecodeToBitmap(path);
+        using SKBitmap seen = decoded.Resize(new SKSizeI(inputSize, inputSize), new SKSamplingOptions(SKFilterMode.Nearest))
+            ?? throw new InvalidOperationException($"SkiaSharp could not resize '{path}' to {inputSize}x{inputSize}.");
+        using SKImage image = SKImage.FromBitmap(seen);
+        var background = new SKBitmap(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        try
+        {
+            using var canvas = new SKCanvas(background);
+            canvas.Clear(SKColors.Black);
+            canvas.DrawImage(image, new SKRect(0, 0, size, size), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
+            return background;
+        }
+        catch
+        {
+            background.Dispose();
+            throw;
+        }
     }
 
-    /// <summary>The ground-truth mask resized like the image (to the input size, then the map's), binarised; all normal without a path.</summary>
+    /// <summary>The ground-truth mask as the metrics see it (<see cref="GroundTruthMask"/>) at the map's size; all normal without a path.</summary>
     private static bool[] GroundTruth(string maskPath, int inputSize, int size)
     {
-        var result = new bool[size * size];
-        if (string.IsNullOrEmpty(maskPath)) return result;
-        var mask = ImageDecoder.Decode(maskPath);
-        if (mask.Channels != 1) mask = mask.ToGrey();
-        mask = Resize(Resize(mask, inputSize), size);
-        for (int i = 0; i < result.Length; i++) result[i] = mask.Pixels[i] > 127;
-        return result;
+        var values = new float[size * size];
+        if (!string.IsNullOrEmpty(maskPath)) GroundTruthMask.Prepare(ImageDecoder.Decode(maskPath), inputSize, size, values);
+        return Array.ConvertAll(values, v => v > 0.5f);
     }
-
-    private static Image Resize(Image image, int size)
-        => image.Width == size && image.Height == size ? image : ImageResize.Bilinear(image, size, size);
 
     private static int Side(float[] map)
     {
@@ -84,28 +108,30 @@ internal static class ReportImages
         return side;
     }
 
-    private static string Save(Image image, string dir, string name)
+    private static string Save(SKBitmap bitmap, string dir, string name)
     {
-        PngEncoder.Save(image, Path.Combine(dir, name));
+        PngEncoder.Save(bitmap, Path.Combine(dir, name));
         return name;
     }
 
-    /// <summary>
-    /// Blends the jet colouring of the map with the image, 50/50, over the model's fixed colour range
-    /// (<see cref="ModelCapabilities.HeatMapMax"/>, so pictures compare across images), or [0, map maximum] without one.
-    /// </summary>
-    private static Image HeatOverlay(Image background, float[] map, ModelCapabilities model)
+    /// <summary>Draws on a copy of <paramref name="background"/> and saves it.</summary>
+    private static string SaveDrawn(SKBitmap background, string dir, string name, Action<SKCanvas> draw)
     {
-        int side = Side(map);
-        return HeatMapOverlay.Apply(background, map, side, side, 0.5f, 0f, model.HeatMapMax);
+        using SKBitmap figure = background.Copy() ?? throw new InvalidOperationException($"SkiaSharp could not copy the picture for '{name}'.");
+        using (var canvas = new SKCanvas(figure)) draw(canvas);
+        return Save(figure, dir, name);
     }
 
-    /// <summary>Draws the 2-pixel contour of a mask of the image's size (Imaging layer).</summary>
-    private static Image DrawContour(Image image, bool[] mask, (byte R, byte G, byte B) colour)
+    /// <summary>
+    /// The jet colouring of the map over the picture, 50/50, over the model's fixed colour range
+    /// (<see cref="ModelCapabilities.HeatMapMax"/>, so pictures compare across images), or [0, map maximum] without one.
+    /// </summary>
+    private static void HeatMap(SKCanvas canvas, float[] map, int size, ModelCapabilities model)
+        => HeatMapOverlay.Draw(canvas, new SKRect(0, 0, size, size), map, size, size, 0.5f, 0f, model.HeatMapMax);
+
+    private static void Contour(SKCanvas canvas, bool[] mask, int size, SKColor colour)
     {
-        var m = new Image(image.Width, image.Height, 1);
-        if (mask.Length != m.Pixels.Length) throw new ArgumentException($"Mask has {mask.Length} values for a {image.Width}x{image.Height} image.");
-        for (int i = 0; i < mask.Length; i++) m.Pixels[i] = mask[i] ? (byte)255 : (byte)0;
-        return MaskContour.Draw(image, m, colour, thickness: 2);
+        if (mask.Length != size * size) throw new ArgumentException($"Mask has {mask.Length} values for a {size}x{size} picture.");
+        MaskContour.Draw(canvas, mask, size, size, colour, ContourThickness);
     }
 }

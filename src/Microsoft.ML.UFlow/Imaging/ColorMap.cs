@@ -1,3 +1,5 @@
+using SkiaSharp;
+
 namespace Microsoft.ML.UFlow.Imaging;
 
 /// <summary>
@@ -6,9 +8,9 @@ namespace Microsoft.ML.UFlow.Imaging;
 /// </summary>
 public sealed class ColorMap
 {
-    private readonly byte[] _rgb; // 256 × RGB
+    private readonly byte[] _red, _green, _blue; // 256 entries each
 
-    private ColorMap(byte[] rgb) => _rgb = rgb;
+    private ColorMap(byte[] red, byte[] green, byte[] blue) => (_red, _green, _blue) = (red, green, blue);
 
     /// <summary>matplotlib's 'jet': dark blue → blue → cyan → yellow → red → dark red.</summary>
     public static ColorMap Jet { get; } = FromSegments(
@@ -17,49 +19,23 @@ public sealed class ColorMap
         [(0, 0.5, 0.5), (0.11, 1, 1), (0.34, 1, 1), (0.65, 0, 0), (1, 0, 0)]);
 
     /// <summary>The colour of lookup entry <paramref name="index"/> (0–255).</summary>
-    public (byte R, byte G, byte B) this[int index] => (_rgb[3 * index], _rgb[3 * index + 1], _rgb[3 * index + 2]);
+    public (byte R, byte G, byte B) this[int index] => (_red[index], _green[index], _blue[index]);
 
     /// <summary>
-    /// Colours a W×H map of values (row-major): v is scaled to t = (v − min)/(max − min), clipped to [0, 1], and looked
-    /// up at entry min(255, floor(256·t)) as matplotlib does. NaN maps to entry 0. When min and max are not given the
-    /// map's own finite range is used. Returns an RGB image.
+    /// A SkiaSharp colour filter that turns grey level i (R = G = B = i) into entry i: each channel goes through its
+    /// 256-entry table, alpha is kept. The caller disposes it.
     /// </summary>
-    public Image Apply(ReadOnlySpan<float> values, int width, int height, float? min = null, float? max = null)
+    public SKColorFilter CreateColorFilter()
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
-        if (values.Length != width * height) throw new ArgumentException($"Map has {values.Length} values; {width}x{height} needs {width * height}.", nameof(values));
-        float lo = min ?? float.PositiveInfinity, hi = max ?? float.NegativeInfinity;
-        if (min is null || max is null)
-        {
-            foreach (float v in values)
-            {
-                if (!float.IsFinite(v)) continue;
-                if (min is null && v < lo) lo = v;
-                if (max is null && v > hi) hi = v;
-            }
-            if (!float.IsFinite(lo)) lo = 0;
-            if (!float.IsFinite(hi)) hi = lo;
-        }
-        double range = hi - lo;
-        double scale = range > 0 ? 256.0 / range : 0;
-        var image = new Image(width, height, 3);
-        Span<byte> px = image.Pixels;
-        for (int i = 0; i < values.Length; i++)
-        {
-            double t = (values[i] - lo) * scale;
-            int index = double.IsNaN(t) ? 0 : t <= 0 ? 0 : t >= 255 ? 255 : (int)t;
-            px[3 * i] = _rgb[3 * index];
-            px[3 * i + 1] = _rgb[3 * index + 1];
-            px[3 * i + 2] = _rgb[3 * index + 2];
-        }
-        return image;
+        var identity = new byte[256];
+        for (int i = 0; i < identity.Length; i++) identity[i] = (byte)i;
+        return SKColorFilter.CreateTable(identity, _red, _green, _blue);
     }
 
     private static ColorMap FromSegments((double X, double Below, double Above)[] red, (double X, double Below, double Above)[] green, (double X, double Below, double Above)[] blue)
     {
-        var rgb = new byte[3 * 256];
         var channels = new[] { red, green, blue };
+        var tables = new[] { new byte[256], new byte[256], new byte[256] };
         for (int i = 0; i < 256; i++)
         {
             double x = i / 255.0;
@@ -70,9 +46,9 @@ public sealed class ColorMap
                 while (k < seg.Length - 1 && seg[k].X < x) k++;
                 double x0 = seg[k - 1].X, x1 = seg[k].X;
                 double v = x1 > x0 ? seg[k - 1].Above + (x - x0) / (x1 - x0) * (seg[k].Below - seg[k - 1].Above) : seg[k].Below;
-                rgb[3 * i + c] = (byte)Math.Clamp((int)(v * 255 + 0.5), 0, 255);
+                tables[c][i] = (byte)Math.Clamp((int)(v * 255 + 0.5), 0, 255);
             }
         }
-        return new ColorMap(rgb);
+        return new ColorMap(tables[0], tables[1], tables[2]);
     }
 }

@@ -1,11 +1,12 @@
 using Microsoft.ML.Data;
+using SkiaSharp;
 
 namespace Microsoft.ML.UFlow.Imaging;
 
 /// <summary>
 /// Decodes image files (PNG, JPEG, BMP and the other formats SkiaSharp reads) through ML.NET ImageAnalytics'
-/// <see cref="MLImage"/>, into the RGB raster the report and the ground-truth masks use. Bad files raise
-/// <see cref="ImageDecodeException"/> naming the file.
+/// <see cref="MLImage"/>: into the RGB raster the ground-truth masks and the benchmarks use, or into a SkiaSharp bitmap
+/// for drawing. Bad files raise <see cref="ImageDecodeException"/> naming the file.
 /// </summary>
 public static class ImageDecoder
 {
@@ -13,17 +14,8 @@ public static class ImageDecoder
     /// <exception cref="ImageDecodeException">The file is empty, unreadable, not an image, or too large (<see cref="ImageLimits"/>).</exception>
     public static Image Decode(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ImageDecodeException(path, e.Message, e);
-        }
-        return Decode(bytes, path);
+        using MLImage image = Open(ReadAll(path), path);
+        return FromMLImage(image);
     }
 
     /// <summary>Decodes <paramref name="bytes"/> to 3-channel RGB; <paramref name="nameForErrors"/> names them in errors.</summary>
@@ -31,21 +23,29 @@ public static class ImageDecoder
     public static Image Decode(ReadOnlySpan<byte> bytes, string nameForErrors)
     {
         ArgumentNullException.ThrowIfNull(nameForErrors);
-        if (bytes.IsEmpty) throw new ImageDecodeException(nameForErrors, "the file is empty.");
-        MLImage image;
+        using MLImage image = Open(bytes, nameForErrors);
+        return FromMLImage(image);
+    }
+
+    /// <summary>
+    /// Decodes the file at <paramref name="path"/> to a 32-bit bitmap holding <see cref="MLImage"/>'s pixels as they are
+    /// (premultiplied alpha where the file has alpha), the pixels ML.NET's image transforms pass on. The caller disposes it.
+    /// </summary>
+    /// <exception cref="ImageDecodeException">The file is empty, unreadable, not an image, or too large (<see cref="ImageLimits"/>).</exception>
+    public static SKBitmap DecodeToBitmap(string path)
+    {
+        using MLImage image = Open(ReadAll(path), path);
+        var info = new SKImageInfo(image.Width, image.Height, ColorTypeOf(image), SKAlphaType.Premul);
+        var bitmap = new SKBitmap(info);
         try
         {
-            image = MLImage.CreateFromStream(new MemoryStream(bytes.ToArray(), writable: false));
+            image.Pixels.CopyTo(bitmap.GetPixelSpan());
+            return bitmap;
         }
-        catch (ArgumentException e)
+        catch
         {
-            throw new ImageDecodeException(nameForErrors, "not a readable image (" + e.Message + ").", e);
-        }
-        using (image)
-        {
-            if (image.Width > ImageLimits.MaxSide || image.Height > ImageLimits.MaxSide || (long)image.Width * image.Height > ImageLimits.MaxPixels)
-                throw new ImageDecodeException(nameForErrors, $"{image.Width}x{image.Height} is larger than this library accepts ({ImageLimits.MaxSide} per side, {ImageLimits.MaxPixels} pixels).");
-            return FromMLImage(image);
+            bitmap.Dispose();
+            throw;
         }
     }
 
@@ -53,9 +53,7 @@ public static class ImageDecoder
     public static Image FromMLImage(MLImage image)
     {
         ArgumentNullException.ThrowIfNull(image);
-        bool bgra = image.PixelFormat == MLPixelFormat.Bgra32;
-        if (!bgra && image.PixelFormat != MLPixelFormat.Rgba32)
-            throw new ArgumentException($"Unsupported pixel format {image.PixelFormat}.", nameof(image));
+        bool bgra = ColorTypeOf(image) == SKColorType.Bgra8888;
         ReadOnlySpan<byte> source = image.Pixels;
         var result = new Image(image.Width, image.Height, 3);
         byte[] rgb = result.Pixels;
@@ -67,4 +65,45 @@ public static class ImageDecoder
         }
         return result;
     }
+
+    private static byte[] ReadAll(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        try
+        {
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ImageDecodeException(path, e.Message, e);
+        }
+    }
+
+    private static MLImage Open(ReadOnlySpan<byte> bytes, string nameForErrors)
+    {
+        if (bytes.IsEmpty) throw new ImageDecodeException(nameForErrors, "the file is empty.");
+        MLImage image;
+        try
+        {
+            image = MLImage.CreateFromStream(new MemoryStream(bytes.ToArray(), writable: false));
+        }
+        catch (ArgumentException e)
+        {
+            throw new ImageDecodeException(nameForErrors, "not a readable image (" + e.Message + ").", e);
+        }
+        (int width, int height) = (image.Width, image.Height);
+        if (width > ImageLimits.MaxSide || height > ImageLimits.MaxSide || (long)width * height > ImageLimits.MaxPixels)
+        {
+            image.Dispose();
+            throw new ImageDecodeException(nameForErrors, $"{width}x{height} is larger than this library accepts ({ImageLimits.MaxSide} per side, {ImageLimits.MaxPixels} pixels).");
+        }
+        return image;
+    }
+
+    private static SKColorType ColorTypeOf(MLImage image) => image.PixelFormat switch
+    {
+        MLPixelFormat.Bgra32 => SKColorType.Bgra8888,
+        MLPixelFormat.Rgba32 => SKColorType.Rgba8888,
+        _ => throw new ArgumentException($"Unsupported pixel format {image.PixelFormat}.", nameof(image)),
+    };
 }

@@ -1,59 +1,49 @@
+using SkiaSharp;
+
 namespace Microsoft.ML.UFlow.Imaging;
 
-/// <summary>Draws the outline of a binary mask (ground truth or predicted segmentation) on an image.</summary>
+/// <summary>Draws the outline of a binary mask (ground truth or predicted segmentation) with SkiaSharp.</summary>
 public static class MaskContour
 {
     /// <summary>
-    /// Returns an RGB copy of <paramref name="image"/> with the contour of <paramref name="mask"/> drawn in
-    /// <paramref name="color"/>. Foreground is mask value &gt; <paramref name="threshold"/> (1-channel mask of the
-    /// image's size). Contour pixels are foreground pixels within Chebyshev distance <paramref name="thickness"/> of a
-    /// background pixel (outside the image counts as background), so the line lies just inside the region.
+    /// Draws the contour of <paramref name="mask"/> (W×H, row-major, true = foreground) on <paramref name="canvas"/> in
+    /// <paramref name="color"/>, one canvas unit per mask pixel from the origin. The contour is the foreground pixels
+    /// within Chebyshev distance <paramref name="thickness"/> of a background pixel (outside the mask counts as
+    /// background), so the line lies just inside the region: the region's outline (an <see cref="SKRegion"/>'s
+    /// boundary path) stroked 2·thickness wide with mitred corners, clipped to the region, without antialiasing.
     /// </summary>
-    public static Image Draw(Image image, Image mask, (byte R, byte G, byte B) color, int thickness = 1, byte threshold = 127)
+    /// <exception cref="ArgumentException">The mask does not hold W×H values.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A side or the thickness is not positive.</exception>
+    public static void Draw(SKCanvas canvas, ReadOnlySpan<bool> mask, int width, int height, SKColor color, int thickness = 1)
     {
-        ArgumentNullException.ThrowIfNull(image);
-        ArgumentNullException.ThrowIfNull(mask);
-        if (mask.Channels != 1) throw new ArgumentException("The mask must have one channel.", nameof(mask));
-        if (mask.Width != image.Width || mask.Height != image.Height)
-        {
-            throw new ArgumentException($"Mask is {mask.Width}x{mask.Height} but the image is {image.Width}x{image.Height}.", nameof(mask));
-        }
+        ArgumentNullException.ThrowIfNull(canvas);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(thickness);
-        int w = image.Width, h = image.Height;
-        bool[] fg = new bool[w * h];
-        for (int i = 0; i < fg.Length; i++) fg[i] = mask.Pixels[i] > threshold;
-        // Erode `thickness` times with a 3×3 square; the contour is what the erosion removed.
-        bool[] eroded = fg, next = new bool[w * h];
-        for (int t = 0; t < thickness; t++)
+        if (mask.Length != (long)width * height) throw new ArgumentException($"Mask has {mask.Length} values; {width}x{height} needs {(long)width * height}.", nameof(mask));
+        // The foreground as one rectangle per run of a row; the region merges them and gives their common outline.
+        using var runs = new SKPath();
+        for (int y = 0; y < height; y++)
         {
-            for (int y = 0; y < h; y++)
+            ReadOnlySpan<bool> row = mask.Slice(y * width, width);
+            for (int x = 0; x < width;)
             {
-                for (int x = 0; x < w; x++)
-                {
-                    bool keep = eroded[y * w + x];
-                    for (int dy = -1; dy <= 1 && keep; dy++)
-                    {
-                        int yy = y + dy;
-                        for (int dx = -1; dx <= 1 && keep; dx++)
-                        {
-                            int xx = x + dx;
-                            keep = (uint)yy < (uint)h && (uint)xx < (uint)w && eroded[yy * w + xx];
-                        }
-                    }
-                    next[y * w + x] = keep;
-                }
-            }
-            (eroded, next) = (next, eroded == fg ? new bool[w * h] : eroded);
-        }
-        Image result = image.ToRgb() == image ? image.Clone() : image.ToRgb();
-        Span<byte> px = result.Pixels;
-        for (int i = 0; i < fg.Length; i++)
-        {
-            if (fg[i] && !eroded[i])
-            {
-                px[3 * i] = color.R; px[3 * i + 1] = color.G; px[3 * i + 2] = color.B;
+                if (!row[x]) { x++; continue; }
+                int start = x;
+                while (x < width && row[x]) x++;
+                runs.AddRect(new SKRect(start, y, x, y + 1));
             }
         }
-        return result;
+        using var bounds = new SKRegion(new SKRectI(0, 0, width, height));
+        using var region = new SKRegion();
+        if (!region.SetPath(runs, bounds)) return; // no foreground
+        using SKPath outline = region.GetBoundaryPath();
+        using var paint = new SKPaint
+        {
+            Color = color, Style = SKPaintStyle.Stroke, StrokeWidth = 2 * thickness, StrokeJoin = SKStrokeJoin.Miter, IsAntialias = false,
+        };
+        using var restore = new SKAutoCanvasRestore(canvas);
+        canvas.ClipPath(outline, SKClipOperation.Intersect, antialias: false);
+        canvas.DrawPath(outline, paint);
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.ML.UFlow.Cli;
 using Microsoft.ML.UFlow.Cli.Commands;
 using Microsoft.ML.UFlow.Imaging;
 using Microsoft.ML.UFlow.Tests.Infrastructure;
+using SkiaSharp;
 
 namespace Microsoft.ML.UFlow.Tests.Cli;
 
@@ -164,6 +165,14 @@ public sealed class CsFlowCliTests
         Assert.DoesNotContain("max -log10 NFA", html);
         Assert.Equal(data.TestCount, Directory.GetFiles(Path.Combine(report, "images"), "*_heat.png").Length);
         Assert.Empty(Directory.GetFiles(Path.Combine(report, "images"), "*_nfa.png"));
+        // The pictures draw those numbers: the ground-truth contour is the inner band of the metrics' mask, the heat map the
+        // jet entry of every map value over the input, in the model's fixed range.
+        for (int i = 0; i < maps.Count; i++)
+        {
+            string input = Path.Combine(report, "images", $"{i:D4}_input.png");
+            ReportPictures.AssertContour(input, Path.Combine(report, "images", $"{i:D4}_gt.png"), masks[i].Select(v => v > 0.5f).ToArray(), new SKColor(0, 200, 0));
+            ReportPictures.AssertHeatMap(input, Path.Combine(report, "images", $"{i:D4}_heat.png"), maps[i], caps.HeatMapMax);
+        }
 
         // predict: score and verdict (score > threshold), an overlay per image, no mask.
         string predictions = Path.Combine(data.Root, "out", "pred");
@@ -394,8 +403,35 @@ public sealed class CsFlowCliTests
         string predictions = Path.Combine(data.Root, "out", "pred");
         (code, output) = CliRunner.Run(["predict", "--model", model, "--out", predictions, data.TestImages.First()]);
         Assert.True(code == 0, output);
-        Assert.Single(Directory.GetFiles(predictions, "*_mask.png"));
-        Assert.Single(Directory.GetFiles(predictions, "*_overlay.png"));
+        string maskPng = Assert.Single(Directory.GetFiles(predictions, "*_mask.png"));
+        string overlayPng = Assert.Single(Directory.GetFiles(predictions, "*_overlay.png"));
+
+        // The pictures against the model's own outputs: the input picture is the model's Image column (64 × 64) scaled to the
+        // map's 256 × 256; the NFA contour is the inner band of its segmentation mask.
+        var ml = new MLContext();
+        var loaded = ml.Model.Load(model, out _);
+        var scored = loaded.Transform(ml.Data.LoadAnomalyImages(data.Dataset, AnomalyImageSplit.Test));
+        var paths = scored.GetColumn<string>(AnomalyColumns.ImagePath).ToList();
+        var maps = scored.GetColumn<float[]>(AnomalyColumns.AnomalyMap).ToList();
+        var segmentations = scored.GetColumn<bool[]>(AnomalyColumns.SegmentationMask).ToList();
+        Assert.Equal(256 * 256, maps[0].Length);
+        int row = 0;
+        foreach (MLImage seen in scored.GetColumn<MLImage>(AnomalyColumns.Image))
+        {
+            using (seen)
+            {
+                string input = Path.Combine(report, "images", $"{row:D4}_input.png");
+                Assert.Equal((64, 64), (seen.Width, seen.Height));
+                ReportPictures.AssertScaledFrom(ImageDecoder.FromMLImage(seen), input);
+                ReportPictures.AssertContour(input, Path.Combine(report, "images", $"{row:D4}_nfa.png"), segmentations[row], new SKColor(255, 48, 48));
+                ReportPictures.AssertHeatMap(input, Path.Combine(report, "images", $"{row:D4}_heat.png"), maps[row], 1f);
+            }
+            row++;
+        }
+        Assert.Equal(data.TestCount, row);
+        int first = paths.IndexOf(data.TestImages.First());
+        Assert.Equal(segmentations[first].Select(m => m ? (byte)255 : (byte)0), ImageDecoder.Decode(maskPng).ToGrey().Pixels);
+        ReportPictures.AssertHeatMap(Path.Combine(report, "images", $"{first:D4}_input.png"), overlayPng, maps[first], 1f, segmentations[first], new SKColor(255, 48, 48));
     }
 
     /// <summary>AUROC by counting pairs (anomalous above normal = 1, tie = ½) over the sorted scores.</summary>

@@ -1,5 +1,6 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.UFlow.Imaging;
+using SkiaSharp;
 
 namespace Microsoft.ML.UFlow.Tests.Components;
 
@@ -29,8 +30,8 @@ public sealed class EvaluatorTests : IDisposable
         string path = "";
         if (truth.Any(t => t != 0))
         {
-            var image = new Image(2, 2, 1);
-            for (int i = 0; i < 4; i++) image.Pixels[i] = (byte)(truth[i] * 255);
+            using var image = new SKBitmap(new SKImageInfo(2, 2, SKColorType.Gray8, SKAlphaType.Opaque));
+            for (int i = 0; i < 4; i++) image.GetPixelSpan()[i] = (byte)(truth[i] * 255);
             path = Path.Combine(_folder, Guid.NewGuid().ToString("N") + "_mask.png");
             PngEncoder.Save(image, path);
         }

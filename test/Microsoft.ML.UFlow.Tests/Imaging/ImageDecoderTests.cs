@@ -1,5 +1,6 @@
 using Microsoft.ML.UFlow.Imaging;
 using Microsoft.ML.UFlow.Tests.Infrastructure;
+using SkiaSharp;
 
 namespace Microsoft.ML.UFlow.Tests.Imaging;
 
@@ -118,17 +119,44 @@ public class ImageDecoderTests
     public void Png_written_by_the_encoder_decodes_to_the_same_pixels()
     {
         var random = new Random(3);
-        var image = new Image(17, 9, 3);
-        random.NextBytes(image.Pixels);
         string path = Path.Combine(Path.GetTempPath(), $"uflow-png-{Guid.NewGuid():N}.png");
         try
         {
-            PngEncoder.Save(image, path);
-            Assert.Equal(image.Pixels, ImageDecoder.Decode(path).Pixels);
-            var grey = new Image(5, 4, 1);
-            random.NextBytes(grey.Pixels);
-            PngEncoder.Save(grey, path);
-            Assert.Equal(grey.Pixels, ImageDecoder.Decode(path).ToGrey().Pixels);
+            using var rgb = new SKBitmap(new SKImageInfo(17, 9, SKColorType.Rgba8888, SKAlphaType.Opaque));
+            var pixels = new byte[17 * 9 * 3];
+            random.NextBytes(pixels);
+            for (int i = 0; i < 17 * 9; i++) rgb.SetPixel(i % 17, i / 17, new SKColor(pixels[3 * i], pixels[3 * i + 1], pixels[3 * i + 2]));
+            PngEncoder.Save(rgb, path);
+            Assert.Equal(pixels, ImageDecoder.Decode(path).Pixels);
+            using (SKBitmap again = ImageDecoder.DecodeToBitmap(path))
+            {
+                Assert.Equal((17, 9), (again.Width, again.Height));
+                Assert.Equal(rgb.Pixels, again.Pixels);
+            }
+
+            using var grey = new SKBitmap(new SKImageInfo(5, 4, SKColorType.Gray8, SKAlphaType.Opaque));
+            var levels = new byte[20];
+            random.NextBytes(levels);
+            levels.CopyTo(grey.GetPixelSpan());
+            PngEncoder.Save(grey, path); // replaces the RGB file
+            Assert.Equal(levels, ImageDecoder.Decode(path).ToGrey().Pixels);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Bitmap_decoding_names_the_bad_file()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"uflow-bad-{Guid.NewGuid():N}.png");
+        try
+        {
+            File.WriteAllBytes(path, [1, 2, 3, 4]);
+            Assert.Equal(path, Assert.Throws<ImageDecodeException>(() => ImageDecoder.DecodeToBitmap(path)).FileName);
+            File.Delete(path);
+            Assert.Equal(path, Assert.Throws<ImageDecodeException>(() => ImageDecoder.DecodeToBitmap(path)).FileName);
         }
         finally
         {

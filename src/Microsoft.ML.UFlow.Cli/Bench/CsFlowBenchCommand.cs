@@ -84,7 +84,7 @@ internal static class CsFlowBenchCommand
         using CsFlowModule module = WithGammas(options, 0.1f);
         TorchTensor[] x = Enumerable.Range(0, 3).Select(s => HostTensorCopy.ToTorch(Random(batch, channels, featureSize >> s, (ulong)s), module.Device)).ToArray();
         var trainerOptions = new CsFlowTrainerOptions();
-        using var adam = new CsFlowAdam(module.parameters(), trainerOptions.LearningRate, trainerOptions.Beta1, trainerOptions.Beta2, trainerOptions.AdamEpsilon, trainerOptions.WeightDecay);
+        using var adam = new HeldScalarAdam(module.parameters(), trainerOptions.LearningRate, trainerOptions.Beta1, trainerOptions.Beta2, trainerOptions.AdamEpsilon, trainerOptions.WeightDecay);
         using var loss = new CsFlowNll();
         double gflop = ForwardGflop(options, featureSize) * batch;
         Console.WriteLine($"CS-Flow step on TorchSharp, C={channels}, features {featureSize}/{featureSize / 2}/{featureSize / 4}, hidden {hidden}, kernels [{string.Join(", ", options.KernelSizes)}], batch {batch}, " +

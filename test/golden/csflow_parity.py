@@ -1,4 +1,4 @@
-"""Golden values for the CS-Flow parity tests (CsFlowParityTests.cs).
+"""Golden values for the CS-Flow parity tests (Training/CsFlow/CsFlowTorchParityTests.cs, via CsFlowGolden.cs).
 
 Written from METHOD.md Part C (not copied from the official code). Plain PyTorch 1.13, float32, tiny shapes.
 Run with Debian's python (has torch):  /usr/bin/python3 test/golden/csflow_parity.py

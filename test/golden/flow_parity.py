@@ -2,7 +2,7 @@
 the weights after one Adam step (lr 1e-3, weight decay 1e-5) and the anomaly map, on tiny shapes.
 
 Run from the repository root:  /usr/bin/python3 test/golden/flow_parity.py
-Writes test/Microsoft.ML.UFlow.Tests/Fixtures/Flow/flow_parity_<name>.bin (read by FlowPyTorchParityTests).
+Writes test/Microsoft.ML.UFlow.Tests/Fixtures/Flow/flow_parity_<name>.bin (read by Training/UFlowModuleGoldenTests).
 """
 import os
 import sys

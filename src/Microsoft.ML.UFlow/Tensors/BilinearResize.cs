@@ -3,7 +3,7 @@ namespace Microsoft.ML.UFlow.Tensors;
 /// <summary>
 /// Bilinear resizing of one H×W float plane with PyTorch's <c>F.interpolate(mode='bilinear', align_corners=False)</c>
 /// semantics and no antialiasing: source = max((dst + 0.5)·in/out − 0.5, 0), right/bottom neighbour clamped to the
-/// border. Works for up- and down-sampling; the backward pass scatters gradients with the same weights.
+/// border. Works for up- and down-sampling.
 /// </summary>
 public static class BilinearResize
 {
@@ -23,48 +23,14 @@ public static class BilinearResize
         }
     }
 
-    /// <summary>
-    /// Adds to <paramref name="gradSource"/> the gradient of the loss with respect to the source plane, given
-    /// <paramref name="gradDestination"/> = ∂L/∂destination of <see cref="Forward"/>.
-    /// </summary>
-    public static void BackwardAccumulate(ReadOnlySpan<float> gradDestination, int outHeight, int outWidth, Span<float> gradSource, int inHeight, int inWidth)
-    {
-        CheckSizes(gradSource.Length, inHeight, inWidth, gradDestination.Length, outHeight, outWidth);
-        Span<int> x0 = outWidth <= 1024 ? stackalloc int[outWidth] : new int[outWidth];
-        Span<int> x1 = outWidth <= 1024 ? stackalloc int[outWidth] : new int[outWidth];
-        Span<float> lx = outWidth <= 1024 ? stackalloc float[outWidth] : new float[outWidth];
-        Coordinates(inWidth, outWidth, x0, x1, lx);
-        float scaleY = (float)inHeight / outHeight;
-        for (int oy = 0; oy < outHeight; oy++)
-        {
-            SourceIndex(scaleY, oy, inHeight, out int y0, out int y1, out float ly);
-            BackwardRow(gradDestination.Slice(oy * outWidth, outWidth), ly, x0, x1, lx, gradSource.Slice(y0 * inWidth, inWidth), gradSource.Slice(y1 * inWidth, inWidth));
-        }
-    }
-
-    // One output row from its two source rows (vertical weight ly, per-column neighbours x0/x1 and weights lx). Shared
-    // with BilinearTable, which caches the coordinates, so that both stay bit-identical.
-    internal static void ForwardRow(ReadOnlySpan<float> top, ReadOnlySpan<float> bottom, float ly, ReadOnlySpan<int> x0, ReadOnlySpan<int> x1, ReadOnlySpan<float> lx, Span<float> row)
+    // One output row from its two source rows (vertical weight ly, per-column neighbours x0/x1 and weights lx).
+    private static void ForwardRow(ReadOnlySpan<float> top, ReadOnlySpan<float> bottom, float ly, ReadOnlySpan<int> x0, ReadOnlySpan<int> x1, ReadOnlySpan<float> lx, Span<float> row)
     {
         float hy = 1f - ly;
         for (int ox = 0; ox < row.Length; ox++)
         {
             float wx = lx[ox], hx = 1f - wx;
             row[ox] = hy * (hx * top[x0[ox]] + wx * top[x1[ox]]) + ly * (hx * bottom[x0[ox]] + wx * bottom[x1[ox]]);
-        }
-    }
-
-    // The transpose of ForwardRow: scatters one output row's gradient into its two source rows (which may be the same row).
-    internal static void BackwardRow(ReadOnlySpan<float> row, float ly, ReadOnlySpan<int> x0, ReadOnlySpan<int> x1, ReadOnlySpan<float> lx, Span<float> top, Span<float> bottom)
-    {
-        float hy = 1f - ly;
-        for (int ox = 0; ox < row.Length; ox++)
-        {
-            float g = row[ox], wx = lx[ox], hx = 1f - wx;
-            top[x0[ox]] += hy * hx * g;
-            top[x1[ox]] += hy * wx * g;
-            bottom[x0[ox]] += ly * hx * g;
-            bottom[x1[ox]] += ly * wx * g;
         }
     }
 

@@ -3,11 +3,12 @@ using System.Runtime.CompilerServices;
 namespace Microsoft.ML.UFlow.Tensors;
 
 /// <summary>
-/// A dense, contiguous float32 tensor of rank 1 to 4. Rank-4 tensors are laid out NCHW (row-major, W fastest).
+/// A dense, contiguous float32 tensor of rank 1 to 4 in host memory (images, features, latents and maps between the
+/// layers). Rank-4 tensors are laid out NCHW (row-major, W fastest).
 /// </summary>
 /// <remarks>
 /// The backing array may be larger than <see cref="Length"/> so that a tensor can be reshaped in place
-/// (<see cref="EnsureShape(int[])"/>) without reallocating across training steps.
+/// (<see cref="EnsureShape(int[])"/>) without reallocating across batches.
 /// </remarks>
 public sealed class Tensor
 {
@@ -131,17 +132,6 @@ public sealed class Tensor
         _shape = validated;
         Length = (int)needed;
         return this;
-    }
-
-    /// <summary>Returns a tensor with the same data and a different shape of the same element count (a view).</summary>
-    public Tensor Reshape(params int[] shape)
-    {
-        int[] validated = ValidateShape(shape);
-        if (ProductOf(validated) != Length)
-        {
-            throw new ArgumentException($"Cannot reshape {Format(_shape)} ({Length} elements) to {Format(validated)}.", nameof(shape));
-        }
-        return new Tensor(_data, validated);
     }
 
     /// <summary>Returns a deep copy.</summary>

@@ -49,6 +49,5 @@ public class TensorTests
         Assert.Contains("latents", e.Message);
         Assert.Contains("[1, 2, 3, 3]", e.Message);
         Assert.Contains("[1, 2, 4, 4]", e.Message);
-        Assert.Throws<ArgumentException>(() => t.Reshape(5, 5));
     }
 }

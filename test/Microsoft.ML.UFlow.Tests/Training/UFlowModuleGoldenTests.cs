@@ -10,14 +10,14 @@ using HostTensor = Microsoft.ML.UFlow.Tensors.Tensor;
 namespace Microsoft.ML.UFlow.Tests.Training;
 
 /// <summary>
-/// The TorchSharp U-Flow against plain PyTorch 1.13 (test/golden/flow_parity.py, the fixtures v1's
-/// <c>FlowPyTorchParityTests</c> reads): weights imported through the state dictionary, then latents, log-det, loss,
-/// the anomaly map (v1's managed <see cref="AnomalyMap"/> on the TorchSharp latents), the gradients of one training step
+/// The TorchSharp U-Flow against plain PyTorch 1.13 (test/golden/flow_parity.py): weights imported through the state
+/// dictionary, then latents, log-det, loss, the anomaly map (the host <see cref="AnomalyMap"/> on the TorchSharp
+/// latents), the gradients of one training step
 /// and the weights after one Adam step (lr 1e-3, weight decay 1e-5) of <see cref="UFlowTorchTrainer.Step"/>.
 /// Tolerances are torch.allclose's |a − e| ≤ atol + rtol·|e| with atol = a factor × the tensor's largest magnitude:
 /// latents and log-det rtol 1e-5, atol 2e-6·max; loss and map rtol 1e-5, atol 1e-6·max; gradients rtol 1e-4,
 /// atol 2e-6·max; weights after the Adam step rtol 1e-6, atol 1e-7 where |g| ≥ 1 % of the tensor's largest gradient
-/// (v1's FlowPyTorchParityTests allowed 1e-4, 1e-4, 1e-3 and 1e-6 + 1e-5·|e| relative to the largest magnitude).
+/// (v1's managed engine was held to 1e-4, 1e-4, 1e-3 and 1e-6 + 1e-5·|e| relative to the largest magnitude).
 /// </summary>
 public sealed class UFlowModuleGoldenTests(ITestOutputHelper output)
 {

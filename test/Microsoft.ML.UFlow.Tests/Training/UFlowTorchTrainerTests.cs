@@ -10,7 +10,7 @@ using HostTensor = Microsoft.ML.UFlow.Tensors.Tensor;
 namespace Microsoft.ML.UFlow.Tests.Training;
 
 /// <summary>
-/// The TorchSharp training loop with v1's semantics (against the managed trainer: <see cref="UFlowModuleEngineParityTests"/>): reproducibility, a falling loss, the learning-rate schedule,
+/// The TorchSharp training loop with v1's semantics: reproducibility, a falling loss, the learning-rate schedule,
 /// micro-batches, continuation, early stopping, divergence and bad features, the device check (memory: <see cref="UFlowTorchTrainerMemoryTests"/>).
 /// </summary>
 public sealed class UFlowTorchTrainerTests(ITestOutputHelper output)
@@ -19,7 +19,7 @@ public sealed class UFlowTorchTrainerTests(ITestOutputHelper output)
 
     private static UFlowConfig LayerNormConfig => new([new(4, 8, 8), new(8, 4, 4)]) { Seed = 1, FeatureLayerNorm = true };
 
-    // Correlated, shifted features so there is something to learn (as v1's UFlowTrainerTests).
+    // Correlated, shifted features so there is something to learn (as v1's trainer tests).
     internal static InMemoryFeatureSource Data(int samples, ulong seed = 2)
     {
         var random = new SeededRandom(seed);

@@ -66,7 +66,7 @@ public sealed class CsFlowFeaturizer : IFeaturizer
             _maps[s].EnsureShape(map.Shape.ToArray());
             map.Span.CopyTo(_maps[s].Span);
         }
-        CrossScaleSubnet.CheckScales(_maps, _maps[0].C, "features");
+        CsFlowInputScales.CheckScales(_maps, _maps[0].C, "features");
         return _maps;
     }
 

@@ -66,8 +66,30 @@ public static class CsFlowInputScales
             Tensor f = featurizer(inputs[s]) ?? throw new InvalidOperationException($"The featurizer returned null for scale {s}.");
             features[s] = Array.IndexOf(features, f, 0, s) >= 0 || ReferenceEquals(f, inputs[s]) ? f.Clone() : f;
         }
-        CrossScaleSubnet.CheckScales(features, features[0].C, "features");
+        CheckScales(features, features[0].C, "features");
         return features;
+    }
+
+    /// <summary>Checks that <paramref name="t"/> holds three NCHW tensors of one batch and <paramref name="channels"/> channels whose sizes halve exactly from scale to scale.</summary>
+    internal static void CheckScales(IReadOnlyList<Tensor> t, int channels, string name)
+    {
+        ArgumentNullException.ThrowIfNull(t, name);
+        if (t.Count != 3) throw new ArgumentException($"'{name}' must hold 3 tensors (scales 0, 1, 2) but holds {t.Count}.", name);
+        for (int s = 0; s < 3; s++)
+        {
+            t[s].CheckRank4($"{name}[{s}]");
+            if (t[s].C != channels) throw new ArgumentException($"'{name}[{s}]' has shape {t[s]} but {channels} channels were expected.", name);
+            if (t[s].N != t[0].N) throw new ArgumentException($"'{name}[{s}]' has shape {t[s]} but the batch of scale 0 is {t[0].N}.", name);
+        }
+        for (int s = 1; s < 3; s++)
+        {
+            if (t[s - 1].H != 2 * t[s].H || t[s - 1].W != 2 * t[s].W)
+            {
+                throw new ArgumentException(
+                    $"'{name}': scale {s - 1} is {t[s - 1].H}x{t[s - 1].W} and scale {s} is {t[s].H}x{t[s].W}; each scale must be exactly half the previous one " +
+                    "(use an input size whose feature map at scale 0 is divisible by 4).", name);
+            }
+        }
     }
 
     private static int[] SourceIndices(int inSize, int outSize)

@@ -13,7 +13,7 @@ public sealed class CsFlowNetworkOptions
     public int[] KernelSizes { get; set; } = [3, 3, 3, 5];
 
     /// <summary>Soft-clamp α (default 3).</summary>
-    public float Alpha { get; set; } = CsFlowSoftClamp.DefaultAlpha;
+    public float Alpha { get; set; } = 3f;
 
     /// <summary>Seed of the initial weights (the permutations are seeded by the block index, as in the official code).</summary>
     public ulong Seed { get; set; } = 42;

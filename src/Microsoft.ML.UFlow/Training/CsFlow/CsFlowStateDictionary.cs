@@ -2,14 +2,12 @@ using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
-using ManagedTensor = Microsoft.ML.UFlow.Tensors.Tensor;
 
 namespace Microsoft.ML.UFlow.Training;
 
 /// <summary>
 /// The hand-over of a CS-Flow's weights as a state dictionary (name → <see cref="StateTensor"/>, float32, PyTorch
-/// layout): out of and into a <see cref="CsFlowModule"/>, and out of and into v1's managed <c>CsFlowNetwork</c>, so
-/// the same weights run on either engine and reach the ONNX exporter.
+/// layout): out of and into a <see cref="CsFlowModule"/>, and on to the ONNX exporter.
 /// </summary>
 /// <remarks>
 /// Names are those of <see cref="CsFlowModule"/>: every trainable parameter
@@ -87,67 +85,6 @@ internal static class CsFlowStateDictionary
             module.Dispose();
             throw;
         }
-    }
-
-    /// <summary>The state dictionary of v1's managed network: its parameters by name and its permutations as buffers.</summary>
-    public static IReadOnlyDictionary<string, StateTensor> FromManaged(CsFlowNetwork network)
-    {
-        ArgumentNullException.ThrowIfNull(network);
-        var state = new Dictionary<string, StateTensor>(StringComparer.Ordinal);
-        foreach (Nn.Parameter p in network.Parameters)
-        {
-            state.Add(p.Name, new StateTensor(p.Value.Shape.ToArray(), p.Value.Span.ToArray()));
-        }
-        for (int k = 0; k < network.BlockCount; k++)
-        {
-            for (int s = 0; s < 3; s++)
-            {
-                state.Add($"block{k}.perm{s}", new StateTensor([network.Options.Channels], network.Permute(k).Permutation(s).Select(i => (float)i).ToArray()));
-            }
-        }
-        return state;
-    }
-
-    /// <summary>v1's managed network with architecture <paramref name="options"/> holding <paramref name="state"/>.</summary>
-    /// <exception cref="ArgumentException">The state does not fit the architecture.</exception>
-    public static CsFlowNetwork ToManaged(IReadOnlyDictionary<string, StateTensor> state, CsFlowNetworkOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        var permutations = new IReadOnlyList<int[]>[options.KernelSizes.Length];
-        for (int k = 0; k < permutations.Length; k++)
-        {
-            var perms = new int[3][];
-            for (int s = 0; s < 3; s++)
-            {
-                string name = $"block{k}.perm{s}";
-                if (!state.TryGetValue(name, out StateTensor? entry)) throw new ArgumentException($"The state dictionary has no '{name}'.", nameof(state));
-                if (entry.Values.Length != options.Channels) throw new ArgumentException($"State entry '{name}' has {entry.Values.Length} entries but there are {options.Channels} channels.", nameof(state));
-                CheckPermutation(name, entry.Values);
-                perms[s] = entry.Values.Select(v => (int)v).ToArray();
-            }
-            permutations[k] = perms;
-        }
-        var network = new CsFlowNetwork(options, permutations);
-        var expected = new HashSet<string>(network.Parameters.Select(p => p.Name), StringComparer.Ordinal);
-        for (int k = 0; k < permutations.Length; k++)
-        {
-            for (int s = 0; s < 3; s++) expected.Add($"block{k}.perm{s}");
-        }
-        string[] unexpected = state.Keys.Where(k => !expected.Contains(k)).Order(StringComparer.Ordinal).ToArray();
-        if (unexpected.Length > 0) throw new ArgumentException($"The state dictionary does not fit this CS-Flow network: unexpected {Names(unexpected)}.", nameof(state));
-        foreach (Nn.Parameter p in network.Parameters)
-        {
-            if (!state.TryGetValue(p.Name, out StateTensor? entry)) throw new ArgumentException($"The state dictionary has no '{p.Name}'.", nameof(state));
-            ManagedTensor value = p.Value;
-            if (!entry.Shape.AsSpan().SequenceEqual(value.Shape))
-            {
-                throw new ArgumentException($"State entry '{p.Name}' has shape [{string.Join(", ", entry.Shape)}] but the network's is {ManagedTensor.Format(value.Shape)}.", nameof(state));
-            }
-            entry.Values.CopyTo(value.Span);
-        }
-        return network;
     }
 
     private static bool IsPermutation(string name) => name.Contains(".perm", StringComparison.Ordinal);

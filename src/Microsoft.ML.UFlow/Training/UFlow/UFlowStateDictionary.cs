@@ -1,5 +1,3 @@
-using Microsoft.ML.UFlow.Flows;
-using Microsoft.ML.UFlow.Nn;
 using Microsoft.ML.UFlow.Onnx;
 using static TorchSharp.torch;
 
@@ -78,31 +76,6 @@ internal static class UFlowStateDictionary
         }
     }
 
-    /// <summary>
-    /// The state dictionary of v1's managed <see cref="UShapedFlow"/> (its <see cref="UShapedFlow.Parameters"/> and each
-    /// step's <see cref="FlowStep.Permutation"/>), so that the same weights can run on both engines.
-    /// </summary>
-    public static IReadOnlyDictionary<string, StateTensor> FromManaged(UShapedFlow flow)
-    {
-        ArgumentNullException.ThrowIfNull(flow);
-        var result = new Dictionary<string, StateTensor>();
-        for (int l = 0; l < flow.ScaleCount; l++)
-        {
-            if (flow.LayerNorm(l) is { } ln)
-            {
-                foreach (Parameter p in ln.Parameters) result.Add(p.Name, FromParameter(p));
-            }
-            foreach (FlowStep step in flow.Stage(l))
-            {
-                foreach (Parameter p in step.Parameters) result.Add(p.Name, FromParameter(p));
-                float[] perm = new float[step.Channels];
-                for (int c = 0; c < perm.Length; c++) perm[c] = step.Permutation[c];
-                result.Add(step.Name + PermutationSuffix, new StateTensor([step.Channels], perm));
-            }
-        }
-        return result;
-    }
-
     /// <summary>The module's entries in state-dictionary order (parameters and the permutation buffers).</summary>
     private static IEnumerable<(string Name, Tensor Tensor)> Entries(UFlowModule module)
     {
@@ -121,8 +94,6 @@ internal static class UFlowStateDictionary
             }
         }
     }
-
-    private static StateTensor FromParameter(Parameter p) => new(p.Value.Shape.ToArray(), p.Value.Span.ToArray());
 
     private static void CheckPermutation(string name, float[] values)
     {

@@ -8,8 +8,8 @@ namespace Microsoft.ML.UFlow.Tests.Training.CsFlow;
 
 /// <summary>
 /// The TorchSharp CS-Flow against PyTorch 1.13's golden values from <c>test/golden/csflow_parity.py</c> (2 blocks,
-/// C = 5, hidden 4, kernels [3, 5], scales 8/4/2, batch 2), loaded as a state dictionary. Tolerances are v1's
-/// (<c>CsFlowParityTests</c>), relative to the largest magnitude of each compared tensor: outputs and log-det 1e-5,
+/// C = 5, hidden 4, kernels [3, 5], scales 8/4/2, batch 2), loaded as a state dictionary. Tolerances are those v1's
+/// managed engine was held to, relative to the largest magnitude of each compared tensor: outputs and log-det 1e-5,
 /// gradients 1e-4 (+1e-9), the Adam update 1e-6 absolute (updates are about lr = 2e-4 in size).
 /// </summary>
 public sealed class CsFlowTorchParityTests

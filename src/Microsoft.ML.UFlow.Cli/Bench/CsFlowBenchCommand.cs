@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.UFlow.Data;
 using Microsoft.ML.UFlow.Features;
-using Microsoft.ML.UFlow.Flows.CsFlow;
+using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Imaging;
 using Microsoft.ML.UFlow.Metrics;
 using Microsoft.ML.UFlow.Onnx;
@@ -178,7 +178,7 @@ internal static class CsFlowBenchCommand
 
     private static Tensor Random(int n, int c, int hw, ulong seed)
     {
-        var r = new Nn.SeededRandom(seed);
+        var r = new SeededRandom(seed);
         var t = new Tensor(n, c, hw, hw);
         for (int i = 0; i < t.Length; i++) t.Span[i] = (float)r.NextGaussian();
         return t;
@@ -201,7 +201,7 @@ internal static class CsFlowBenchCommand
         List<DatasetItem> train = dataset.Train.ToList();
         if (maxTrain > 0 && maxTrain < train.Count)
         {
-            int[] order = new Nn.SeededRandom((ulong)seed + 1000).Permutation(train.Count);
+            int[] order = new SeededRandom((ulong)seed + 1000).Permutation(train.Count);
             train = order.Take(maxTrain).Order().Select(i => train[i]).ToList();
         }
         List<DatasetItem> test = dataset.Test.ToList();

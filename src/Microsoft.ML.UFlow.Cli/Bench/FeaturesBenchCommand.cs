@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using Microsoft.ML.UFlow.Data;
 using Microsoft.ML.UFlow.Features;
 using Microsoft.ML.UFlow.Tensors;
-using Microsoft.ML.UFlow.Data;
 
 namespace Microsoft.ML.UFlow.Cli.Bench;
 
@@ -95,7 +95,7 @@ internal static class FeaturesBenchCommand
                 featurizers.Add(new OnnxFeaturizer(path, b.Outputs, options));
             }
             var input = new Tensor(batch, 3, size, size);
-            var rng = new Nn.SeededRandom(42);
+            var rng = new SeededRandom(42);
             for (int i = 0; i < input.Length; i++) input.Span[i] = (float)rng.NextGaussian();
             int calls = Math.Max(1, imagesPerRound / batch);
             foreach (OnnxFeaturizer f in featurizers) f.Extract(input); // warm-up: ORT allocates its arena on the first run

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Microsoft.ML.UFlow.Data;
 using Microsoft.ML.UFlow.Metrics;
-using Microsoft.ML.UFlow.Nn;
 
 namespace Microsoft.ML.UFlow.Cli.Bench;
 

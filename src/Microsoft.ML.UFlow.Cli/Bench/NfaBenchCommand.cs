@@ -1,10 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
-using Microsoft.ML.UFlow.Nn;
-using Microsoft.ML.UFlow.Scoring;
-using Microsoft.ML.UFlow.Tensors;
 using Microsoft.ML.UFlow.Data;
+using Microsoft.ML.UFlow.Scoring;
 
 namespace Microsoft.ML.UFlow.Cli.Bench;
 

@@ -1,5 +1,6 @@
 using Microsoft.ML.UFlow.Flows;
 
+
 namespace Microsoft.ML.UFlow;
 
 /// <summary>

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML.Data;
-using Microsoft.ML.UFlow.Flows.CsFlow;
+using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Training;
 

@@ -1,5 +1,5 @@
 using Microsoft.ML.UFlow.Features;
-using Microsoft.ML.UFlow.Flows.CsFlow;
+using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Training;
 using TorchSharp;

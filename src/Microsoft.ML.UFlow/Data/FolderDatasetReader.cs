@@ -1,5 +1,3 @@
-using Microsoft.ML.UFlow.Nn;
-
 namespace Microsoft.ML.UFlow.Data;
 
 /// <summary>Reads the plain folder layout described by <see cref="FolderDatasetOptions"/>.</summary>

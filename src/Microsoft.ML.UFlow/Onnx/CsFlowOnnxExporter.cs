@@ -1,6 +1,5 @@
 using System.Globalization;
 using Microsoft.ML.UFlow.Flows;
-using Microsoft.ML.UFlow.Flows.CsFlow;
 using Onnx;
 
 namespace Microsoft.ML.UFlow.Onnx;

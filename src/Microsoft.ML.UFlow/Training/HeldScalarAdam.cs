@@ -1,4 +1,3 @@
-using Microsoft.ML.UFlow.Flows;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

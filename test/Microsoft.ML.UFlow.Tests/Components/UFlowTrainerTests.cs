@@ -1,6 +1,7 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Scoring;
+using Microsoft.ML.UFlow.Training;
 
 namespace Microsoft.ML.UFlow.Tests.Components;
 

@@ -1,4 +1,3 @@
-using Microsoft.ML.UFlow.Tensors;
 using Microsoft.ML.UFlow.Data;
 
 namespace Microsoft.ML.UFlow.Tests.Data;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.ML.UFlow.Data;
 using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Tests.Features;
@@ -53,7 +54,7 @@ public sealed class BicubicResizeTests
     [Fact]
     public void PlaneOverloadAgreesWithTheBruteForceFormula()
     {
-        var rng = new Microsoft.ML.UFlow.Nn.SeededRandom(11);
+        var rng = new SeededRandom(11);
         const int H = 13, W = 10, OH = 6, OW = 19;
         float[] src = new float[H * W];
         for (int i = 0; i < src.Length; i++) src[i] = (float)rng.NextGaussian();

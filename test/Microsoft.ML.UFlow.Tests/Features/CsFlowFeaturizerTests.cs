@@ -1,5 +1,5 @@
 using Microsoft.ML.UFlow.Features;
-using Microsoft.ML.UFlow.Flows.CsFlow;
+using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Tensors;
 using Microsoft.ML.UFlow.Tests.Infrastructure;
 using Microsoft.ML.UFlow.Tests.Training;

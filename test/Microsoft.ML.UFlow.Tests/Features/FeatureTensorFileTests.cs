@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
+using Microsoft.ML.UFlow.Data;
 using Microsoft.ML.UFlow.Features;
-using Microsoft.ML.UFlow.Nn;
 using Microsoft.ML.UFlow.Tensors;
 
 namespace Microsoft.ML.UFlow.Tests.Features;

@@ -1,5 +1,5 @@
+using Microsoft.ML.UFlow.Data;
 using Microsoft.ML.UFlow.Features;
-using Microsoft.ML.UFlow.Nn;
 using Microsoft.ML.UFlow.Tensors;
 using Microsoft.ML.UFlow.Tests.Infrastructure;
 

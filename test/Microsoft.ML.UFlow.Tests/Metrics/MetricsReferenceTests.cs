@@ -1,5 +1,5 @@
+using Microsoft.ML.UFlow.Data;
 using Microsoft.ML.UFlow.Metrics;
-using Microsoft.ML.UFlow.Nn;
 
 namespace Microsoft.ML.UFlow.Tests.Metrics;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Microsoft.ML.UFlow.Flows.CsFlow;
+using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Tensors;
 using Microsoft.ML.UFlow.Tests.Training;

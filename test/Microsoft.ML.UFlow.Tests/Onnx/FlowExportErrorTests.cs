@@ -1,5 +1,4 @@
 using Microsoft.ML.UFlow.Flows;
-using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Tests.Training;
 

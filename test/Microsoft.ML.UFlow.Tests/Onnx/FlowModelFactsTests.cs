@@ -1,6 +1,5 @@
 using Google.Protobuf;
 using Microsoft.ML.UFlow.Flows;
-using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Tests.Training;
 using ModelProto = global::Onnx.ModelProto;

@@ -1,8 +1,8 @@
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.UFlow.Data;
+using Microsoft.ML.UFlow.Features;
 using Microsoft.ML.UFlow.Flows;
-using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Imaging;
-using Microsoft.ML.UFlow.Nn;
 using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Scoring;
 using Microsoft.ML.UFlow.Tensors;

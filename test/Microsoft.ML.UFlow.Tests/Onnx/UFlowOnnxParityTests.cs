@@ -1,6 +1,6 @@
 using System.Diagnostics;
+using Microsoft.ML.UFlow.Data;
 using Microsoft.ML.UFlow.Flows;
-using Microsoft.ML.UFlow.Nn;
 using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Scoring;
 using Microsoft.ML.UFlow.Tensors;

@@ -1,4 +1,4 @@
-using Microsoft.ML.UFlow.Nn;
+using Microsoft.ML.UFlow.Data;
 using Microsoft.ML.UFlow.Scoring;
 using Microsoft.ML.UFlow.Tensors;
 

@@ -1,4 +1,3 @@
-using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Training;
 using TorchSharp;
 using TorchSharp.Modules;

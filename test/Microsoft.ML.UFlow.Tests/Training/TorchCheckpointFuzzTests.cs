@@ -1,6 +1,5 @@
+using Microsoft.ML.UFlow.Data;
 using Microsoft.ML.UFlow.Flows;
-using Microsoft.ML.UFlow.Flows.CsFlow;
-using Microsoft.ML.UFlow.Nn;
 using Microsoft.ML.UFlow.Training;
 using TorchSharp;
 using Xunit.Abstractions;

@@ -1,5 +1,5 @@
-using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Tensors;
+using Microsoft.ML.UFlow.Training;
 
 namespace Microsoft.ML.UFlow.Tests.Training;
 

@@ -2,7 +2,6 @@ using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Scoring;
 using Microsoft.ML.UFlow.Training;
-using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 using HostTensor = Microsoft.ML.UFlow.Tensors.Tensor;

@@ -1,8 +1,7 @@
+using Microsoft.ML.UFlow.Data;
 using Microsoft.ML.UFlow.Flows;
-using Microsoft.ML.UFlow.Nn;
 using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Training;
-using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 using HostTensor = Microsoft.ML.UFlow.Tensors.Tensor;

@@ -1,4 +1,4 @@
-using Microsoft.ML.UFlow.Flows.CsFlow;
+using Microsoft.ML.UFlow.Flows;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,8 +1,7 @@
 using System.Text;
-using Microsoft.ML.UFlow.Flows;
-using Microsoft.ML.UFlow.Flows.CsFlow;
-using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Data;
+using Microsoft.ML.UFlow.Flows;
+using Microsoft.ML.UFlow.Onnx;
 
 namespace Microsoft.ML.UFlow.Training;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.UFlow.Flows;
-using Microsoft.ML.UFlow.Flows.CsFlow;
 using Microsoft.ML.UFlow.Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -175,7 +174,7 @@ internal sealed class CsFlowTorchTrainer
         return result;
     }
 
-    /// <summary>The summary of the first and last samples that a continued training compares (v1's <see cref="TrainingDataFingerprint"/>).</summary>
+    /// <summary>The summary of the first and last samples that a continued training compares.</summary>
     private static TrainingDataFingerprint Fingerprint(IReadOnlyList<Tensor> features)
     {
         using var scope = torch.NewDisposeScope();

@@ -1,4 +1,3 @@
-using Microsoft.ML.UFlow.Flows;
 using TorchSharp;
 
 namespace Microsoft.ML.UFlow.Training;
@@ -6,7 +5,7 @@ namespace Microsoft.ML.UFlow.Training;
 /// <summary>
 /// A TorchSharp CS-Flow training between epochs: the module, its Adam optimiser (moments and step counts), the epochs
 /// completed (which fix the next shuffle), how many samples they used and a summary of their features. Made by
-/// <see cref="CsFlowTorchTrainer.Start"/>, advanced by <see cref="CsFlowTorchTrainer.Train(CsFlowTorchTrainingState, IReadOnlyList{torch.Tensor}, IProgress{Flows.CsFlow.CsFlowEpochReport}?, CancellationToken)"/>,
+/// <see cref="CsFlowTorchTrainer.Start"/>, advanced by <see cref="CsFlowTorchTrainer.Train(CsFlowTorchTrainingState, IReadOnlyList{torch.Tensor}, IProgress{CsFlowEpochReport}?, CancellationToken)"/>,
 /// saved and read by <see cref="CsFlowTorchCheckpoint"/>. Owns the module and the optimiser: dispose it to free their
 /// native memory.
 /// </summary>

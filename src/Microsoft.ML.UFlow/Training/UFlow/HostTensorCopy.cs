@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace Microsoft.ML.UFlow.Training;
 
-/// <summary>Copies float32 data between managed arrays (or v1's host tensors) and TorchSharp tensors.</summary>
+/// <summary>Copies float32 data between managed arrays (or host tensors) and TorchSharp tensors.</summary>
 internal static class HostTensorCopy
 {
     /// <summary>A new float32 tensor of <paramref name="shape"/> on <paramref name="device"/> holding <paramref name="values"/>.</summary>
@@ -20,7 +20,7 @@ internal static class HostTensorCopy
         using (cpu) return cpu.to(device);
     }
 
-    /// <summary>A new float32 tensor on <paramref name="device"/> with the shape and values of a v1 host tensor.</summary>
+    /// <summary>A new float32 tensor on <paramref name="device"/> with the shape and values of a host tensor.</summary>
     public static Tensor ToTorch(HostTensor host, Device device)
     {
         ArgumentNullException.ThrowIfNull(host);
@@ -38,6 +38,6 @@ internal static class HostTensorCopy
         return MemoryMarshal.Cast<byte, float>(cpu.bytes).ToArray();
     }
 
-    /// <summary>A v1 host tensor with the shape and values of <paramref name="tensor"/>.</summary>
+    /// <summary>A host tensor with the shape and values of <paramref name="tensor"/>.</summary>
     public static HostTensor ToHost(Tensor tensor) => new(ToArray(tensor), tensor.shape.Select(d => checked((int)d)).ToArray());
 }

@@ -1,10 +1,9 @@
 using System.Text;
+using Microsoft.ML.UFlow.Data;
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Onnx;
-using Microsoft.ML.UFlow.Tensors;
 using static TorchSharp.torch;
 using TorchTensor = TorchSharp.torch.Tensor;
-using Microsoft.ML.UFlow.Data;
 
 namespace Microsoft.ML.UFlow.Training;
 

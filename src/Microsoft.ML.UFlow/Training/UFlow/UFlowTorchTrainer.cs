@@ -1,8 +1,7 @@
 using System.Diagnostics;
+using Microsoft.ML.UFlow.Data;
 using Microsoft.ML.UFlow.Flows;
-using SeededRandom = Microsoft.ML.UFlow.Nn.SeededRandom;
 using Microsoft.ML.UFlow.Onnx;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using HostTensor = Microsoft.ML.UFlow.Tensors.Tensor;

@@ -1,5 +1,3 @@
-using Microsoft.ML.UFlow.Flows;
-
 namespace Microsoft.ML.UFlow.Training;
 
 /// <summary>

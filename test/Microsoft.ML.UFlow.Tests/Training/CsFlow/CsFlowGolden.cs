@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Microsoft.ML.UFlow.Flows.CsFlow;
+using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Onnx;
 using TorchSharp;
 using static TorchSharp.torch;

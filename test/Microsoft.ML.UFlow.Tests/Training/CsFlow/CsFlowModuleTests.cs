@@ -1,7 +1,6 @@
-using Microsoft.ML.UFlow.Flows.CsFlow;
+using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.UFlow.Tests.Training.CsFlow;

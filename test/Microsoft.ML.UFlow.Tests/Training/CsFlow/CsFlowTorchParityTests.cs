@@ -126,7 +126,7 @@ public sealed class CsFlowTorchParityTests
         double clip = golden.Index.GetProperty("clip").GetDouble();
         Assert.True(norm > clip, "The fixture should exercise gradient clipping.");
         Dictionary<string, float[]> before = module.named_parameters().ToDictionary(p => p.name, p => Values(p.parameter));
-        var options = new Microsoft.ML.UFlow.Flows.CsFlow.CsFlowTrainerOptions();
+        var options = new CsFlowTrainerOptions();
         using var adam = new HeldScalarAdam(module.parameters(), options.LearningRate, options.Beta1, options.Beta2, options.AdamEpsilon, options.WeightDecay);
         Tensor[] inputs = golden.Scales("x");
         float stepLoss = CsFlowTorchTrainer.Step(module, loss, adam, inputs, [0, 1], clip, epoch: 1, step: 0);

@@ -1,4 +1,4 @@
-using Microsoft.ML.UFlow.Flows.CsFlow;
+using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Training;
 using TorchSharp;

@@ -1,4 +1,4 @@
-namespace Microsoft.ML.UFlow.Nn;
+namespace Microsoft.ML.UFlow.Data;
 
 /// <summary>
 /// A deterministic random source (xoshiro256** seeded through SplitMix64): the same seed gives the same stream on

@@ -1,12 +1,11 @@
-using Microsoft.ML.UFlow.Features;
 using Microsoft.ML.UFlow.Tensors;
 
-namespace Microsoft.ML.UFlow.Flows.CsFlow;
+namespace Microsoft.ML.UFlow.Features;
 
 /// <summary>
 /// CS-Flow's feature extraction as an <see cref="IFeaturizer"/> (METHOD.md C.1): one backbone output, computed on the
 /// normalised input at full size and on its nearest-neighbour copies at 1/2 and 1/4, gives the three maps (finest
-/// first) that a <see cref="Training.CsFlowModule"/> takes. Any single-output featurizer works (e.g. an
+/// first) that the CS-Flow network takes. Any single-output featurizer works (e.g. an
 /// <see cref="OnnxFeaturizer"/> with output <c>stride16</c>).
 /// </summary>
 /// <remarks>The maps returned by <see cref="Extract"/> are owned by this object and overwritten by the next call.</remarks>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Microsoft.ML.UFlow.Tensors;
 
-namespace Microsoft.ML.UFlow.Flows;
+namespace Microsoft.ML.UFlow.Training;
 
 /// <summary>
 /// What a training remembers of its features, so that a continued run (a checkpoint, or another

@@ -1,7 +1,9 @@
-namespace Microsoft.ML.UFlow.Flows.CsFlow;
+using Microsoft.ML.UFlow.Flows;
 
-/// <summary>Training settings of CS-Flow (<see cref="Training.CsFlowTorchTrainer"/>); defaults are the official code's (METHOD.md C.3).</summary>
-public sealed class CsFlowTrainerOptions
+namespace Microsoft.ML.UFlow.Training;
+
+/// <summary>Training settings of CS-Flow (<see cref="CsFlowTorchTrainer"/>); defaults are the official code's (METHOD.md C.3).</summary>
+internal sealed class CsFlowTrainerOptions
 {
     /// <summary>Epochs (default 60, the MTD setting; MVTec AD uses 240 = 4 × 60).</summary>
     public int Epochs { get; set; } = 60;
@@ -33,7 +35,7 @@ public sealed class CsFlowTrainerOptions
     /// <summary>The flow's architecture; <see cref="CsFlowNetworkOptions.Channels"/> is taken from the data when 0.</summary>
     public CsFlowNetworkOptions Network { get; set; } = new();
 
-    /// <summary>Optional callback after each optimiser step of <see cref="Training.CsFlowTorchTrainer.Train"/> (one per batch).</summary>
+    /// <summary>Optional callback after each optimiser step of <see cref="CsFlowTorchTrainer.Train"/> (one per batch).</summary>
     public Action? StepCompleted { get; set; }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the bad setting.</summary>

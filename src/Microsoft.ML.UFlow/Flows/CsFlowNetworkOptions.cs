@@ -1,6 +1,6 @@
-namespace Microsoft.ML.UFlow.Flows.CsFlow;
+namespace Microsoft.ML.UFlow.Flows;
 
-/// <summary>The architecture of a CS-Flow network (<see cref="Training.CsFlowModule"/>); defaults are CS-Flow's (METHOD.md C.2) except the channels.</summary>
+/// <summary>The architecture of a CS-Flow network (METHOD.md C.2), as trained and exported; defaults are CS-Flow's except the channels.</summary>
 public sealed class CsFlowNetworkOptions
 {
     /// <summary>Feature channels C of every scale (304 for EfficientNet-B5; depends on the backbone). Required.</summary>

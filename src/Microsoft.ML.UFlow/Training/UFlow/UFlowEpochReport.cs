@@ -1,7 +1,7 @@
-namespace Microsoft.ML.UFlow.Flows;
+namespace Microsoft.ML.UFlow.Training;
 
-/// <summary>What <see cref="Training.UFlowTorchTrainer"/> reports after each epoch.</summary>
-public sealed class UFlowEpochReport
+/// <summary>What <see cref="UFlowTorchTrainer"/> reports after each epoch.</summary>
+internal sealed class UFlowEpochReport
 {
     /// <summary>0-based epoch.</summary>
     public int Epoch { get; init; }

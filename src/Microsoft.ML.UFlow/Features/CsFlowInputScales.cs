@@ -1,6 +1,6 @@
 using Microsoft.ML.UFlow.Tensors;
 
-namespace Microsoft.ML.UFlow.Flows.CsFlow;
+namespace Microsoft.ML.UFlow.Features;
 
 /// <summary>
 /// CS-Flow's three input scales (METHOD.md C.1): the normalised image at full size, and copies at 1/2 and 1/4 made

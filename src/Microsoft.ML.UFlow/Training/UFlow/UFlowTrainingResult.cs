@@ -1,7 +1,7 @@
-namespace Microsoft.ML.UFlow.Flows;
+namespace Microsoft.ML.UFlow.Training;
 
-/// <summary>The outcome of <see cref="Training.UFlowTorchTrainer.Train"/>.</summary>
-public sealed class UFlowTrainingResult
+/// <summary>The outcome of <see cref="UFlowTorchTrainer.Train"/>.</summary>
+internal sealed class UFlowTrainingResult
 {
     /// <summary>Every epoch's report, in order.</summary>
     public required IReadOnlyList<UFlowEpochReport> Epochs { get; init; }

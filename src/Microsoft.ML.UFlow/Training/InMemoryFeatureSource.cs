@@ -1,9 +1,9 @@
 using Microsoft.ML.UFlow.Tensors;
 
-namespace Microsoft.ML.UFlow.Flows;
+namespace Microsoft.ML.UFlow.Training;
 
 /// <summary>An <see cref="IFeatureBatchSource"/> over per-scale tensors that hold every sample (N×C×H×W each).</summary>
-public sealed class InMemoryFeatureSource : IFeatureBatchSource
+internal sealed class InMemoryFeatureSource : IFeatureBatchSource
 {
     private readonly Tensor[] _scales;
 

@@ -1,4 +1,4 @@
-namespace Microsoft.ML.UFlow.Flows;
+namespace Microsoft.ML.UFlow.Training;
 
 /// <summary>
 /// Thrown when the loss or a weight becomes NaN or infinite during training. The flow has been reset to the last good

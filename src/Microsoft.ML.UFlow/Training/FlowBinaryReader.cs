@@ -1,17 +1,17 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Microsoft.ML.UFlow.Flows;
+namespace Microsoft.ML.UFlow.Training;
 
 /// <summary>
-/// Bounded little-endian reading (and the matching float writing) shared by the flow model serializers. Every length
+/// Bounded little-endian reading (and the matching float writing) shared by the training checkpoints. Every length
 /// and count is checked against a sane limit and against the bytes left in the stream before anything is allocated,
 /// so a damaged file fails with one <see cref="InvalidDataException"/> that names it, never with an out-of-memory,
 /// overflow or argument error.
 /// </summary>
 internal sealed class FlowBinaryReader : IDisposable
 {
-    /// <summary>The longest string (UTF-8 bytes) a model file may hold: names and metadata are far shorter.</summary>
+    /// <summary>The longest string (UTF-8 bytes) a checkpoint may hold: names and metadata are far shorter.</summary>
     public const int MaxStringBytes = 1 << 20;
 
     private readonly Stream _stream;

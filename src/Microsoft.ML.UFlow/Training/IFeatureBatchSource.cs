@@ -1,13 +1,13 @@
 using Microsoft.ML.UFlow.Tensors;
 
-namespace Microsoft.ML.UFlow.Flows;
+namespace Microsoft.ML.UFlow.Training;
 
 /// <summary>
 /// Training data for the flow: cached feature tensors, one per scale, for any list of sample indices. The API layer
 /// implements it over an ONNX featurizer and a feature cache; <see cref="InMemoryFeatureSource"/> serves tensors
 /// already in memory.
 /// </summary>
-public interface IFeatureBatchSource
+internal interface IFeatureBatchSource
 {
     /// <summary>The number of samples.</summary>
     int Count { get; }

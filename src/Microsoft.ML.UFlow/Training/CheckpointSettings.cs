@@ -1,4 +1,4 @@
-namespace Microsoft.ML.UFlow.Flows;
+namespace Microsoft.ML.UFlow.Training;
 
 /// <summary>The check both training checkpoints make before continuing: each saved setting equals the requested one.</summary>
 internal static class CheckpointSettings

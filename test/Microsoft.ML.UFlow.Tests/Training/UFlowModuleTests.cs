@@ -187,6 +187,24 @@ public sealed class UFlowModuleTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_global_scale_is_PyTorchs_softplus_on_both_sides_of_the_threshold_with_finite_gradients()
+    {
+        // β·g from far below to far above the threshold 20; at g = 400, e^{β·g} overflows float32, which must not reach the gradient.
+        float[] g = [-30f, -1f, 0f, 1f, FlowStepModule.GlobalScaleInit, 39.9f, 40f, 40.1f, 60f, 400f];
+        using var generator = new Generator(1);
+        using var step = new FlowStepModule(g.Length, 1, generator);
+        using var scope = NewDisposeScope();
+        using (no_grad()) step.GlobalScale.copy_(tensor(g));
+        Tensor applied = step.AppliedScale();
+        static double Softplus(double v) => 0.5 * v > 20 ? v : Math.Log(1 + Math.Exp(0.5 * v)) / 0.5;
+        TorchAssert.AllClose("0.1·softplus", g.Select(v => (float)(0.1 * Softplus(v))).ToArray(), applied.data<float>().ToArray(), 1e-6, 0, output);
+        applied.sum().backward();
+        // d/dg 0.1·softplus_β(g) = 0.1·sigmoid(β·g) up to the threshold, 0.1 above it.
+        float[] expectedGradient = g.Select(v => 0.5 * v > 20 ? 0.1f : (float)(0.1 / (1 + Math.Exp(-0.5 * v)))).ToArray();
+        TorchAssert.AllClose("its gradient", expectedGradient, step.GlobalScale.grad!.data<float>().ToArray(), 1e-5, 0, output);
+    }
+
+    [Fact]
     public void Features_of_the_wrong_shape_are_refused_with_the_expected_shape()
     {
         using var module = new UFlowModule(Small);

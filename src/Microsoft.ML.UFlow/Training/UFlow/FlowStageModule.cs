@@ -32,7 +32,7 @@ internal sealed class FlowStageModule : nn.Module<Tensor, (Tensor Output, Tensor
         for (int s = 1; s < _steps.Length; s++)
         {
             (h, Tensor stepLogDet) = _steps[s].call(h);
-            logDet = logDet.add(stepLogDet);
+            logDet = logDet.Plus(stepLogDet);
         }
         return scope.MoveToOuter(h, logDet);
     }
@@ -45,7 +45,7 @@ internal sealed class FlowStageModule : nn.Module<Tensor, (Tensor Output, Tensor
         for (int s = _steps.Length - 2; s >= 0; s--)
         {
             (x, Tensor stepLogDet) = _steps[s].inverse(x);
-            logDet = logDet.add(stepLogDet);
+            logDet = logDet.Plus(stepLogDet);
         }
         return scope.MoveToOuter(x, logDet);
     }

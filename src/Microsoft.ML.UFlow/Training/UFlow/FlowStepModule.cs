@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -22,6 +23,12 @@ internal sealed class FlowStepModule : nn.Module<Tensor, (Tensor Output, Tensor 
     /// <summary>FrEIA's fixed 0.1 factor on the subnet output.</summary>
     public const double SubnetOutputScale = 0.1;
 
+    /// <summary>β of the global scale's softplus (FrEIA's AllInOneBlock).</summary>
+    public const double SoftplusBeta = 0.5;
+
+    /// <summary>PyTorch's softplus threshold: above β·g = 20 the softplus is g itself.</summary>
+    public const double SoftplusThreshold = 20;
+
     /// <summary>The initial raw global scale g₀ = 2·ln(e⁵ − 1), for which 0.1·softplus_{0.5}(g₀) = 1.</summary>
     public static readonly float GlobalScaleInit = (float)(2.0 * Math.Log(Math.Exp(5.0) - 1.0));
 
@@ -41,6 +48,9 @@ internal sealed class FlowStepModule : nn.Module<Tensor, (Tensor Output, Tensor 
     [ComponentName(Name = "perm")]
     private Tensor _perm;
 
+    // Scalar operands held for the module's lifetime (see HeldScalars): the 0.1 factor, α, and softplus's β and threshold.
+    private readonly Scalar _outputScale = SubnetOutputScale, _clamp, _softplusBeta = SoftplusBeta, _softplusThreshold = SoftplusThreshold;
+
     /// <summary>
     /// Creates a step on <paramref name="channels"/> channels with subnet kernel <paramref name="kernelSize"/> on the CPU.
     /// The subnet gets PyTorch's default Conv2d initialisation (weights and biases uniform in ±1/√fan_in) and the
@@ -59,10 +69,12 @@ internal sealed class FlowStepModule : nn.Module<Tensor, (Tensor Output, Tensor 
         if (HiddenChannels < 1) throw new ArgumentOutOfRangeException(nameof(subnetChannelsRatio), subnetChannelsRatio, "The subnet would have no hidden channels.");
         KernelSize = kernelSize;
         AffineClamp = affineClamp;
+        _clamp = affineClamp;
 
         // The module owns its tensors: none may belong to a dispose scope the caller happens to be in.
         using (var scope = NewDisposeScope())
         using (no_grad())
+        using (Scalar globalScaleInit = GlobalScaleInit)
         {
             var conv1 = nn.Conv2d(PassiveChannels, HiddenChannels, kernelSize, padding: kernelSize / 2);
             var conv2 = nn.Conv2d(HiddenChannels, 2 * ActiveChannels, kernelSize, padding: kernelSize / 2);
@@ -70,7 +82,7 @@ internal sealed class FlowStepModule : nn.Module<Tensor, (Tensor Output, Tensor 
             InitConv(conv2, generator);
             _subnet = nn.Sequential(conv1, nn.ReLU(), conv2);
             _convs = [conv1, conv2];
-            _globalScale = (Parameter)new Parameter(full(channels, GlobalScaleInit)).DetachFromDisposeScope();
+            _globalScale = (Parameter)new Parameter(full(channels, globalScaleInit)).DetachFromDisposeScope();
             _globalOffset = (Parameter)new Parameter(zeros(channels)).DetachFromDisposeScope();
             _perm = randperm(channels, generator: generator).DetachFromDisposeScope();
         }
@@ -142,23 +154,24 @@ internal sealed class FlowStepModule : nn.Module<Tensor, (Tensor Output, Tensor 
         // a = 0.1·conv2(h); t' = t·scale₂ + offset₂ comes straight out of the convolution.
         Conv2d conv2 = _convs[1];
         Tensor w2 = conv2.weight, b2 = conv2.bias!;
-        Tensor tScale = scale.narrow(0, c1, c2).mul(SubnetOutputScale);
-        Tensor weight = cat([w2.narrow(0, 0, c2).mul(SubnetOutputScale), w2.narrow(0, c2, c2).mul(tScale.view(c2, 1, 1, 1))], 0);
-        Tensor bias = cat([b2.narrow(0, 0, c2).mul(SubnetOutputScale), b2.narrow(0, c2, c2).mul(tScale).add(_globalOffset.narrow(0, c1, c2))], 0);
+        Tensor tScale = scale.narrow(0, c1, c2).mul(_outputScale);
+        Tensor weight = cat([w2.narrow(0, 0, c2).mul(_outputScale), w2.narrow(0, c2, c2).mul(tScale.view(c2, 1, 1, 1))], 0);
+        Tensor bias = cat([b2.narrow(0, 0, c2).mul(_outputScale), b2.narrow(0, c2, c2).mul(tScale).Plus(_globalOffset.narrow(0, c1, c2))], 0);
         Tensor hidden = nn.functional.relu(_convs[0].call(x1));
         Tensor a = nn.functional.conv2d(hidden, weight, bias, padding: [KernelSize / 2, KernelSize / 2]);
 
         // j = α·tanh(s); y2' = (x2·e^j + t)·scale₂ + offset₂ = x2·e^(j + ln scale₂) + t'.
         Tensor[] st = a.split([c2, c2], 1);
         Tensor tanhS = st[0].tanh();
-        Tensor growth = logScale.narrow(0, c1, c2).view(1, c2, 1, 1).add(tanhS, AffineClamp).exp_();
-        Tensor y2 = st[1].addcmul(x2, growth, 1);
-        Tensor v1 = _globalOffset.narrow(0, 0, c1).view(1, c1, 1, 1).addcmul(x1, scale.narrow(0, 0, c1).view(1, c1, 1, 1), 1);
+        Tensor growth = logScale.narrow(0, c1, c2).view(1, c2, 1, 1).add(tanhS, _clamp).exp_();
+        Tensor y2 = st[1].addcmul(x2, growth, HeldScalars.One);
+        Tensor v1 = _globalOffset.narrow(0, 0, c1).view(1, c1, 1, 1).addcmul(x1, scale.narrow(0, 0, c1).view(1, c1, 1, 1), HeldScalars.One);
 
         // out[:, c] = v[:, perm[c]]: channel i of v goes to output channel perm⁻¹(i).
         Tensor inverse = _perm.argsort();
         Tensor output = empty_like(x).index_copy_(1, inverse.narrow(0, 0, c1), v1).index_copy_(1, inverse.narrow(0, c1, c2), y2);
-        Tensor logDet = tanhS.sum([1, 2, 3]).mul(AffineClamp).add(logScale.sum().mul(x.shape[2] * x.shape[3]));
+        using Scalar positions = x.shape[2] * x.shape[3];
+        Tensor logDet = tanhS.sum([1, 2, 3]).mul(_clamp).Plus(logScale.sum().mul(positions));
         return scope.MoveToOuter(output, logDet);
     }
 
@@ -172,16 +185,27 @@ internal sealed class FlowStepModule : nn.Module<Tensor, (Tensor Output, Tensor 
         Tensor v = empty_like(y).index_copy_(1, _perm, y);
         Tensor u = v.sub(_globalOffset.view(channelShape)).div(scale.view(channelShape));
         Tensor x1 = u.narrow(1, 0, c1);
-        Tensor a = _subnet.call(x1).mul(SubnetOutputScale);
-        Tensor j = a.narrow(1, 0, c2).tanh().mul(AffineClamp);
+        Tensor a = _subnet.call(x1).mul(_outputScale);
+        Tensor j = a.narrow(1, 0, c2).tanh().mul(_clamp);
         Tensor x2 = u.narrow(1, c1, c2).sub(a.narrow(1, c2, c2)).mul(j.neg().exp());
         Tensor input = cat([x1, x2], 1);
-        Tensor logDet = j.sum([1, 2, 3]).add(scale.log().sum().mul(y.shape[2] * y.shape[3]));
+        using Scalar positions = y.shape[2] * y.shape[3];
+        Tensor logDet = j.sum([1, 2, 3]).Plus(scale.log().sum().mul(positions));
         return scope.MoveToOuter(input, logDet);
     }
 
-    /// <summary>0.1·softplus_{β=0.5}(g) (PyTorch threshold 20: linear above β·g = 20).</summary>
-    private Tensor AppliedScale() => nn.functional.softplus(_globalScale, beta: 0.5, threshold: 20).mul(SubnetOutputScale);
+    /// <summary>
+    /// 0.1·softplus_{β=0.5}(g), with PyTorch's threshold: g itself where β·g &gt; 20, ln(1 + e^{β·g})/β elsewhere (its
+    /// kernel's arithmetic). Written out because TorchSharp's <c>softplus</c> turns β and the threshold into scalars
+    /// that nothing holds; the clamp keeps e^{β·g} finite where the other branch is taken, so no NaN reaches the gradient.
+    /// </summary>
+    internal Tensor AppliedScale()
+    {
+        using var scope = NewDisposeScope();
+        Tensor scaled = _globalScale.mul(_softplusBeta);
+        Tensor soft = scaled.clamp_max(_softplusThreshold).exp().log1p().div(_softplusBeta);
+        return scope.MoveToOuter(where(scaled.gt(_softplusThreshold), _globalScale, soft).mul(_outputScale));
+    }
 
     /// <summary>PyTorch's Conv2d default: kaiming_uniform(a = √5) = uniform ±1/√fan_in for the weight, the same bound for the bias.</summary>
     private static void InitConv(Conv2d conv, Generator generator)
@@ -196,7 +220,14 @@ internal sealed class FlowStepModule : nn.Module<Tensor, (Tensor Output, Tensor 
     protected override void Dispose(bool disposing)
     {
         // The base class disposes this module's own parameters and buffers.
-        if (disposing) _subnet.Dispose();
+        if (disposing)
+        {
+            _subnet.Dispose();
+            _outputScale.Dispose();
+            _clamp.Dispose();
+            _softplusBeta.Dispose();
+            _softplusThreshold.Dispose();
+        }
         base.Dispose(disposing);
     }
 }

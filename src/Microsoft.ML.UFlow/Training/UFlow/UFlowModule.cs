@@ -121,7 +121,7 @@ internal sealed class UFlowModule : nn.Module<IReadOnlyList<Tensor>, (Tensor[] L
             latents[l] = parts[1];
             Tensor up = _upsamplings[l]!.call(parts[0]);
             (h, Tensor stageLogDet) = _stages[l - 1].call(cat([inputs[l - 1], up], 1));
-            logDet = logDet.add(stageLogDet);
+            logDet = logDet.Plus(stageLogDet);
         }
         latents[0] = h;
         scope.MoveToOuter(latents);
@@ -144,7 +144,7 @@ internal sealed class UFlowModule : nn.Module<IReadOnlyList<Tensor>, (Tensor[] L
         for (int l = 0; l < levels; l++)
         {
             (Tensor stageIn, Tensor stageLogDet) = _stages[l].inverse(h);
-            logDet = logDet is null ? stageLogDet : logDet.add(stageLogDet);
+            logDet = logDet is null ? stageLogDet : logDet.Plus(stageLogDet);
             int features = Config.Scales[l].Channels;
             inputs[l] = stageIn.narrow(1, 0, features);
             if (l == levels - 1) break;

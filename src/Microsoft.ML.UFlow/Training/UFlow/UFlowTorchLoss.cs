@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.UFlow.Training;
@@ -24,7 +25,8 @@ internal static class UFlowTorchLoss
         if (latents.Count == 0) throw new ArgumentException("At least one latent is needed.", nameof(latents));
         using var scope = NewDisposeScope();
         Tensor squares = latents[0].square().sum([1, 2, 3]);
-        for (int l = 1; l < latents.Count; l++) squares = squares.add(latents[l].square().sum([1, 2, 3]));
-        return scope.MoveToOuter(squares.mul(0.5).sub(logDet));
+        for (int l = 1; l < latents.Count; l++) squares = squares.Plus(latents[l].square().sum([1, 2, 3]));
+        using Scalar half = 0.5; // held to the end (see HeldScalars)
+        return scope.MoveToOuter(squares.mul(half).sub(logDet));
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.ML.UFlow.Data;
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Onnx;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using HostTensor = Microsoft.ML.UFlow.Tensors.Tensor;
@@ -248,7 +249,8 @@ internal sealed class UFlowTorchTrainer : IDisposable
         Tensor loss = UFlowTorchLoss.Compute(latents, logDet);
         float value = loss.item<float>();
         if (!float.IsFinite(value)) return value;
-        (weight == 1.0 ? loss : loss.mul(weight)).backward();
+        using Scalar lossWeight = weight; // held to the end (see HeldScalars)
+        (weight == 1.0 ? loss : loss.mul(lossWeight)).backward();
         return value;
     }
 

@@ -1,5 +1,6 @@
 // MSBuild inline task (RoslynCodeTaskFactory) of build/TorchSharp.Glibcxx.targets: marks one symbol-version
-// requirement of an ELF shared library weak, where the system's libstdc++ does not define that version.
+// requirement of an ELF shared library weak, where the system's libstdc++ does not define that version (or always, for a
+// folder that is installed elsewhere).
 // ELF64 little-endian only (linux-x64, the one platform TorchSharp ships libLibTorchSharp.so for with this problem).
 using System;
 using System.IO;
@@ -11,6 +12,7 @@ public class UFlowMarkGlibcxxRequirementWeak : Task
 {
     [Required] public ITaskItem[] Files { get; set; } = Array.Empty<ITaskItem>();
     [Required] public string VersionName { get; set; } = "";
+    public bool EvenWhereSystemHasIt { get; set; }
 
     private const uint ShtGnuVerneed = 0x6ffffffe;
     private const ushort VerFlagWeak = 0x2;
@@ -24,19 +26,7 @@ public class UFlowMarkGlibcxxRequirementWeak : Task
 
     public override bool Execute()
     {
-        string libstdcxx = Array.Find(s_libstdcxxCandidates, File.Exists);
-        if (libstdcxx == null)
-        {
-            Log.LogMessage(MessageImportance.Low, "UFlow: no system libstdc++.so.6 found; TorchSharp left unpatched.");
-            return true;
-        }
-        // Version names a library defines are NUL-terminated strings of its .dynstr; libstdc++ needs none of its own.
-        byte[] wanted = Encoding.ASCII.GetBytes(VersionName + "\0");
-        if (IndexOf(File.ReadAllBytes(libstdcxx), wanted) >= 0)
-        {
-            Log.LogMessage(MessageImportance.Low, $"UFlow: {libstdcxx} defines {VersionName}; TorchSharp needs no patch.");
-            return true;
-        }
+        if (!EvenWhereSystemHasIt && !SystemLacksVersion()) return true;
         foreach (ITaskItem item in Files)
         {
             try
@@ -50,8 +40,9 @@ public class UFlowMarkGlibcxxRequirementWeak : Task
                         string temp = path + ".uflow-patch.tmp";
                         File.WriteAllBytes(temp, elf);
                         File.Replace(temp, path, null); // rename(2) on Unix
-                        Log.LogMessage(MessageImportance.High,
-                            $"UFlow: marked {VersionName} weak in {path} (system libstdc++ lacks it; see DESIGN.md §3).");
+                        Log.LogMessage(MessageImportance.High, EvenWhereSystemHasIt
+                            ? $"UFlow: marked {VersionName} weak in {path} (for the machines it is installed on; see DESIGN.md §3)."
+                            : $"UFlow: marked {VersionName} weak in {path} (system libstdc++ lacks it; see DESIGN.md §3).");
                         break;
                     case PatchResult.AlreadyWeak:
                         Log.LogMessage(MessageImportance.Low, $"UFlow: {path} already patched.");
@@ -67,6 +58,24 @@ public class UFlowMarkGlibcxxRequirementWeak : Task
             }
         }
         return !Log.HasLoggedErrors;
+    }
+
+    private bool SystemLacksVersion()
+    {
+        string libstdcxx = Array.Find(s_libstdcxxCandidates, File.Exists);
+        if (libstdcxx == null)
+        {
+            Log.LogMessage(MessageImportance.Low, "UFlow: no system libstdc++.so.6 found; TorchSharp left unpatched.");
+            return false;
+        }
+        // Version names a library defines are NUL-terminated strings of its .dynstr; libstdc++ needs none of its own.
+        byte[] wanted = Encoding.ASCII.GetBytes(VersionName + "\0");
+        if (IndexOf(File.ReadAllBytes(libstdcxx), wanted) >= 0)
+        {
+            Log.LogMessage(MessageImportance.Low, $"UFlow: {libstdcxx} defines {VersionName}; TorchSharp needs no patch.");
+            return false;
+        }
+        return true;
     }
 
     private enum PatchResult { NotRequired, AlreadyWeak, Patched }

@@ -3,11 +3,15 @@ using Microsoft.ML.UFlow;
 
 // The README program: train U-Flow on MVTec AD bottle, save an ordinary ML.NET model, load it as any ML.NET program would,
 // evaluate it (image, pixels, per defect type) and predict one image.
-// Usage: dotnet run --project examples/BottleAnomalyDetection -c Release -- [BOTTLE_FOLDER] [MOBILENETV2_ONNX] [EPOCHS]
-// Defaults: data/mvtec_ad/bottle and models/mobilenetv2_1.0_imagenet_features.onnx of ../shared beside the repository, 30 epochs.
+// It references the Microsoft.ML.UFlow package and TorchSharp-cpu; run `dotnet pack Microsoft.ML.UFlow.sln -c Release`
+// in the repository first (examples/NuGet.config takes the package from artifacts/).
+// Usage: dotnet run --project examples/BottleAnomalyDetection -c Release -- [BOTTLE_FOLDER] [MOBILENETV2_ONNX] [EPOCHS] [MODEL_ZIP]
+// Defaults: data/mvtec_ad/bottle and models/mobilenetv2_1.0_imagenet_features.onnx of ../shared beside the repository,
+// 30 epochs, bottle.zip in the current folder (examples/InspectionService scores a folder of images with it).
 string bottle = args.Length > 0 ? args[0] : Shared("data", "mvtec_ad", "bottle");
 string mobilenetv2 = args.Length > 1 ? args[1] : Shared("models", "mobilenetv2_1.0_imagenet_features.onnx");
 int epochs = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 30;
+string modelPath = args.Length > 3 ? args[3] : "bottle.zip";
 
 var ml = new MLContext(seed: 0);
 IDataView train = ml.Data.LoadAnomalyImages(bottle, AnomalyImageSplit.Train); // ImagePath, Label (Single, 1 = anomalous), MaskPath, DefectType
@@ -18,10 +22,13 @@ var pipeline = ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnN
     .Append(ml.AnomalyDetection.Trainers.UFlow(new UFlowTrainer.Options { Epochs = epochs }))
     .Append(ml.Transforms.SegmentWithNfa());
 ITransformer model = pipeline.Fit(train);
-ml.Model.Save(model, train.Schema, "bottle.zip");
+ml.Model.Save(model, train.Schema, modelPath);
 
 // any ML.NET program, in another process:
-ITransformer loaded = new MLContext().Model.Load("bottle.zip", out _);
+ITransformer loaded = new MLContext().Model.Load(modelPath, out _);
+var facts = UFlowModelInfo.Read(loaded);                       // method, scales, map size, threshold, library version
+Console.WriteLine($"{modelPath}: {facts.Method}, map {facts.MapSize}x{facts.MapSize}, threshold {facts.Threshold:F4}, " +
+                  $"written by Microsoft.ML.UFlow {facts.LibraryVersion}");
 IDataView scored = loaded.Transform(test);                     // Score, PredictedLabel, AnomalyMap, LogNfa, SegmentationMask
 var m = ml.AnomalyDetection.Evaluate(scored);                  // ML.NET's own evaluator: image AUROC (AnomalyDetectionMetrics, in Microsoft.ML.Data)
 SegmentationMetrics s = ml.AnomalyDetection.EvaluateSegmentation(scored);    // pixel AUROC, AUPRO, mIoU at log NFA < 0, F1-max

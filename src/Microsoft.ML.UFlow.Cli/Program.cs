@@ -1,6 +1,8 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using Microsoft.ML.UFlow.Cli.Bench;
 using Microsoft.ML.UFlow.Cli.Commands;
+using Spectre.Console;
 
 namespace Microsoft.ML.UFlow.Cli;
 
@@ -17,6 +19,21 @@ internal static class Program
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
-        return root.Parse(args).Invoke();
+        ParseResult parsed = root.Parse(args.Length == 0 ? ["--help"] : args); // a bare `uflow` shows the commands
+        if (parsed.Errors.Count > 0) return UsageError(parsed);
+        return parsed.Invoke();
+    }
+
+    // A wrong command line gets one error line, as every other failure (CliErrors), not the errors followed by the
+    // whole help text; the line says where the options are listed.
+    private static int UsageError(ParseResult parsed)
+    {
+        var names = new List<string>();
+        for (SymbolResult? r = parsed.CommandResult; r is CommandResult c && c.Parent is not null; r = c.Parent)
+            names.Insert(0, c.Command.Name);
+        string command = string.Join(' ', ["uflow", .. names]);
+        string errors = string.Join(" ", parsed.Errors.Select(e => e.Message));
+        AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(errors)} ('{Markup.Escape(command)} --help' lists the options.)");
+        return 1;
     }
 }

@@ -73,7 +73,7 @@ public static class TorchRuntime
                 "Training needs libtorch through TorchSharp, and it could not be loaded: " + Innermost(e).Message + " " +
                 $"Reference a backend package in the application ({CpuBackendPackage} for the CPU, {CudaBackendPackages} " +
                 "for an NVIDIA GPU). On Debian 12 or Ubuntu 22.04 the build marks TorchSharp's GLIBCXX_3.4.32 " +
-                "requirement weak in the output folder (build/TorchSharp.Glibcxx.targets); a copy of libLibTorchSharp.so " +
+                "requirement weak in the output folder (TorchSharp.Glibcxx.targets, in this package's buildTransitive/ folder); a copy of libLibTorchSharp.so " +
                 "from elsewhere needs the same. Inference does not need libtorch.", e);
         }
     }

@@ -14,6 +14,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(FeaturesBenchCommand.Create());
         bench.Subcommands.Add(MetricsBenchCommand.Create());
         bench.Subcommands.Add(NfaBenchCommand.Create());
+        bench.Subcommands.Add(NfaDiagnosticsBenchCommand.Create());
         bench.Subcommands.Add(ImagingBenchCommand.Create());
         bench.Subcommands.Add(CsFlowBenchCommand.Create());
         bench.Subcommands.Add(FlowBenchCommand.Create());

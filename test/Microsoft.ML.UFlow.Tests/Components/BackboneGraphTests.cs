@@ -87,7 +87,7 @@ public sealed class BackboneGraphTests
     [Fact]
     public void OutputNames_of_the_mscait_fixture_is_its_one_token_output()
     {
-        IReadOnlyList<string> names = BackboneGraph.OutputNames(File.ReadAllBytes(Features.MsCaitFixtures.File("mscait_coarse.onnx")), "coarse");
+        IReadOnlyList<string> names = BackboneGraph.OutputNames(File.ReadAllBytes(MsCaitFixtures.File("mscait_coarse.onnx")), "coarse");
         Assert.Equal(["tokens"], names);
     }
 
@@ -136,15 +136,15 @@ public sealed class MsCaitGraphTests
     [Fact]
     public void The_merged_graph_reproduces_pytorchs_maps()
     {
-        using var doc = Features.MsCaitFixtures.Json("mscait.json");
-        float[] expected = Features.MsCaitFixtures.RawFloats("mscait_expected.f32");
-        byte[] fine = File.ReadAllBytes(Features.MsCaitFixtures.File("mscait_fine.onnx"));
-        byte[] coarse = File.ReadAllBytes(Features.MsCaitFixtures.File("mscait_coarse.onnx"));
+        using var doc = MsCaitFixtures.Json("mscait.json");
+        float[] expected = MsCaitFixtures.RawFloats("mscait_expected.f32");
+        byte[] fine = File.ReadAllBytes(MsCaitFixtures.File("mscait_fine.onnx"));
+        byte[] coarse = File.ReadAllBytes(MsCaitFixtures.File("mscait_coarse.onnx"));
         var prepared = BackboneGraph.PrepareMsCait(fine, coarse, "Pixels", "Features", 448);
         Assert.Equal(new[] { (24, 28, 28), (16, 14, 14) }, prepared.Scales);
 
         // The fixture's input is the normalised pattern; the graph takes pixels, so undo the normalisation.
-        var pattern = Features.MsCaitFixtures.Pattern(2, 448);
+        var pattern = MsCaitFixtures.Pattern(2, 448);
         float[] normalised = pattern.Span.ToArray();
         var pixels = new float[normalised.Length];
         int plane = 448 * 448;

@@ -1,11 +1,11 @@
-"""Exports the two ONNX models the MS-CaiT featurizer (Microsoft.ML.UFlow.Features.MsCaitFeaturizer) needs.
+"""Exports the two ONNX models the MS-CaiT featurizer (ml.Transforms.CaiTFeaturizer, Onnx/BackboneGraph.PrepareMsCait) needs.
 
 U-Flow's MS-CaiT (METHOD.md A.2.1) runs two ImageNet-pretrained timm models, frozen:
   fine   cait_m48_448 (cait_m48_448.fb_dist_in1k), 448x448 input, first 41 blocks -> tokens (B, 784, 768)
   coarse cait_s24_224 (cait_s24_224.fb_dist_in1k), 224x224 input, first 21 blocks -> tokens (B, 196, 384)
 Each exported graph is: patch embedding -> + pos_embed -> blocks[:k] -> final LayerNorm (no class token, no
 class-attention blocks, no head), with input 'input' [B, 3, S, S] and output 'tokens' [B, N, D], dynamic batch.
-The featurizer does the rest in .NET: the bicubic align-corners 448 -> 224 downsampling of the normalised image for the
+The featurizer does the rest in its merged graph: the bicubic align-corners 448 -> 224 downsampling of the normalised image for the
 coarse model, and the row-major reshape of tokens into maps.
 
 Usage (on a machine with internet access or a populated timm/Hugging Face cache):

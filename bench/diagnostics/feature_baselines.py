@@ -1,6 +1,6 @@
 """Image-level baselines on cached CS-Flow features: how separable are normal and defective test images with a
 given backbone/layer/input size, independently of any flow? Reads the feature caches written by
-`uflow bench csflow --cache DIR` (Features/FeatureTensorFile.cs: magic UFLOWFT1, int32 version, int32 scale count,
+`uflow bench csflow --cache DIR` (src/Microsoft.ML.UFlow.Benchmarks/Featurization/FeatureTensorFile.cs: magic UFLOWFT1, int32 version, int32 scale count,
 int32 N, C, H, W per scale, then every scale's float32 NCHW values; the older header-less layout, per scale int32
 N, C, H, W then its values, is read too).
 

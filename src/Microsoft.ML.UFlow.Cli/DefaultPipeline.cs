@@ -1,6 +1,6 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
-using Microsoft.ML.UFlow.Features;
+using Microsoft.ML.UFlow.Onnx;
 
 namespace Microsoft.ML.UFlow.Cli;
 
@@ -76,19 +76,11 @@ internal static class DefaultPipeline
             ?? throw new ArgumentException($"Cannot choose the CS-Flow output of '{Path.GetFileName(backbone)}' (it has none of {string.Join(", ", s_knownCsFlowLayers)}); pass --layer.");
     }
 
-    /// <summary>The first of <paramref name="candidates"/> whose outputs the model has (probed by opening it), or null.</summary>
+    /// <summary>The first of <paramref name="candidates"/> whose outputs are all outputs of the model, or null.</summary>
     private static string[]? FirstKnown(string backbone, IEnumerable<string[]> candidates)
     {
         if (!File.Exists(backbone)) throw new FileNotFoundException($"Backbone '{backbone}' does not exist.", backbone);
-        foreach (string[] outputs in candidates)
-        {
-            try
-            {
-                using var probe = new OnnxFeaturizer(backbone, outputs);
-                return outputs;
-            }
-            catch (ArgumentException) { } // an output the model does not have
-        }
-        return null;
+        var outputs = BackboneGraph.OutputNames(File.ReadAllBytes(backbone), Path.GetFileName(backbone)).ToHashSet();
+        return candidates.FirstOrDefault(set => set.All(outputs.Contains));
     }
 }

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
-using Microsoft.ML.UFlow.Cli.Bench;
+using Microsoft.ML.UFlow.Benchmarks;
 using Microsoft.ML.UFlow.Cli.Commands;
 using Spectre.Console;
 
@@ -18,10 +18,11 @@ internal static class Program
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());
-        root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create(DefaultPipeline.ResolveLayers));
         ParseResult parsed = root.Parse(args.Length == 0 ? ["--help"] : args); // a bare `uflow` shows the commands
         if (parsed.Errors.Count > 0) return UsageError(parsed);
-        return parsed.Invoke();
+        // Any command's failure is one error line (CliErrors), the benches' too (they are in their own assembly).
+        return CliErrors.Run(() => parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
     }
 
     // A wrong command line gets one error line, as every other failure (CliErrors), not the errors followed by the

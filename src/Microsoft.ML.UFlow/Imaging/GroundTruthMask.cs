@@ -5,11 +5,17 @@ namespace Microsoft.ML.UFlow.Imaging;
 /// <summary>
 /// A ground-truth mask as the metrics see it (METHOD.md Part B): grey, resized like the image to the input size (PIL
 /// bilinear), scaled to [0, 1], resized bilinearly (align_corners = false, no antialias) to the evaluation size, then
-/// binarised at &gt; 0.5.
+/// binarised at &gt; 0.5. Public so that a picture of a result (a contour drawn with <see cref="MaskContour"/>) shows
+/// the defect exactly as the evaluators counted it.
 /// </summary>
-internal static class GroundTruthMask
+public static class GroundTruthMask
 {
     /// <summary>Writes the binary (0/1) mask of <paramref name="mask"/> at <paramref name="evaluationSize"/>² into <paramref name="destination"/>.</summary>
+    /// <param name="mask">The decoded mask image (<see cref="ImageDecoder.Decode(string)"/>); colour masks are made grey.</param>
+    /// <param name="inputSize">The model's square input side, to which the image was resized.</param>
+    /// <param name="evaluationSize">The side of the anomaly map the mask is compared with.</param>
+    /// <param name="destination">Row-major, <paramref name="evaluationSize"/>² values; receives 0 (normal) or 1 (defect).</param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> does not hold <paramref name="evaluationSize"/>² values.</exception>
     public static void Prepare(Image mask, int inputSize, int evaluationSize, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(mask);

@@ -62,6 +62,19 @@ public static class BackboneGraph
         return Finish(model, nodes, pixelsName, height, width, layers, shapes, outputName, prefix);
     }
 
+    /// <summary>
+    /// The names of the backbone's graph outputs, in the graph's order: for example to choose, among known layer sets,
+    /// one that the backbone has (any inner value of the graph can be chosen as a layer too; see <see cref="Prepare"/>).
+    /// </summary>
+    /// <param name="backbone">The backbone's ONNX bytes.</param>
+    /// <param name="sourceName">The file name, for error messages.</param>
+    /// <exception cref="ArgumentException">The bytes are not an ONNX model (the message names <paramref name="sourceName"/>).</exception>
+    public static IReadOnlyList<string> OutputNames(byte[] backbone, string sourceName)
+    {
+        ArgumentNullException.ThrowIfNull(backbone);
+        return Parse(backbone, sourceName).Graph.Output.Select(o => o.Name).ToArray();
+    }
+
     // The backbone's one float32 NCHW image input (initializers listed as inputs by old exporters are not inputs).
     private static string SingleImageInput(GraphProto graph, string sourceName)
     {

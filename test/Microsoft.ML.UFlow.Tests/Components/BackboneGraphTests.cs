@@ -71,6 +71,27 @@ public sealed class BackboneGraphTests
     }
 
     [SharedDataFact]
+    public void OutputNames_lists_the_layers_of_mobilenetv2()
+    {
+        IReadOnlyList<string> names = BackboneGraph.OutputNames(File.ReadAllBytes(SharedData.File("models", "mobilenetv2_1.0_imagenet_features.onnx")!), "mobilenetv2");
+        Assert.Superset(new HashSet<string> { "stride4", "stride8", "stride16" }, names.ToHashSet());
+    }
+
+    [Fact]
+    public void OutputNames_of_bytes_that_are_not_onnx_are_refused_with_the_name()
+    {
+        var e = Assert.Throws<ArgumentException>(() => BackboneGraph.OutputNames([1, 2, 3, 4, 5], "junk.onnx"));
+        Assert.Contains("junk.onnx", e.Message);
+    }
+
+    [Fact]
+    public void OutputNames_of_the_mscait_fixture_is_its_one_token_output()
+    {
+        IReadOnlyList<string> names = BackboneGraph.OutputNames(File.ReadAllBytes(MsCaitFixtures.File("mscait_coarse.onnx")), "coarse");
+        Assert.Equal(["tokens"], names);
+    }
+
+    [SharedDataFact]
     public void CsFlow_scales_are_the_backbone_on_every_2nd_and_4th_pixel()
     {
         byte[] model = File.ReadAllBytes(SharedData.File("models", "mobilenetv2_1.0_imagenet_features.onnx")!);
@@ -115,15 +136,15 @@ public sealed class MsCaitGraphTests
     [Fact]
     public void The_merged_graph_reproduces_pytorchs_maps()
     {
-        using var doc = Features.MsCaitFixtures.Json("mscait.json");
-        float[] expected = Features.MsCaitFixtures.RawFloats("mscait_expected.f32");
-        byte[] fine = File.ReadAllBytes(Features.MsCaitFixtures.File("mscait_fine.onnx"));
-        byte[] coarse = File.ReadAllBytes(Features.MsCaitFixtures.File("mscait_coarse.onnx"));
+        using var doc = MsCaitFixtures.Json("mscait.json");
+        float[] expected = MsCaitFixtures.RawFloats("mscait_expected.f32");
+        byte[] fine = File.ReadAllBytes(MsCaitFixtures.File("mscait_fine.onnx"));
+        byte[] coarse = File.ReadAllBytes(MsCaitFixtures.File("mscait_coarse.onnx"));
         var prepared = BackboneGraph.PrepareMsCait(fine, coarse, "Pixels", "Features", 448);
         Assert.Equal(new[] { (24, 28, 28), (16, 14, 14) }, prepared.Scales);
 
         // The fixture's input is the normalised pattern; the graph takes pixels, so undo the normalisation.
-        var pattern = Features.MsCaitFixtures.Pattern(2, 448);
+        var pattern = MsCaitFixtures.Pattern(2, 448);
         float[] normalised = pattern.Span.ToArray();
         var pixels = new float[normalised.Length];
         int plane = 448 * 448;

@@ -1,6 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.UFlow.Benchmarks.Featurization;
 using Microsoft.ML.UFlow.Data;
-using Microsoft.ML.UFlow.Features;
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Imaging;
 using Microsoft.ML.UFlow.Onnx;

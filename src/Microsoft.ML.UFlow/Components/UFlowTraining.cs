@@ -19,8 +19,9 @@ internal static class UFlowTraining
     public static Result Train(UFlowConfig config, FeatureCache cache, UFlowTrainer.Options options, IProgress<TrainingProgress>? progress)
     {
         HeldOutSplit split = HeldOutSplit.Choose(cache.Count, options.HeldOutFraction, options.Seed, nameof(UFlowTrainer));
-        var source = new CacheSource(cache, split.Training);
-        var heldOutSource = split.HeldOut.Length == 0 ? null : new CacheSource(cache, split.HeldOut);
+        var all = new CacheSource(cache);
+        var source = new SubsetFeatureSource(all, split.Training);
+        var heldOutSource = split.HeldOut.Length == 0 ? null : new SubsetFeatureSource(all, split.HeldOut);
         int n = source.Count, batchSize = Math.Min(options.BatchSize, n);
         int stepsPerEpoch = (n + batchSize - 1) / batchSize;
         int totalSteps = stepsPerEpoch * options.Epochs;
@@ -125,16 +126,10 @@ internal static class UFlowTraining
         }
     }
 
-    /// <summary>The cached samples at <paramref name="indices"/> (ascending), as samples 0 … count − 1.</summary>
-    private sealed class CacheSource(FeatureCache cache, int[] indices) : IFeatureBatchSource
+    private sealed class CacheSource(FeatureCache cache) : IFeatureBatchSource
     {
-        public int Count => indices.Length;
+        public int Count => cache.Count;
 
-        public void ReadBatch(ReadOnlySpan<int> sampleIndices, IReadOnlyList<Tensor> destination)
-        {
-            Span<int> mapped = sampleIndices.Length <= 256 ? stackalloc int[sampleIndices.Length] : new int[sampleIndices.Length];
-            for (int i = 0; i < mapped.Length; i++) mapped[i] = indices[sampleIndices[i]];
-            cache.ReadBatch(mapped, destination);
-        }
+        public void ReadBatch(ReadOnlySpan<int> sampleIndices, IReadOnlyList<Tensor> destination) => cache.ReadBatch(sampleIndices, destination);
     }
 }

@@ -117,6 +117,7 @@ internal static class QualityBenchCommand
         UFlowHeldOutEvaluator? heldOutEvaluator = split is { HeldOut.Length: > 0 } ? new UFlowHeldOutEvaluator(new SubsetFeatureSource(allTrain!, split.HeldOut), test.Scales.Length, s.Batch) : null;
         if (heldOutEvaluator is not null) Console.WriteLine($"  held out {heldOutEvaluator.Count} of {split!.Count} training images{(s.Calibrate ? "; NFA calibrated on them every epoch" : "")}");
         HeldOutEvaluation? pendingHeldOut = null;
+        double heldOutSeconds = 0;
         if (s.UnderDispersionGuard) Console.WriteLine("  NFA with the under-dispersion guard (METHOD.md A.7.8; not the official code)");
         int scales = test.Scales.Length;
         var rows = new List<QualityEpochRow>();
@@ -143,7 +144,9 @@ internal static class QualityBenchCommand
             RestoreBestWeights = false,
             ValidationMetric = (f, epoch) =>
             {
+                var heldOutClock = Stopwatch.StartNew();
                 pendingHeldOut = heldOutEvaluator?.Evaluate(f);
+                heldOutSeconds = heldOutClock.Elapsed.TotalSeconds; // not training time
                 bool last = epoch == s.Epochs - 1 || (s.MaxMinutes > 0 && total.Elapsed.TotalMinutes >= s.MaxMinutes);
                 if ((epoch + 1) % s.EvalEvery != 0 && !last) { pending = null; return null; }
                 pending = evaluator.Evaluate(f, s.Calibrate ? LatentCalibrationFactors.FromMeanSquare(pendingHeldOut!.MeanSquarePerScale) : null);
@@ -189,7 +192,7 @@ internal static class QualityBenchCommand
         foreach (QualityEpochRow row in rows) csv.WriteLine(QualityCurveCsv.Row(row, scales, withHeldOut));
         options.EpochCompleted = report =>
         {
-            double evalSeconds = pending?.Seconds ?? 0;
+            double evalSeconds = (pending?.Seconds ?? 0) + heldOutSeconds;
             var row = new QualityEpochRow(report.Epoch, report.Loss, report.Elapsed.TotalSeconds - evalSeconds, pending, PeakBytes(), pendingHeldOut);
             rows.Add(row);
             csv.WriteLine(QualityCurveCsv.Row(row, scales, withHeldOut));

@@ -17,6 +17,9 @@
 # Long runs across sessions: add --checkpoint FILE (the training state is saved there after every epoch); later, the
 # same command with --checkpoint FILE --resume continues the run where it stopped, appending to its CSV and log;
 # --checkpoint FILE --evaluate-only [--under-dispersion-guard] evaluates the saved flow once without training.
+# --held-out F holds out that share of the training images (evaluated every epoch, in the CSV; adds "-ho<F>"), with
+# --calibration held-out the per-epoch NFA is calibrated on them (adds "-cal"); --checkpoint FILE --evaluate-only
+# --held-out F gives the checkpoint's NFA metrics without and with that calibration (before/after, <run>.eval.json).
 set -euo pipefail
 config=${1:?usage: bench/quality.sh <bottle-mobilenetv2|bottle-resnet50v2|bottle-mobilenetv2-anomalib|bottle-resnet50v2-anomalib|mtd-mobilenetv2|mtd-resnet50v2> [uflow options]}
 shift
@@ -65,6 +68,12 @@ if [[ -n $LAYERS ]]; then
 fi
 
 for a in "$@"; do [[ $a == --under-dispersion-guard ]] && run+="-guard"; done
+prev=
+for a in "$@"; do
+  [[ $prev == --held-out && $a != 0 ]] && run+="-ho$a"
+  [[ $prev == --calibration && $a == held-out ]] && run+="-cal"
+  prev=$a
+done
 
 # A run continued with --resume (and its --checkpoint) appends to its log; its curve CSV is continued by uflow itself.
 # --evaluate-only (one evaluation of a checkpoint, no training) logs to <run>.eval.log and leaves the run's log alone.

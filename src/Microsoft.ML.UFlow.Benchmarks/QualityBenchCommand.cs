@@ -10,6 +10,7 @@ using Microsoft.ML.UFlow.Cli;
 using Microsoft.ML.UFlow.Data;
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Metrics;
+using Microsoft.ML.UFlow.Scoring;
 using Microsoft.ML.UFlow.Training;
 using TorchSharp;
 
@@ -54,22 +55,25 @@ internal static class QualityBenchCommand
         var guard = new Option<bool>("--under-dispersion-guard") { Description = "Evaluate the NFA with the opt-in guard of METHOD.md A.7.8 (regions whose minimum statistic is not above the mean are never significant); a deviation from the official code, reported as such." };
         var evaluateOnly = new Option<bool>("--evaluate-only") { Description = "Do not train: evaluate the flow saved in --checkpoint once (e.g. with --under-dispersion-guard) and write <out>.eval.json." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --checkpoint (same settings and data) and append to its curve, instead of starting anew." };
+        var heldOut = new Option<double>("--held-out") { Description = "Share of the normal training images held out from training (at least 4, chosen from --seed): the flow is evaluated on them after every epoch (loss, mean z² per scale, in the curve); with --evaluate-only, the checkpoint's test metrics are given without and with the held-out calibration. 0 = off, the paper's procedure.", DefaultValueFactory = _ => 0 };
+        var calibration = new Option<string>("--calibration") { Description = "NFA latent calibration of the per-epoch evaluation: none, or held-out (each scale's NFA statistic divided by that epoch's held-out mean z²; needs --held-out).", DefaultValueFactory = _ => "none" };
+        calibration.AcceptOnlyFromAmong("none", "held-out");
         var device = new Option<string>("--device") { Description = "TorchSharp device to train and evaluate on: cpu, cuda or cuda:N (cuda needs the TorchSharp-cuda backend instead of TorchSharp-cpu).", DefaultValueFactory = _ => UFlowTorchTrainingOptions.DefaultDevice };
 
         var cmd = new Command("quality", "Train U-Flow with the paper's procedure and evaluate every metric on the test split after each epoch.");
-        foreach (var o in new Option[] { data, backbone, layers, inputSize, epochs, batch, microBatch, lr, patience, evalEvery, flowSteps, seed, maxMinutes, maxTrain, oracle, cache, output, name, checkpoint, resume, guard, evaluateOnly, device }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { data, backbone, layers, inputSize, epochs, batch, microBatch, lr, patience, evalEvery, flowSteps, seed, maxMinutes, maxTrain, oracle, cache, output, name, checkpoint, resume, guard, evaluateOnly, device, heldOut, calibration }) cmd.Options.Add(o);
         cmd.SetAction(p => Run(new Settings(
             p.GetValue(data)!, p.GetValue(backbone)!, p.GetValue(layers), p.GetValue(inputSize), p.GetValue(epochs), p.GetValue(batch), p.GetValue(microBatch), p.GetValue(lr),
             p.GetValue(patience), p.GetValue(evalEvery), p.GetValue(flowSteps), p.GetValue(seed), p.GetValue(maxMinutes), p.GetValue(maxTrain),
             p.GetValue(oracle), p.GetValue(cache), p.GetValue(output)!, p.GetValue(name), p.GetValue(checkpoint), p.GetValue(resume),
-            p.GetValue(guard), p.GetValue(evaluateOnly), p.GetValue(device)!), resolveLayers));
+            p.GetValue(guard), p.GetValue(evaluateOnly), p.GetValue(device)!, p.GetValue(heldOut), p.GetValue(calibration) == "held-out"), resolveLayers));
         return cmd;
     }
 
     private sealed record Settings(
         DirectoryInfo Data, FileInfo Backbone, string? Layers, int InputSize, int Epochs, int Batch, int? MicroBatch, double Lr, int Patience, int EvalEvery,
         int FlowSteps, int Seed, double MaxMinutes, int MaxTrain, bool Oracle, DirectoryInfo? Cache, string Out, string? Name, FileInfo? Checkpoint, bool Resume,
-        bool UnderDispersionGuard, bool EvaluateOnly, string Device);
+        bool UnderDispersionGuard, bool EvaluateOnly, string Device, double HeldOut = 0, bool Calibrate = false);
 
     private static int Run(Settings s, Func<string, string?, string[]> resolveLayers)
     {
@@ -78,6 +82,7 @@ internal static class QualityBenchCommand
         if (s.Resume && s.Checkpoint is null) throw new ArgumentException("--resume continues the run saved in --checkpoint; give --checkpoint too.");
         if (s.EvaluateOnly && (s.Checkpoint is null || !s.Checkpoint.Exists)) throw new ArgumentException("--evaluate-only evaluates the flow saved in --checkpoint; give an existing --checkpoint file.");
         if (s.EvaluateOnly && s.Resume) throw new ArgumentException("--evaluate-only does not train; leave out --resume.");
+        if (s.Calibrate && s.HeldOut == 0) throw new ArgumentException("--calibration held-out needs held-out images: give --held-out too.");
         if (s.Resume && !s.Checkpoint!.Exists) throw new FileNotFoundException($"--resume: there is no checkpoint at '{s.Checkpoint.FullName}'; run without --resume to start the run.", s.Checkpoint.FullName);
         var total = Stopwatch.StartNew();
         const int evaluationSize = 256;
@@ -97,7 +102,7 @@ internal static class QualityBenchCommand
         using (var featurizer = new OnnxFeaturizer(s.Backbone.FullName, outputs))
         {
             string? key = s.Cache is null ? null : Path.Combine(s.Cache.FullName, CacheKey(dataset, s, outputs));
-            if (!s.EvaluateOnly)
+            if (!s.EvaluateOnly || s.HeldOut > 0)
             {
                 trainOrNull = QualityFeatureSet.Build(trainItems, featurizer, s.InputSize, evaluationSize, withMasks: false, key is null ? null : key + $"_train{trainItems.Count}.f32", Progress("featurize train"));
             }
@@ -107,6 +112,13 @@ internal static class QualityBenchCommand
         Console.WriteLine($"  features: {trainInfo}test {test.FeaturizeSeconds:F1} s{(test.FromCache ? " (cache)" : "")}; shapes {string.Join(", ", test.Scales.Select(t => $"{t.C}@{t.H}x{t.W}"))}");
 
         var evaluator = new QualityEvaluator(test, evaluationSize, batchSize: 8, s.Oracle, s.UnderDispersionGuard);
+        // The held-out slice of the training images (none with --held-out 0): evaluated after every epoch, never trained on.
+        HeldOutSplit? split = trainOrNull is { } all ? HeldOutSplit.Choose(all.Count, s.HeldOut, s.Seed, "--held-out") : null;
+        IFeatureBatchSource? allTrain = trainOrNull is { } t1 ? new InMemoryFeatureSource(t1.Scales) : null;
+        UFlowHeldOutEvaluator? heldOutEvaluator = split is { HeldOut.Length: > 0 } ? new UFlowHeldOutEvaluator(new SubsetFeatureSource(allTrain!, split.HeldOut), test.Scales.Length, s.Batch) : null;
+        if (heldOutEvaluator is not null) Console.WriteLine($"  held out {heldOutEvaluator.Count} of {split!.Count} training images{(s.Calibrate ? "; NFA calibrated on them every epoch" : "")}");
+        HeldOutEvaluation? pendingHeldOut = null;
+        double heldOutSeconds = 0;
         if (s.UnderDispersionGuard) Console.WriteLine("  NFA with the under-dispersion guard (METHOD.md A.7.8; not the official code)");
         int scales = test.Scales.Length;
         var rows = new List<QualityEpochRow>();
@@ -133,9 +145,12 @@ internal static class QualityBenchCommand
             RestoreBestWeights = false,
             ValidationMetric = (f, epoch) =>
             {
+                var heldOutClock = Stopwatch.StartNew();
+                pendingHeldOut = heldOutEvaluator?.Evaluate(f);
+                heldOutSeconds = heldOutClock.Elapsed.TotalSeconds; // not training time
                 bool last = epoch == s.Epochs - 1 || (s.MaxMinutes > 0 && total.Elapsed.TotalMinutes >= s.MaxMinutes);
                 if ((epoch + 1) % s.EvalEvery != 0 && !last) { pending = null; return null; }
-                pending = evaluator.Evaluate(f);
+                pending = evaluator.Evaluate(f, s.Calibrate ? LatentCalibrationFactors.FromMeanSquare(pendingHeldOut!.MeanSquarePerScale) : null);
                 return pending.PixelAuroc;
             },
         };
@@ -151,9 +166,14 @@ internal static class QualityBenchCommand
             }
             if (s.EvaluateOnly)
             {
-                using (trainer) return EvaluateCheckpoint(s, trainer, evaluator);
+                using (trainer) return EvaluateCheckpoint(s, trainer, evaluator, heldOutEvaluator, split);
             }
-            rows.AddRange(QualityCurveCsv.Read(csvPath, trainer.CompletedEpochs, scales));
+            if (!(trainer.HeldOut ?? HeldOutSplit.FromHeldOut(split!.Count, [])).SameAs(split!))
+            {
+                trainer.Dispose();
+                throw new InvalidDataException($"The checkpoint '{s.Checkpoint.FullName}' held out other training images than --held-out {s.HeldOut} with --seed {s.Seed} does; resume with the settings it was made with.");
+            }
+            rows.AddRange(QualityCurveCsv.Read(csvPath, trainer.CompletedEpochs, scales, heldOutEvaluator is not null));
             Console.WriteLine($"  resumed from {s.Checkpoint.FullName}: {trainer.CompletedEpochs} epochs done, continuing with epoch {trainer.CompletedEpochs + 1}");
         }
         else
@@ -161,29 +181,31 @@ internal static class QualityBenchCommand
             trainer = new UFlowTorchTrainer(config, options);
         }
         using var owned = trainer;
+        trainer.HeldOut = split; // kept with the checkpoints, so that --resume holds out the same images
         UFlowModule flow = trainer.Module;
         Console.WriteLine($"  flow {flow.Config}; {flow.TrainableParameterCount:N0} trainable parameters; torch threads {torch.get_num_threads()}");
 
         // A resumed run rewrites the curve with the rows up to its checkpoint (a row written after the last checkpoint
         // of a run that was then killed is dropped: that epoch is trained again) and goes on appending.
         using var csv = new StreamWriter(csvPath, append: false, new UTF8Encoding(false)) { AutoFlush = true };
-        csv.WriteLine(QualityCurveCsv.Header(scales));
-        foreach (QualityEpochRow row in rows) csv.WriteLine(QualityCurveCsv.Row(row, scales));
+        bool withHeldOut = heldOutEvaluator is not null;
+        csv.WriteLine(QualityCurveCsv.Header(scales, withHeldOut));
+        foreach (QualityEpochRow row in rows) csv.WriteLine(QualityCurveCsv.Row(row, scales, withHeldOut));
         options.EpochCompleted = report =>
         {
-            double evalSeconds = pending?.Seconds ?? 0;
-            var row = new QualityEpochRow(report.Epoch, report.Loss, report.Elapsed.TotalSeconds - evalSeconds, pending, PeakBytes());
+            double evalSeconds = (pending?.Seconds ?? 0) + heldOutSeconds;
+            var row = new QualityEpochRow(report.Epoch, report.Loss, report.Elapsed.TotalSeconds - evalSeconds, pending, PeakBytes(), pendingHeldOut);
             rows.Add(row);
-            csv.WriteLine(QualityCurveCsv.Row(row, scales));
+            csv.WriteLine(QualityCurveCsv.Row(row, scales, withHeldOut));
             Console.WriteLine(ConsoleRow(row));
             if (s.Checkpoint is not null) UFlowTorchCheckpoint.Save(trainer, s.Checkpoint.FullName);
             if (s.MaxMinutes > 0 && total.Elapsed.TotalMinutes >= s.MaxMinutes) report.StopRequested = stoppedByTime = true;
         };
         QualityFeatureSet train = trainOrNull ?? throw new InvalidOperationException("Training needs the training features.");
-        UFlowTrainingResult result = trainer.Train(new InMemoryFeatureSource(train.Scales));
+        UFlowTrainingResult result = trainer.Train(new SubsetFeatureSource(allTrain!, split!.Training));
         string stop = !result.StoppedEarly ? "max epochs" : stoppedByTime ? "time limit" : "early stopping";
 
-        var summary = Summary(s, label, dataset, outputs, train, test, flow, rows, stop, total.Elapsed.TotalSeconds);
+        var summary = Summary(s, label, dataset, outputs, train, test, flow, rows, stop, total.Elapsed.TotalSeconds, split.HeldOut.Length);
         string jsonPath = s.Out + ".json";
         File.WriteAllText(jsonPath, summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine($"stopped by {stop} after {rows.Count} epochs; wrote {csvPath} and {jsonPath}");
@@ -191,12 +213,17 @@ internal static class QualityBenchCommand
         return 0;
     }
 
-    /// <summary>--evaluate-only: one evaluation of the checkpoint's flow (its current weights), printed and written to &lt;out&gt;.eval.json.</summary>
-    private static int EvaluateCheckpoint(Settings s, UFlowTorchTrainer trainer, QualityEvaluator evaluator)
+    /// <summary>
+    /// --evaluate-only: one evaluation of the checkpoint's flow (its current weights), printed and written to
+    /// &lt;out&gt;.eval.json; with --held-out, also the flow on the held-out images and the test metrics with the NFA
+    /// calibrated on them (before/after on the same weights).
+    /// </summary>
+    private static int EvaluateCheckpoint(Settings s, UFlowTorchTrainer trainer, QualityEvaluator evaluator, UFlowHeldOutEvaluator? heldOutEvaluator, HeldOutSplit? split)
     {
         Console.WriteLine($"  evaluating {s.Checkpoint!.FullName}: {trainer.CompletedEpochs} epochs done, flow {trainer.Module.Config}");
+        HeldOutEvaluation? heldOut = heldOutEvaluator?.Evaluate(trainer.Module);
         QualityMetrics metrics = evaluator.Evaluate(trainer.Module);
-        var row = new QualityEpochRow(trainer.CompletedEpochs - 1, double.NaN, double.NaN, metrics, PeakBytes());
+        var row = new QualityEpochRow(trainer.CompletedEpochs - 1, double.NaN, double.NaN, metrics, PeakBytes(), heldOut);
         Console.WriteLine(ConsoleRow(row));
         var json = new JsonObject
         {
@@ -205,6 +232,18 @@ internal static class QualityBenchCommand
             ["under_dispersion_guard"] = s.UnderDispersionGuard,
             ["metrics"] = MetricsJson(row),
         };
+        if (heldOut is not null)
+        {
+            bool trainedOn = !(trainer.HeldOut ?? HeldOutSplit.FromHeldOut(split!.Count, [])).SameAs(split!);
+            if (trainedOn) Console.WriteLine("  note: the checkpoint did not hold out these images (it was trained on them), so their mean z² is biased low");
+            float[] factors = LatentCalibrationFactors.FromMeanSquare(heldOut.MeanSquarePerScale);
+            Console.WriteLine($"  NFA calibrated on the held-out images (statistic divided by {string.Join("/", heldOut.MeanSquarePerScale.Select(v => F(v, "F3")))}):");
+            var calibrated = row with { Metrics = evaluator.Evaluate(trainer.Module, factors) };
+            Console.WriteLine(ConsoleRow(calibrated));
+            json["held_out_fraction"] = s.HeldOut;
+            json["held_out_trained_on"] = trainedOn;
+            json["metrics_calibrated"] = MetricsJson(calibrated);
+        }
         string path = s.Out + ".eval.json";
         CreateDirectoryFor(path);
         AtomicFile.WriteAllText(path, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
@@ -251,7 +290,8 @@ internal static class QualityBenchCommand
     private static string ConsoleRow(QualityEpochRow r)
     {
         var m = r.Metrics;
-        string head = $"epoch {r.Epoch + 1,4}  loss {F(r.Loss, "F1"),10}  train {F(r.TrainSeconds, "F1"),6} s";
+        string head = $"epoch {r.Epoch + 1,4}  loss {F(r.Loss, "F1"),10}  train {F(r.TrainSeconds, "F1"),6} s"
+            + (r.HeldOut is { } h ? $"  held-out loss {F(h.Loss, "F1")} E[z²] {string.Join("/", h.MeanSquarePerScale.Select(v => F(v, "F3")))}" : "");
         if (m is null) return head;
         return head + $"  eval {F(m.Seconds, "F1")} s  imgAUROC {F(m.ImageAuroc)}  pxAUROC {F(m.PixelAuroc)}  AUPRO {F(m.Aupro)}  F1max {F(m.F1Max)}  "
             + $"mIoU(NFA<0) {F(m.MeanIouNfa)}  oracle {F(m.OracleMeanIou)}@{F(m.OracleThreshold, "F0")}  wide {F(m.WideOracleMeanIou)}@{F(m.WideOracleThreshold, "F0")}  "
@@ -292,13 +332,16 @@ internal static class QualityBenchCommand
             ["anomalous_images_with_detection"] = m.AnomalousImagesWithDetection,
             ["anomalous_images"] = m.AnomalousImages,
             ["normal_mean_z2_per_scale"] = new JsonArray(m.NormalMeanSquarePerScale.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray()),
+            ["held_out_images"] = r.HeldOut is { Images: > 0 } h ? h.Images : null,
+            ["held_out_nll"] = r.HeldOut?.Loss,
+            ["held_out_mean_z2_per_scale"] = r.HeldOut is null ? null : new JsonArray(r.HeldOut.MeanSquarePerScale.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray()),
             // Epochs read back from a resumed run's curve have no per-type metrics (the CSV does not keep them): null.
             ["by_defect_type"] = m.ByDefectType.Count == 0 ? null : DefectTypeJson.Of(m.ByDefectType),
         };
     }
 
     private static JsonObject Summary(Settings s, string label, AnomalyDataset dataset, string[] outputs, QualityFeatureSet train, QualityFeatureSet test,
-        UFlowModule flow, List<QualityEpochRow> rows, string stop, double totalSeconds)
+        UFlowModule flow, List<QualityEpochRow> rows, string stop, double totalSeconds, int heldOutImages)
     {
         var evaluated = rows.Where(r => r.Metrics is not null).ToList();
         var trainSeconds = rows.Select(r => r.TrainSeconds).ToArray();
@@ -323,7 +366,7 @@ internal static class QualityBenchCommand
             ["layers"] = string.Join(",", outputs),
             ["input_size"] = s.InputSize,
             ["evaluation_size"] = 256,
-            ["train_images"] = train.Count,
+            ["train_images"] = train.Count - heldOutImages,
             ["test_images"] = test.Count,
             ["lr"] = s.Lr,
             ["batch"] = s.Batch,
@@ -331,6 +374,9 @@ internal static class QualityBenchCommand
             ["max_epochs"] = s.Epochs,
             ["patience"] = s.Patience,
             ["under_dispersion_guard"] = s.UnderDispersionGuard,
+            ["held_out_fraction"] = s.HeldOut,
+            ["held_out_images"] = heldOutImages,
+            ["nfa_calibration"] = s.Calibrate ? "held_out_scale" : "none",
             ["eval_every"] = s.EvalEvery,
             ["flow_steps"] = s.FlowSteps,
             ["seed"] = s.Seed,

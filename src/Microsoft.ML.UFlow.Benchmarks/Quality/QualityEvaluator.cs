@@ -47,8 +47,12 @@ internal sealed class QualityEvaluator(QualityFeatureSet test, int evaluationSiz
     private readonly float[] _nfa = new float[evaluationSize * evaluationSize];
     private readonly bool[] _mask = new bool[evaluationSize * evaluationSize];
 
-    /// <summary>Evaluates the flow's current weights (forward passes without gradients, on the flow's device).</summary>
-    public QualityMetrics Evaluate(UFlowModule flow)
+    /// <summary>
+    /// Evaluates the flow's current weights (forward passes without gradients, on the flow's device). With
+    /// <paramref name="nfaFactors"/> (the held-out calibration, 1/√s_l per scale) the latents are multiplied by them after
+    /// the anomaly map is computed: the NFA, its metrics and the normal images' mean z² are those of the calibrated latents.
+    /// </summary>
+    public QualityMetrics Evaluate(UFlowModule flow, IReadOnlyList<float>? nfaFactors = null)
     {
         var clock = Stopwatch.StartNew();
         float[][] masks = test.Masks ?? throw new InvalidOperationException("The test split has no masks.");
@@ -75,6 +79,7 @@ internal sealed class QualityEvaluator(QualityFeatureSet test, int evaluationSiz
             }
             IReadOnlyList<Tensor> latents = Forward(flow);
             AnomalyMap.Compute(latents, s, s, _map);
+            if (nfaFactors is not null) LatentCalibrationFactors.Apply(latents, nfaFactors);
             for (int i = 0; i < b; i++)
             {
                 int index = start + i;

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.ML.UFlow.Cli.Report;
 using Spectre.Console;
 using Microsoft.ML.UFlow.Data;
+using Microsoft.ML.UFlow.Onnx;
 
 namespace Microsoft.ML.UFlow.Cli.Commands;
 
@@ -47,11 +48,29 @@ internal static class EvalCommand
         }
     }
 
+    // The held-out normals' facts of a U-Flow model and how far it is from calibrated (models trained without held-out
+    // images say so; CS-Flow has no NFA).
+    private static void PrintCalibration(FlowModelFacts facts, ModelCapabilities caps)
+    {
+        if (!caps.HasNfa) return;
+        if (facts.HeldOut is not { } held)
+        {
+            AnsiConsole.MarkupLine("held-out normals: none (trained on every image), NFA calibration none");
+            return;
+        }
+        string calibration = facts.Calibration == LatentCalibration.HeldOutScale
+            ? $"held-out (statistic divided by {CalibrationReport.List(facts.CalibrationDivisors!)})"
+            : "none";
+        AnsiConsole.MarkupLine(Markup.Escape($"held-out normals ({held.Images} images): loss {CalibrationReport.Number(held.Loss)}, mean z² per scale {CalibrationReport.List(held.MeanSquarePerScale)}; NFA calibration {calibration}"));
+        foreach (string warning in CalibrationReport.Warnings(held, facts.Calibration, facts.CalibrationDivisors)) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(warning)}[/]");
+    }
+
     private static int Evaluate(MLContext ml, ITransformer model, ModelCapabilities caps, FileInfo modelFile, DirectoryInfo data, FileInfo? json, DirectoryInfo? reportDir, Stopwatch clock)
     {
         IDataView test = ml.Data.LoadAnomalyImages(data.FullName, AnomalyImageSplit.Test);
         int total = (int)(test.GetRowCount() ?? 0);
         AnsiConsole.MarkupLine($"[bold]uflow eval[/]: {total} test images from {Markup.Escape(data.FullName)} with {Markup.Escape(modelFile.Name)} ({caps.DisplayName})");
+        PrintCalibration(UFlowModelInfo.Read(modelFile.FullName), caps);
 
         string[] kept =
         [

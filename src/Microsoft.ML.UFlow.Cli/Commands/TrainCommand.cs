@@ -32,16 +32,21 @@ internal static class TrainCommand
         var batch = new Option<int?>("--batch") { Description = $"Mini-batch size (default: uflow {TrainSettings.UFlowBatch}, csflow {s_csFlowDefaults.BatchSize})." };
         var microBatch = new Option<int?>("--micro-batch") { Description = "uflow only: samples per forward/backward pass; a larger --batch is trained as micro-batches whose gradients are accumulated before its one optimiser step (same updates, less memory; default: the whole batch)." };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Save the training state to this file after every epoch; if it exists, continue the training it holds (same options and images) instead of starting anew." };
+        var heldOut = new Option<double?>("--held-out") { Description = $"uflow only: share of the normal training images held out from training, to evaluate the flow on after every epoch (loss, mean z² per scale) and to calibrate or stop on (default {F(UFlowTrainer.Options.Defaults.HeldOutFraction)}; at least 4 images; 0 trains on all, the paper's way)." };
+        var calibration = new Option<string?>("--calibration") { Description = "uflow only: NFA latent calibration: none (the paper's) or held-out (each scale's NFA statistic divided by its held-out mean z², METHOD.md A.7.8; the anomaly map and score do not change). Default: none." };
+        calibration.AcceptOnlyFromAmong(TrainSettings.CalibrationNames);
+        var patience = new Option<int?>("--patience") { Description = "uflow only: stop when the held-out loss has not improved for this many epochs and keep the best epoch's weights (--epochs stays the maximum; default 0: off)." };
         var lr = new Option<double?>("--lr") { Description = $"Adam learning rate (default: uflow {F(UFlowTrainer.Options.Defaults.LearningRate)}, csflow {F(s_csFlowDefaults.LearningRate)})." };
         var seed = new Option<int>("--seed") { Description = "Seed for initialisation and shuffling.", DefaultValueFactory = _ => 0 };
         var output = new Option<FileInfo>("--out") { Description = "The model .zip to write.", Required = true };
 
         var cmd = new Command("train", "Train U-Flow (default) or CS-Flow (--model csflow) on normal images and save the whole pipeline to one .zip.");
-        foreach (var o in new Option[] { model, data, backbone, layers, layer, hidden, inputSize, epochs, batch, microBatch, checkpoint, lr, seed, output }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, data, backbone, layers, layer, hidden, inputSize, epochs, batch, microBatch, checkpoint, heldOut, calibration, patience, lr, seed, output }) cmd.Options.Add(o);
         cmd.SetAction(parse => CliErrors.Run(() =>
         {
             var settings = TrainSettings.Resolve(parse.GetValue(model)!, parse.GetValue(backbone)?.FullName, parse.GetValue(layers), parse.GetValue(layer),
-                parse.GetValue(hidden), parse.GetValue(inputSize), parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(seed), parse.GetValue(microBatch), parse.GetValue(checkpoint));
+                parse.GetValue(hidden), parse.GetValue(inputSize), parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(seed), parse.GetValue(microBatch), parse.GetValue(checkpoint),
+                parse.GetValue(heldOut), parse.GetValue(calibration), parse.GetValue(patience));
             return Run(settings, parse.GetValue(data)!, parse.GetValue(output)!);
         }));
         return cmd;
@@ -62,7 +67,8 @@ internal static class TrainCommand
         string name = s.Kind == ModelKind.CsFlow ? "CS-Flow" : "U-Flow";
         AnsiConsole.MarkupLine($"[bold]uflow train[/] {name}: {count} normal images from {Markup.Escape(data.FullName)}");
         AnsiConsole.MarkupLine($"backbone {Markup.Escape(Path.GetFileName(s.Backbone))} [[{Markup.Escape(string.Join(", ", outputs))}]]{(s.Kind == ModelKind.CsFlow ? " at 3 input scales" : "")}, " +
-                               $"input {s.InputSize}, epochs {s.Epochs}, batch {s.Batch}{(s.MicroBatch is int mb ? $" (micro-batches of {mb})" : "")}, lr {F(s.LearningRate)}{(s.Kind == ModelKind.CsFlow ? $", hidden {s.Hidden}" : "")}, seed {s.Seed}");
+                               $"input {s.InputSize}, epochs {s.Epochs}, batch {s.Batch}{(s.MicroBatch is int mb ? $" (micro-batches of {mb})" : "")}, lr {F(s.LearningRate)}{(s.Kind == ModelKind.CsFlow ? $", hidden {s.Hidden}" : "")}, seed {s.Seed}" +
+                               (s.Kind == ModelKind.UFlow ? $", held out {F(s.HeldOut)}, calibration {TrainSettings.CalibrationNames[(int)s.Calibration]}, patience {s.Patience}" : ""));
 
         if (s.Checkpoint is not null)
         {
@@ -91,6 +97,9 @@ internal static class TrainCommand
                     MicroBatchSize = s.MicroBatch,
                     LearningRate = s.LearningRate,
                     Seed = s.Seed,
+                    HeldOutFraction = s.HeldOut,
+                    LatentCalibration = s.Calibration,
+                    EarlyStoppingPatience = s.Patience,
                     CheckpointPath = s.Checkpoint,
                     Progress = reporter,
                 });
@@ -106,6 +115,13 @@ internal static class TrainCommand
                 : components.OfType<AnomalyScoreTransformer>().Select(c => (c.TrainingSummary, c.Threshold)).Single();
             AnsiConsole.MarkupLine($"{summary.Epochs} epochs, {summary.Steps} steps, final loss {summary.FinalLoss.ToString("0.####", CultureInfo.InvariantCulture)}, score threshold {threshold.ToString("0.######", CultureInfo.InvariantCulture)}");
             AnsiConsole.MarkupLine($"featurize {summary.FeaturizeSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s, train {summary.TrainSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s");
+            if (summary.HeldOut is { } held)
+            {
+                string exported = summary.StoppedEarly ? $"early stopping kept epoch {summary.ExportedEpoch + 1}; " : "";
+                AnsiConsole.MarkupLine(Markup.Escape($"{exported}held-out normals ({held.Images} images): loss {CalibrationReport.Number(held.Loss)}, mean z² per scale {CalibrationReport.List(held.MeanSquarePerScale)}, NFA calibration {TrainSettings.CalibrationNames[(int)summary.Calibration]}"));
+                foreach (string warning in CalibrationReport.Warnings(held, summary.Calibration, summary.Calibration == LatentCalibration.None ? null : held.MeanSquarePerScale))
+                    AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(warning)}[/]");
+            }
         }
         finally
         {
@@ -120,6 +136,15 @@ internal static class TrainCommand
     private sealed class Reporter(ProgressBars bars) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value)
-            => bars.Report(value.Phase, value.Done, value.Total, value.Loss is double l ? $"(loss {l.ToString("0.###", CultureInfo.InvariantCulture)})" : null);
+        {
+            if (value.Phase == "epoch")
+            {
+                // One line per finished epoch (above the bars), with the held-out evaluation when there is one.
+                string held = value.HeldOut is { } h ? $"  held-out loss {CalibrationReport.Number(h.Loss)}  mean z² {CalibrationReport.List(h.MeanSquarePerScale)}" : "";
+                AnsiConsole.MarkupLine(Markup.Escape($"epoch {value.Done}/{value.Total}  loss {CalibrationReport.Number(value.Loss ?? double.NaN)}{held}"));
+                return;
+            }
+            bars.Report(value.Phase, value.Done, value.Total, value.Loss is double l ? $"(loss {l.ToString("0.###", CultureInfo.InvariantCulture)})" : null);
+        }
     }
 }

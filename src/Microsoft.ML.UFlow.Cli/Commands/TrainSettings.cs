@@ -8,12 +8,25 @@ namespace Microsoft.ML.UFlow.Cli.Commands;
 /// </summary>
 internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? Layers, string? Layer, int Hidden, int InputSize, int Epochs, int Batch, double LearningRate, int Seed, int? MicroBatch = null, string? Checkpoint = null)
 {
+    /// <summary>U-Flow: the share of the normal training images held out (<see cref="UFlowTrainer.Options.HeldOutFraction"/>).</summary>
+    public double HeldOut { get; init; } = UFlowTrainer.Options.Defaults.HeldOutFraction;
+
+    /// <summary>U-Flow: the NFA's latent calibration (<see cref="UFlowTrainer.Options.LatentCalibration"/>).</summary>
+    public LatentCalibration Calibration { get; init; } = UFlowTrainer.Options.Defaults.LatentCalibration;
+
+    /// <summary>U-Flow: early stopping on the held-out loss (<see cref="UFlowTrainer.Options.EarlyStoppingPatience"/>; 0 = off).</summary>
+    public int Patience { get; init; } = UFlowTrainer.Options.Defaults.EarlyStoppingPatience;
+
+    /// <summary>The <c>--calibration</c> values, in the order of <see cref="LatentCalibration"/>.</summary>
+    public static readonly string[] CalibrationNames = ["none", "held-out"];
+
     /// <summary>U-Flow's default input side and batch size (CS-Flow's are in <see cref="DefaultPipeline"/> and <see cref="CsFlowTrainer.Options"/>).</summary>
     public const int UFlowInputSize = 256, UFlowBatch = UFlowTrainer.Options.Defaults.BatchSize;
 
     /// <summary>Applies the defaults of <paramref name="model"/> ("uflow" or "csflow") to the options the user gave (null = not given).</summary>
     /// <exception cref="ArgumentException">An option of the other model was given, or a required one is missing.</exception>
-    public static TrainSettings Resolve(string model, string? backbone, string? layers, string? layer, int? hidden, int? inputSize, int? epochs, int? batch, double? lr, int seed, int? microBatch = null, string? checkpoint = null)
+    public static TrainSettings Resolve(string model, string? backbone, string? layers, string? layer, int? hidden, int? inputSize, int? epochs, int? batch, double? lr, int seed, int? microBatch = null, string? checkpoint = null,
+        double? heldOut = null, string? calibration = null, int? patience = null)
     {
         var csflow = new CsFlowTrainer.Options();
         switch (model)
@@ -24,6 +37,8 @@ internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? La
                     throw new ArgumentException("--layers is a U-Flow option (several outputs of one pass); CS-Flow uses one backbone output at three input scales: pass --layer instead (default " + DefaultPipeline.CsFlowLayer + " for MobileNetV2, layer3 for ResNet-50 v2).");
                 }
                 if (microBatch is not null) throw new ArgumentException("--micro-batch is a U-Flow option (gradient accumulation in UFlowTrainer); CS-Flow trains whole batches.");
+                if (heldOut is not null || calibration is not null || patience is not null)
+                    throw new ArgumentException("--held-out, --calibration and --patience are U-Flow options (held-out normal images, NFA calibration, early stopping); CS-Flow trains on every image for its epochs.");
                 return new TrainSettings(ModelKind.CsFlow, Path.GetFullPath(backbone ?? DefaultPipeline.CsFlowBackbone), null, layer,
                     Positive(hidden ?? csflow.HiddenChannels, "--hidden"), inputSize ?? DefaultPipeline.CsFlowInputSize, Positive(epochs ?? csflow.Epochs, "--epochs"),
                     Positive(batch ?? csflow.BatchSize, "--batch"), PositiveRate(lr ?? csflow.LearningRate), seed, null, FullPathOrNull(checkpoint));
@@ -33,10 +48,21 @@ internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? La
                 if (backbone is null) throw new ArgumentException("--backbone is required for --model uflow (for example ../shared/models/mobilenetv2_1.0_imagenet_features.onnx).");
                 return new TrainSettings(ModelKind.UFlow, Path.GetFullPath(backbone), layers, null, 0, inputSize ?? UFlowInputSize, Positive(epochs ?? UFlowTrainer.Options.Defaults.Epochs, "--epochs"),
                     Positive(batch ?? UFlowBatch, "--batch"), PositiveRate(lr ?? UFlowTrainer.Options.Defaults.LearningRate), seed,
-                    microBatch is int m ? Positive(m, "--micro-batch") : null, FullPathOrNull(checkpoint));
+                    microBatch is int m ? Positive(m, "--micro-batch") : null, FullPathOrNull(checkpoint))
+                {
+                    HeldOut = heldOut ?? UFlowTrainer.Options.Defaults.HeldOutFraction,
+                    Calibration = calibration is null ? UFlowTrainer.Options.Defaults.LatentCalibration : ParseCalibration(calibration),
+                    Patience = patience ?? UFlowTrainer.Options.Defaults.EarlyStoppingPatience,
+                };
             default:
                 throw new ArgumentException($"--model must be uflow or csflow, not '{model}'.");
         }
+    }
+
+    private static LatentCalibration ParseCalibration(string name)
+    {
+        int index = Array.IndexOf(CalibrationNames, name);
+        return index >= 0 ? (LatentCalibration)index : throw new ArgumentException($"--calibration must be {string.Join(" or ", CalibrationNames)}, not '{name}'.");
     }
 
     private static string? FullPathOrNull(string? path) => path is null ? null : Path.GetFullPath(path);

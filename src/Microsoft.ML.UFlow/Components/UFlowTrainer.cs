@@ -57,6 +57,18 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
 
             /// <summary>Training device: the CPU.</summary>
             public const string Device = "cpu";
+
+            /// <summary>
+            /// 10 % of the normal training images are held out (at least 4): enough to measure the latents' calibration
+            /// (METHOD.md A.7.8) and the held-out likelihood, at little cost to training.
+            /// </summary>
+            public const double HeldOutFraction = 0.1;
+
+            /// <summary>No early stopping: every one of <see cref="Epochs"/> is trained.</summary>
+            public const int EarlyStoppingPatience = 0;
+
+            /// <summary>No latent calibration: the NFA reads the flow's latents as the paper does.</summary>
+            public const global::Microsoft.ML.UFlow.LatentCalibration LatentCalibration = global::Microsoft.ML.UFlow.LatentCalibration.None;
         }
 
         /// <summary>The features column (default <c>Features</c>; its shapes column is <c>Features.Shapes</c>).</summary>
@@ -115,6 +127,31 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
         /// </summary>
         public string? CheckpointPath { get; set; }
 
+        /// <summary>
+        /// The share of the normal training images held out from training, in [0, 1) (default
+        /// <see cref="Defaults.HeldOutFraction"/>; 0 trains on all of them, the paper's way). They are chosen from
+        /// <see cref="Seed"/> (⌈fraction·N⌉, at least 4, with at least 4 left to train on), featurised like the others and
+        /// never trained on: after every epoch the flow is evaluated on them (<see cref="HeldOutEvaluation"/>, reported
+        /// through <see cref="Progress"/> and <see cref="UFlowTrainingSummary.HeldOut"/>), for
+        /// <see cref="EarlyStoppingPatience"/> and <see cref="LatentCalibration"/>. The image-score threshold still comes from all images.
+        /// </summary>
+        public double HeldOutFraction { get; set; } = Defaults.HeldOutFraction;
+
+        /// <summary>
+        /// Stops training once the held-out images' loss has not improved for this many epochs, and exports the weights of
+        /// the epoch where it was lowest (default <see cref="Defaults.EarlyStoppingPatience"/>: off, the last epoch's
+        /// weights are exported). <see cref="Epochs"/> stays the maximum. Needs <see cref="HeldOutFraction"/> &gt; 0.
+        /// </summary>
+        public int EarlyStoppingPatience { get; set; } = Defaults.EarlyStoppingPatience;
+
+        /// <summary>
+        /// The calibration of the latents the NFA segmentation reads (default <see cref="Defaults.LatentCalibration"/>).
+        /// <see cref="LatentCalibration.HeldOutScale"/> divides each scale's NFA statistic by the exported flow's
+        /// held-out mean z² (saved in the model); the anomaly map and the score do not change. Needs
+        /// <see cref="HeldOutFraction"/> &gt; 0.
+        /// </summary>
+        public LatentCalibration LatentCalibration { get; set; } = Defaults.LatentCalibration;
+
         /// <summary>Receives featurisation and training progress (not saved with the model).</summary>
         public IProgress<TrainingProgress>? Progress { get; set; }
 
@@ -131,6 +168,13 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
             if (FlowSteps < 1) throw new ArgumentOutOfRangeException(nameof(FlowSteps), FlowSteps, "At least one flow step is needed.");
             if (OutputSize < 1) throw new ArgumentOutOfRangeException(nameof(OutputSize), OutputSize, "The output size must be positive.");
             ArgumentException.ThrowIfNullOrWhiteSpace(Device, nameof(Device));
+            if (!(HeldOutFraction >= 0 && HeldOutFraction < 1)) throw new ArgumentOutOfRangeException(nameof(HeldOutFraction), HeldOutFraction, "The held-out fraction must be in [0, 1).");
+            if (EarlyStoppingPatience < 0) throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "The patience must be ≥ 0 (0: no early stopping).");
+            if (!Enum.IsDefined(LatentCalibration)) throw new ArgumentOutOfRangeException(nameof(LatentCalibration), LatentCalibration, "Unknown latent calibration.");
+            if (HeldOutFraction == 0 && EarlyStoppingPatience > 0)
+                throw new ArgumentException($"Early stopping (EarlyStoppingPatience {EarlyStoppingPatience}) watches the held-out images' loss: set HeldOutFraction > 0.", nameof(EarlyStoppingPatience));
+            if (HeldOutFraction == 0 && LatentCalibration != LatentCalibration.None)
+                throw new ArgumentException($"LatentCalibration {LatentCalibration} is measured on held-out images: set HeldOutFraction > 0.", nameof(LatentCalibration));
         }
     }
 
@@ -160,8 +204,9 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
 
     /// <summary>Reads the features, trains the flow, exports it and returns the scorer.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The features columns are missing or of the wrong type.</exception>
-    /// <exception cref="ArgumentException">No rows, maps of different sizes, a checkpoint of other settings or data or one
-    /// that already holds <see cref="Options.Epochs"/>, or an unknown device name.</exception>
+    /// <exception cref="ArgumentException">No rows, too few rows to hold out <see cref="Options.HeldOutFraction"/>, maps of
+    /// different sizes, a checkpoint of other settings, data or held-out images or one that already holds
+    /// <see cref="Options.Epochs"/>, or an unknown device name.</exception>
     /// <exception cref="InvalidDataException">A training feature is NaN or infinite (the message names epoch, step, scale and
     /// sample), or the checkpoint file is not a readable U-Flow training checkpoint (the message names it).</exception>
     /// <exception cref="InvalidOperationException">libtorch cannot be loaded or the device is not available (the message names the package to reference).</exception>

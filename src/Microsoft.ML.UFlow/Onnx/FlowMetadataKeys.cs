@@ -2,7 +2,8 @@ namespace Microsoft.ML.UFlow.Onnx;
 
 /// <summary>
 /// The <c>metadata_props</c> keys the flow exporters write (all prefixed <c>uflow.</c>). Values are invariant-culture
-/// text; shapes are written <c>CxHxW</c> and lists are separated by <c>;</c>, finest scale first.
+/// text; shapes are written <c>CxHxW</c> and lists are separated by <c>;</c>, finest scale first. The held-out and
+/// calibration keys are written by <c>UFlowTrainer</c> (as additional metadata), not by the exporters.
 /// </summary>
 public static class FlowMetadataKeys
 {
@@ -50,6 +51,22 @@ public static class FlowMetadataKeys
 
     /// <summary>CS-Flow: kernel size of each coupling block, separated by <c>;</c>.</summary>
     public const string KernelSizes = "uflow.kernel_sizes";
+
+    /// <summary>U-Flow: the number of normal training images held out from training (absent when none were).</summary>
+    public const string HeldOutImages = "uflow.held_out.images";
+
+    /// <summary>U-Flow: the exported flow's mean negative log-likelihood on the held-out images (the training loss's normalisation).</summary>
+    public const string HeldOutLoss = "uflow.held_out.nll";
+
+    /// <summary>U-Flow: the exported flow's mean z² per scale on the held-out images, separated by <c>;</c>, finest first.</summary>
+    public const string HeldOutMeanSquare = "uflow.held_out.mean_z2";
+
+    /// <summary>U-Flow: the calibration of the latents the NFA reads, <c>none</c> or <c>held_out_scale</c> (absent: none).</summary>
+    public const string Calibration = "uflow.calibration";
+
+    /// <summary>U-Flow with <c>held_out_scale</c>: the divisor s_l of each scale's NFA statistic, separated by <c>;</c> (the
+    /// <c>Latents</c> output holds z_l / √s_l).</summary>
+    public const string CalibrationDivisors = "uflow.calibration.divisors";
 
     private static readonly HashSet<string> s_reserved = new(StringComparer.Ordinal)
     {

@@ -54,6 +54,19 @@ public sealed class FlowModelFacts
             string other => throw Invalid(source, $"its input layout '{other}' is unknown"),
         };
         Inputs = Required(properties, FlowMetadataKeys.Inputs, source).Split(';');
+        HeldOut = ParseHeldOut(properties, source);
+        Calibration = properties.GetValueOrDefault(FlowMetadataKeys.Calibration, "none") switch
+        {
+            "none" => LatentCalibration.None,
+            "held_out_scale" => LatentCalibration.HeldOutScale,
+            string other => throw Invalid(source, $"its calibration '{other}' is unknown"),
+        };
+        if (Calibration != LatentCalibration.None)
+        {
+            CalibrationDivisors = ParseNumbers(Required(properties, FlowMetadataKeys.CalibrationDivisors, source), FlowMetadataKeys.CalibrationDivisors, source);
+            if (CalibrationDivisors.Count != Latents.Count || CalibrationDivisors.Any(d => !(d > 0) || !double.IsFinite(d)))
+                throw Invalid(source, $"its '{FlowMetadataKeys.CalibrationDivisors}' are not {Latents.Count} positive numbers");
+        }
     }
 
     /// <summary><see cref="UFlowMethod"/> or <see cref="CsFlowMethod"/>.</summary>
@@ -82,6 +95,18 @@ public sealed class FlowModelFacts
 
     /// <summary>The graph's feature input names (one, or one per scale).</summary>
     public IReadOnlyList<string> Inputs { get; }
+
+    /// <summary>
+    /// The exported flow on the normal training images held out from training (U-Flow trained with a held-out fraction),
+    /// or null when the model has none.
+    /// </summary>
+    public HeldOutEvaluation? HeldOut { get; }
+
+    /// <summary>The calibration of the latents the NFA reads (<see cref="LatentCalibration.None"/> for models without one).</summary>
+    public LatentCalibration Calibration { get; }
+
+    /// <summary>With <see cref="LatentCalibration.HeldOutScale"/>, the divisor s_l of each scale's NFA statistic, finest first; otherwise null.</summary>
+    public IReadOnlyList<double>? CalibrationDivisors { get; }
 
     /// <summary>Every <c>metadata_props</c> entry of the graph, including facts added at export.</summary>
     public IReadOnlyDictionary<string, string> Properties { get; }
@@ -141,6 +166,28 @@ public sealed class FlowModelFacts
 
     private static InvalidDataException Invalid(string source, string what)
         => new($"{source} is not a flow graph exported by Microsoft.ML.UFlow: {what}.");
+
+    private static HeldOutEvaluation? ParseHeldOut(IReadOnlyDictionary<string, string> properties, string source)
+    {
+        if (!properties.TryGetValue(FlowMetadataKeys.HeldOutImages, out string? imagesText)) return null;
+        if (!int.TryParse(imagesText, NumberStyles.None, CultureInfo.InvariantCulture, out int images) || images < 1)
+            throw Invalid(source, $"its held-out image count '{imagesText}' is not a positive integer");
+        string lossText = Required(properties, FlowMetadataKeys.HeldOutLoss, source);
+        if (!double.TryParse(lossText, NumberStyles.Float, CultureInfo.InvariantCulture, out double loss)) throw Invalid(source, $"its held-out loss '{lossText}' is not a number");
+        var meanSquare = ParseNumbers(Required(properties, FlowMetadataKeys.HeldOutMeanSquare, source), FlowMetadataKeys.HeldOutMeanSquare, source);
+        return new HeldOutEvaluation(images, loss, meanSquare);
+    }
+
+    private static IReadOnlyList<double> ParseNumbers(string text, string key, string source)
+    {
+        string[] parts = text.Split(';');
+        var values = new double[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i])) throw Invalid(source, $"its '{key}' entry '{text}' is not a list of numbers");
+        }
+        return values;
+    }
 
     private static FlowScale[] ParseShapes(string text, string key, string source)
     {

@@ -12,7 +12,10 @@ namespace Microsoft.ML.UFlow.Onnx;
 /// </summary>
 public static class ScorerGraph
 {
-    /// <summary>The latents of every scale, flattened and concatenated finest first, [N, Σ C·H·W].</summary>
+    /// <summary>
+    /// The latents of every scale, flattened and concatenated finest first, [N, Σ C·H·W]; each scale multiplied by its
+    /// calibration factor when <see cref="Build"/> was given factors.
+    /// </summary>
     public const string Latents = "Latents";
 
     /// <summary>C, H, W of each latent scale, float32 [3·L] (constant).</summary>
@@ -35,8 +38,12 @@ public static class ScorerGraph
     /// <param name="flowGraph">The exported flow graph.</param>
     /// <param name="latentShapes">(C, H, W) of the graph's outputs <c>Latent0</c>, <c>Latent1</c>, …; null to drop the latents.</param>
     /// <param name="threshold">The image-score threshold (+∞: nothing is flagged).</param>
-    public static byte[] Build(byte[] flowGraph, IReadOnlyList<(int Channels, int Height, int Width)>? latentShapes, float threshold)
+    /// <param name="latentFactors">Null, or one positive factor per latent scale that multiplies that scale in
+    /// <see cref="Latents"/> (the NFA's calibration, 1/√s_l); the anomaly map and the score are computed before it.</param>
+    public static byte[] Build(byte[] flowGraph, IReadOnlyList<(int Channels, int Height, int Width)>? latentShapes, float threshold, IReadOnlyList<float>? latentFactors = null)
     {
+        if (latentFactors is not null && (latentShapes is null || latentFactors.Count != latentShapes.Count || latentFactors.Any(f => !(f > 0) || !float.IsFinite(f))))
+            throw new ArgumentException("The latent factors must be positive and finite, one per latent scale.", nameof(latentFactors));
         ArgumentNullException.ThrowIfNull(flowGraph);
         if (float.IsNaN(threshold)) throw new ArgumentOutOfRangeException(nameof(threshold), "The threshold must not be NaN.");
         ModelProto model = ModelProto.Parser.ParseFrom(flowGraph);
@@ -62,6 +69,13 @@ public static class ScorerGraph
                 if (!outputs.ContainsKey(latent))
                     throw new ArgumentException($"The flow graph has no output '{latent}' for latent scale {l}.", nameof(latentShapes));
                 string flat = $"scorer_flat_{latent}";
+                if (latentFactors is not null)
+                {
+                    string factor = $"scorer_factor_{latent}", scaled = $"scorer_scaled_{latent}";
+                    graph.Initializer.Add(OnnxTensors.Float(factor, [], [latentFactors[l]]));
+                    graph.Node.Add(OnnxNodes.Node("Mul", [latent, factor], [scaled]));
+                    latent = scaled;
+                }
                 graph.Node.Add(OnnxNodes.Node("Reshape", [latent, "scorer_flat"], [flat]));
                 flats.Add(flat);
             }

@@ -201,7 +201,7 @@ public sealed class CsFlowCliTests
         [
             "train", "--model", kind, "--data", data.Dataset, "--backbone", backbone, "--input-size", "64", "--batch", "2",
             "--epochs", epochs.ToString(System.Globalization.CultureInfo.InvariantCulture), "--out", Path.Combine(dir, model),
-            .. kind == "csflow" ? new[] { "--hidden", "8" } : [], .. extra,
+            .. kind == "csflow" ? new[] { "--hidden", "8" } : new[] { "--held-out", "0" }, .. extra,
         ];
         static string Summary(string output) => output.Split('\n').Single(l => l.Contains("final loss")).Trim();
 
@@ -369,7 +369,7 @@ public sealed class CsFlowCliTests
         using var data = TinyBottle.Create();
         string backbone = SharedData.File("models", "mobilenetv2_1.0_imagenet_features.onnx")!;
         string model = Path.Combine(data.Root, "out", "model.zip");
-        var (code, output) = CliRunner.Run("train", "--data", data.Dataset, "--backbone", backbone, "--input-size", "64", "--epochs", "1", "--batch", "4", "--out", model);
+        var (code, output) = CliRunner.Run("train", "--data", data.Dataset, "--backbone", backbone, "--input-size", "64", "--epochs", "1", "--batch", "4", "--held-out", "0", "--out", model);
         Assert.True(code == 0, output);
         Assert.Contains("U-Flow", output);
 

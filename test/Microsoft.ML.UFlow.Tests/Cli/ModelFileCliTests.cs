@@ -22,7 +22,7 @@ public sealed class ModelFileCliTests
         using var data = TinyBottle.Create();
         string backbone = SharedData.File("models", "mobilenetv2_1.0_imagenet_features.onnx")!;
         string model = Path.Combine(data.Root, "out", "bottle.zip");
-        var (code, output) = CliRunner.Run("train", "--data", data.Dataset, "--backbone", backbone, "--input-size", "64", "--epochs", "1", "--batch", "4", "--out", model);
+        var (code, output) = CliRunner.Run("train", "--data", data.Dataset, "--backbone", backbone, "--input-size", "64", "--epochs", "1", "--batch", "4", "--held-out", "0", "--out", model);
         Assert.True(code == 0, output);
         Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(model)!, "*.tmp"));
         string printed = Regex.Match(output, @"score threshold (\S+)").Groups[1].Value;

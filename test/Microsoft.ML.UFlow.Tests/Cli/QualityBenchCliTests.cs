@@ -99,4 +99,61 @@ public sealed class QualityBenchCliTests
         Assert.Equal(["good", "broken_large"], types.Select(t => t.GetProperty("defect_type").GetString()));
         Assert.Equal(miou, types.Sum(t => t.GetProperty("miou_nfa").GetDouble() * t.GetProperty("n_images").GetInt32()) / 4, 9);
     }
+
+    [SharedDataFact]
+    public void Held_out_images_are_in_the_curve_and_evaluate_only_gives_the_nfa_before_and_after_calibration()
+    {
+        using var data = TinyBottle.Create(train: 9);
+        string backbone = SharedData.File("models", "mobilenetv2_1.0_imagenet_features.onnx")!;
+        string outDir = Path.Combine(data.Root, "out");
+        string checkpoint = Path.Combine(outDir, "run.ckpt");
+        string[] Args(string name, int epochs, params string[] extra) =>
+        [
+            "bench", "quality", "--data", data.Dataset, "--backbone", backbone, "--input-size", "64", "--lr", "1e-3", "--batch", "3",
+            "--epochs", epochs.ToString(System.Globalization.CultureInfo.InvariantCulture), "--checkpoint", checkpoint, "--out", Path.Combine(outDir, name), .. extra,
+        ];
+        TextWriter console = Console.Out;
+        var printed = new StringWriter();
+        Console.SetOut(TextWriter.Synchronized(printed));
+        int trained, resumed, other, evaluated;
+        try
+        {
+            (trained, _) = CliRunner.Run(Args("run", 1, "--held-out", "0.5", "--calibration", "held-out"));
+            (resumed, _) = CliRunner.Run(Args("run", 2, "--held-out", "0.5", "--calibration", "held-out", "--resume"));
+            (other, _) = CliRunner.Run(Args("run", 3, "--held-out", "0.3", "--resume"));
+            (evaluated, _) = CliRunner.Run(Args("eval", 2, "--held-out", "0.5", "--evaluate-only"));
+        }
+        finally
+        {
+            Console.SetOut(console);
+        }
+        string output = printed.ToString();
+        Assert.True(trained == 0 && resumed == 0 && evaluated == 0, output);
+        Assert.NotEqual(0, other); // another held-out slice than the checkpoint's
+        Assert.Contains("held out 5 of 9 training images; NFA calibrated on them every epoch", output);
+
+        string[] curve = File.ReadAllLines(Path.Combine(outDir, "run.csv"));
+        string[] header = curve[0].Split(',');
+        Assert.Equal(3, curve.Length);
+        Assert.Equal(["held_out_nll", "held_out_mean_z2_scale1", "held_out_mean_z2_scale2", "held_out_mean_z2_scale3"], header[^4..]);
+        string[] last = curve[2].Split(',');
+        Assert.All(last[^4..], v => Assert.NotEqual("", v));
+
+        // --evaluate-only: the same held-out numbers, the metrics without calibration and with it (the curve's, which was
+        // calibrated); the anomaly map, hence AUROC and AUPRO, does not change.
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "eval.eval.json")));
+        var before = doc.RootElement.GetProperty("metrics");
+        var after = doc.RootElement.GetProperty("metrics_calibrated");
+        Assert.False(doc.RootElement.GetProperty("held_out_trained_on").GetBoolean());
+        var z2 = before.GetProperty("held_out_mean_z2_per_scale").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+        for (int l = 0; l < 3; l++) Assert.Equal(double.Parse(last[^(3 - l)], System.Globalization.CultureInfo.InvariantCulture), z2[l], 4);
+        Assert.Equal(5, before.GetProperty("held_out_images").GetInt32());
+        foreach (string name in new[] { "pixel_auroc", "aupro", "image_auroc" }) Assert.Equal(before.GetProperty(name).GetDouble(), after.GetProperty(name).GetDouble());
+        double curveMiou = double.Parse(last[Array.IndexOf(header, "miou_nfa")], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(curveMiou, after.GetProperty("miou_log_nfa_lt_0").GetDouble(), 4);
+        // The calibrated latents' mean z² on the normal test images is the uncalibrated one divided by the held-out one.
+        var normalBefore = before.GetProperty("normal_mean_z2_per_scale").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+        var normalAfter = after.GetProperty("normal_mean_z2_per_scale").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+        for (int l = 0; l < 3; l++) Assert.Equal(normalBefore[l] / z2[l], normalAfter[l], 1e-4 * normalAfter[l]);
+    }
 }

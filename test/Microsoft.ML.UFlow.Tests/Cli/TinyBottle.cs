@@ -2,7 +2,7 @@ using Microsoft.ML.UFlow.Tests.Infrastructure;
 
 namespace Microsoft.ML.UFlow.Tests.Cli;
 
-/// <summary>A tiny MVTec AD category (4 train, 2 good + 2 broken_large test images, with masks) copied from ../shared's bottle.</summary>
+/// <summary>A tiny MVTec AD category (4 train by default, 2 good + 2 broken_large test images, with masks) copied from ../shared's bottle.</summary>
 internal sealed class TinyBottle : IDisposable
 {
     private TinyBottle(string root) => Root = root;
@@ -15,7 +15,7 @@ internal sealed class TinyBottle : IDisposable
 
     public IEnumerable<string> TestImages => Directory.GetFiles(Path.Combine(Dataset, "test"), "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal);
 
-    public static TinyBottle Create()
+    public static TinyBottle Create(int train = 4)
     {
         string source = SharedData.Bottle!;
         var tiny = new TinyBottle(Path.Combine(Path.GetTempPath(), "uflow-cli-" + Guid.NewGuid().ToString("N")));
@@ -25,7 +25,7 @@ internal sealed class TinyBottle : IDisposable
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Copy(Path.Combine(source, relative), target);
         }
-        for (int i = 0; i < 4; i++) Copy($"train/good/{i:D3}.png");
+        for (int i = 0; i < train; i++) Copy($"train/good/{i:D3}.png");
         for (int i = 0; i < 2; i++)
         {
             Copy($"test/good/{i:D3}.png");

@@ -31,10 +31,11 @@ internal static class FeatureRows
 
     /// <summary>
     /// Gaussian features with a per-row offset; rows with <c>anomalous</c> get a bright blob in the first scale;
-    /// <paramref name="edit"/> may change a row's values (row index, values) before it is stored.
+    /// <paramref name="edit"/> may change a row's values (row index, values) before it is stored; with
+    /// <paramref name="only"/>, only those rows are kept (the same values as in the whole set).
     /// </summary>
     public static IDataView Load(MLContext ml, int rows, int seed, (int Channels, int Height, int Width)[] scales, bool withAnomalies = false,
-        Action<int, float[]>? edit = null)
+        Action<int, float[]>? edit = null, IReadOnlyCollection<int>? only = null)
     {
         int length = scales.Sum(s => s.Channels * s.Height * s.Width);
         var (channels, height, width) = scales[0];
@@ -54,6 +55,7 @@ internal static class FeatureRows
                 for (int c = 0; c < channels; c++) for (int y = 2; y < 5; y++) for (int x = 2; x < 5; x++) values[(c * height + y) * width + x] += 6f;
             }
             edit?.Invoke(r, values);
+            if (only is not null && !only.Contains(r)) continue;
             list.Add(new Row { Label = anomalous ? 1f : 0f, Features = values, Shapes = scales.SelectMany(s => new float[] { s.Channels, s.Height, s.Width }).ToArray() });
         }
         // Fixed-size vectors, as ApplyOnnxFeaturizer gives them.

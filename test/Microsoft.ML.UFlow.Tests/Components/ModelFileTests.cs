@@ -14,7 +14,7 @@ public sealed class ModelFileTests : IDisposable
     private string SaveSmallModel(MLContext ml)
     {
         IDataView train = FeatureRows.Load(ml, rows: 4, seed: 1);
-        var model = ml.AnomalyDetection.Trainers.UFlow(new UFlowTrainer.Options { Epochs = 1, BatchSize = 4, OutputSize = 16 }).Fit(train);
+        var model = ml.AnomalyDetection.Trainers.UFlow(new UFlowTrainer.Options { Epochs = 1, BatchSize = 4, OutputSize = 16, HeldOutFraction = 0 }).Fit(train);
         string path = Path.Combine(_folder, "model.zip");
         ml.Model.Save(model, train.Schema, path);
         return path;

@@ -17,7 +17,7 @@ public sealed class PipelineTests
         var pipeline = ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: "ImagePath")
             .Append(ml.Transforms.ResizeImages("Image", 64, 64))
             .Append(ml.Transforms.ApplyOnnxFeaturizer("Features", "Image", TinyBottle.MobileNetV2, ["stride4", "stride8", "stride16"]))
-            .Append(ml.AnomalyDetection.Trainers.UFlow(new UFlowTrainer.Options { Epochs = 1, BatchSize = 2, OutputSize = 64 }))
+            .Append(ml.AnomalyDetection.Trainers.UFlow(new UFlowTrainer.Options { Epochs = 1, BatchSize = 2, OutputSize = 64, HeldOutFraction = 0 }))
             .Append(ml.Transforms.SegmentWithNfa(new NfaSegmentationOptions { OutputSize = 64 }));
         ITransformer model = pipeline.Fit(train);
         string path = Path.Combine(bottle.Folder, "bottle.zip");
@@ -63,7 +63,7 @@ public sealed class PipelineTests
         var pipeline = ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: "ImagePath")
             .Append(ml.Transforms.ResizeImages("Image", 64, 64))
             .Append(ml.Transforms.ApplyOnnxFeaturizer("Features", "Image", TinyBottle.MobileNetV2, ["stride4", "stride8", "stride16"]))
-            .Append(ml.AnomalyDetection.Trainers.UFlow(new UFlowTrainer.Options { Epochs = 1, BatchSize = 2, OutputSize = 64 }));
+            .Append(ml.AnomalyDetection.Trainers.UFlow(new UFlowTrainer.Options { Epochs = 1, BatchSize = 2, OutputSize = 64, HeldOutFraction = 0 }));
         var e = Assert.Throws<InvalidDataException>(() => pipeline.Fit(train));
         Assert.Contains("zz_corrupt.png", e.Message);
         Assert.Contains("Invalid input stream", e.Message); // ML.NET's own reason is kept

@@ -13,7 +13,7 @@ public sealed class UFlowTrainerTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("uflow-estimator-").FullName;
 
-    private static UFlowTrainer.Options Quick() => new() { Epochs = 2, BatchSize = 4, OutputSize = 32, Seed = 3 };
+    private static UFlowTrainer.Options Quick() => new() { Epochs = 2, BatchSize = 4, OutputSize = 32, Seed = 3, HeldOutFraction = 0 };
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 

@@ -25,7 +25,7 @@ public sealed class PackagedExamplesTests
         Assert.NotNull(backbone);
         string repo = SharedData.RepositoryRoot;
         using var work = PackagingWorkspace.Create();
-        using var data = TinyBottle.Create();
+        using var data = TinyBottle.Create(train: 9); // the default holds out 4 of them (at least 4 must remain to train on)
         string version = "2.0.0-" + work.VersionSuffix;
 
         // The README's pack command, for the library.
@@ -35,7 +35,7 @@ public sealed class PackagedExamplesTests
         Assert.True(File.Exists(Path.ChangeExtension(nupkg, ".snupkg")), "no symbol package beside " + nupkg);
         CheckLibraryPackage(NuGetPackage.Read(nupkg));
 
-        // Train, save, evaluate, predict: the README program on the package, one epoch on four images.
+        // Train, save, evaluate, predict: the README program on the package, one epoch on five images (four held out).
         string model = Path.Combine(work.Root, "bottle.zip");
         string bottle = Build(work, repo, Path.Combine("examples", "BottleAnomalyDetection", "BottleAnomalyDetection.csproj"));
         string trained = Run(Path.Combine(bottle, "BottleAnomalyDetection"), [data.Dataset, backbone, "1", model], work.Root);

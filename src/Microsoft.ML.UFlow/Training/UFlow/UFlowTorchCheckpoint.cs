@@ -20,13 +20,18 @@ namespace Microsoft.ML.UFlow.Training;
 /// summary, the state dictionary (name, shape, float32 values per entry, as <see cref="UFlowStateDictionary"/>), the
 /// optimiser (step count, then name and both moments per parameter, <see cref="HeldScalarAdam.WriteState"/>), the best
 /// weights, an end marker. Saves are atomic (temporary file, then rename). The device is not saved: a checkpoint written
-/// on a GPU continues on the CPU and the other way round. Format version 1 held TorchSharp's own <c>optim.Adam</c> state
-/// dictionary instead; it is refused with a message that says so.
+/// on a GPU continues on the CPU and the other way round. Format version 3 adds, after the feature summary, the images
+/// held out of the training data (<see cref="UFlowTorchTrainer.HeldOut"/>: image count, held-out indices, their feature
+/// summary); version 2, which has no such section, is read as a run that held out nothing. Format version 1 held
+/// TorchSharp's own <c>optim.Adam</c> state dictionary instead; it is refused with a message that says so.
 /// </remarks>
 internal static class UFlowTorchCheckpoint
 {
-    /// <summary>The format version this library writes (and the only one it reads).</summary>
-    public const int FormatVersion = 2;
+    /// <summary>The format version this library writes (it also reads version 2, without held-out images).</summary>
+    public const int FormatVersion = 3;
+
+    /// <summary>The oldest format version this library reads.</summary>
+    private const int OldestReadableVersion = 2;
 
     /// <summary>The largest subnet width ratio a checkpoint may claim (the official flows use 1).</summary>
     private const double MaxSubnetChannelsRatio = 64;
@@ -93,6 +98,16 @@ internal static class UFlowTorchCheckpoint
         w.Write(trainer.SampleCount);
         w.Write(trainer.DataFingerprint is not null);
         trainer.DataFingerprint?.Write(w);
+        HeldOutSplit? heldOut = trainer.HeldOut;
+        w.Write(heldOut is not null);
+        if (heldOut is not null)
+        {
+            w.Write(heldOut.Count);
+            w.Write(heldOut.HeldOut.Length);
+            foreach (int i in heldOut.HeldOut) w.Write(i);
+            w.Write(trainer.HeldOutData is not null);
+            trainer.HeldOutData?.Write(w);
+        }
         UFlowEarlyStoppingState stopping = trainer.EarlyStopping;
         w.Write(stopping.BestMetric.HasValue);
         w.Write(stopping.BestMetric ?? 0);
@@ -122,9 +137,9 @@ internal static class UFlowTorchCheckpoint
         InvalidDataException Bad(string why) => new($"'{source}' is not a readable U-Flow TorchSharp training checkpoint: {why}.");
         using var r = new FlowBinaryReader(stream, Bad);
         int version = r.ReadSignatureAndVersion(Magic, "it does not start with the checkpoint signature", FormatVersion, newer => $"The training checkpoint '{source}' has format version {newer}, newer than version {FormatVersion} that this library reads; update Microsoft.ML.UFlow to continue it.");
-        if (version < FormatVersion)
+        if (version < OldestReadableVersion)
         {
-            throw new InvalidDataException($"The training checkpoint '{source}' has format version {version}, which holds TorchSharp's own Adam state; this library reads version {FormatVersion} only and cannot continue it: delete it to train anew.");
+            throw new InvalidDataException($"The training checkpoint '{source}' has format version {version}, which holds TorchSharp's own Adam state; this library reads versions {OldestReadableVersion} to {FormatVersion} only and cannot continue it: delete it to train anew.");
         }
         double lr = r.ReadDouble(), endFactor = r.ReadDouble();
         int totalIters = r.ReadInt32();
@@ -165,6 +180,23 @@ internal static class UFlowTorchCheckpoint
         int completed = r.ReadInt32("completed epochs", 0, int.MaxValue);
         int samples = r.ReadInt32("sample count", 0, int.MaxValue);
         TrainingDataFingerprint? data = r.ReadBoolean() ? TrainingDataFingerprint.Read(r) : null;
+        HeldOutSplit? heldOut = null;
+        TrainingDataFingerprint? heldOutData = null;
+        if (version >= 3 && r.ReadBoolean())
+        {
+            int total = r.ReadInt32("held-out image count", 0, int.MaxValue);
+            var indices = new int[r.ReadInt32("held-out images", 0, total)];
+            for (int i = 0; i < indices.Length; i++) indices[i] = r.ReadInt32("a held-out index", 0, Math.Max(0, total - 1));
+            try
+            {
+                heldOut = HeldOutSplit.FromHeldOut(total, indices);
+            }
+            catch (ArgumentException e)
+            {
+                throw Bad(e.Message);
+            }
+            heldOutData = r.ReadBoolean() ? TrainingDataFingerprint.Read(r) : null;
+        }
         bool hasBest = r.ReadBoolean();
         double bestMetric = r.ReadDouble();
         int bestEpoch = r.ReadInt32("best epoch", -1, Math.Max(-1, completed - 1));
@@ -220,6 +252,8 @@ internal static class UFlowTorchCheckpoint
             if (!r.ReadBytes(EndMarker.Length, "the end marker").AsSpan().SequenceEqual(EndMarker)) throw Bad("the end marker is missing");
             var stopping = hasBest ? new UFlowEarlyStoppingState(bestMetric, bestEpoch, sinceBest) : UFlowEarlyStoppingState.Initial;
             trainer.RestoreProgress(completed, samples, data, stopping, best);
+            trainer.HeldOut = heldOut;
+            trainer.HeldOutData = heldOutData;
             return trainer;
         }
         catch

@@ -84,6 +84,15 @@ internal sealed class UFlowTorchTrainer : IDisposable
     /// <summary>What the completed epochs' features looked like (null before the first <see cref="Train"/>).</summary>
     internal TrainingDataFingerprint? DataFingerprint { get; private set; }
 
+    /// <summary>
+    /// The images held out of the training data by the caller (kept with checkpoints so that a continued run holds out the
+    /// same ones); null when none were recorded. The trainer itself never reads them.
+    /// </summary>
+    internal HeldOutSplit? HeldOut { get; set; }
+
+    /// <summary>What the held-out images' features looked like (null when none were recorded).</summary>
+    internal TrainingDataFingerprint? HeldOutData { get; set; }
+
     /// <summary>The parameters in the optimiser's order (that of <see cref="nn.Module.parameters"/>).</summary>
     internal IReadOnlyList<Parameter> Parameters => _parameters;
 
@@ -143,6 +152,7 @@ internal sealed class UFlowTorchTrainer : IDisposable
         SampleCount = source.Count;
         DataFingerprint ??= data;
         BestWeightsRestored = false;
+        KeepBestWeightsOfContinuedRun();
         var shuffle = new SeededRandom(Options.Seed);
         // Each epoch draws one permutation from the seeded stream: replay the completed epochs' draws to continue it.
         for (int e = 0; e < CompletedEpochs; e++) shuffle.Permutation(source.Count);
@@ -207,12 +217,24 @@ internal sealed class UFlowTorchTrainer : IDisposable
                 break;
             }
         }
-        if (_best is not null)
+        if (_best is not null && Options.RestoreBestWeights)
         {
             Restore(_best);
             BestWeightsRestored = true;
         }
         return new UFlowTrainingResult { Epochs = reports, BestMetric = stopping.BestMetric, BestEpoch = stopping.BestEpoch, StoppedEarly = stoppedEarly };
+    }
+
+    // A run continued with RestoreBestWeights whose earlier epochs did not keep the best weights (made without it): when
+    // the best epoch is the last one completed, the current weights are its weights; otherwise they are lost.
+    private void KeepBestWeightsOfContinuedRun()
+    {
+        if (!Options.RestoreBestWeights || Options.ValidationMetric is null || _best is not null || EarlyStopping.BestMetric is null) return;
+        if (EarlyStopping.BestEpoch != CompletedEpochs - 1)
+        {
+            throw new ArgumentException($"The run being continued did not keep the weights of its best epoch ({EarlyStopping.BestEpoch}, of {CompletedEpochs} completed), so they cannot be restored at the end; continue it without restoring the best weights (without early stopping), or train anew.");
+        }
+        _best = Snapshot(null);
     }
 
     // One optimisation step on the given samples: at once, or as micro-batches of at most MicroBatchSize samples whose

@@ -9,7 +9,9 @@ namespace Microsoft.ML.UFlow.Benchmarks.Featurization;
 /// </summary>
 /// <remarks>
 /// The model runs in an ONNX Runtime <c>InferenceSession</c> (package Microsoft.ML.OnnxRuntime); the batch is handed to it
-/// without a copy. The input must be an already normalised NCHW float32 batch. Output tensors are reused between calls.
+/// without a copy. The input must be an already normalised NCHW float32 batch. Output tensors are reused between calls:
+/// the maps returned by <see cref="Extract"/> are overwritten by the next call, so an instance must not be used from
+/// several threads at once.
 /// </remarks>
 /// <example>
 /// <code>
@@ -19,7 +21,7 @@ namespace Microsoft.ML.UFlow.Benchmarks.Featurization;
 /// IReadOnlyList&lt;Tensor&gt; maps = featurizer.Extract(batch);              // batch: normalised [N, 3, 256, 256]
 /// </code>
 /// </example>
-internal sealed class OnnxFeaturizer : IFeaturizer
+internal sealed class OnnxFeaturizer : IDisposable
 {
     private readonly OnnxSession _session;
     private readonly string[] _outputNames;
@@ -98,7 +100,7 @@ internal sealed class OnnxFeaturizer : IFeaturizer
     /// <summary>The model input that is fed.</summary>
     public string InputName { get; }
 
-    /// <inheritdoc/>
+    /// <summary>The names of the maps, in output order.</summary>
     public IReadOnlyList<string> OutputNames { get; }
 
     /// <summary>Every output of the model, as "name [dims]" with '?' for dynamic dimensions.</summary>
@@ -107,7 +109,7 @@ internal sealed class OnnxFeaturizer : IFeaturizer
     /// <summary>Whether the model runs on the GPU (false when running on the CPU, including after a fallback).</summary>
     public bool UsesGpu => _session.UsesGpu;
 
-    /// <inheritdoc/>
+    /// <summary>The channel count, size and stride of every map for an input of the given size (probing the model once per size).</summary>
     public IReadOnlyList<FeatureMapInfo> Describe(int height, int width)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
@@ -133,7 +135,7 @@ internal sealed class OnnxFeaturizer : IFeaturizer
         return infos;
     }
 
-    /// <inheritdoc/>
+    /// <summary>Featurises <paramref name="batch"/> ([N, 3, H, W]); returns one [N, C, h, w] map per output, owned by the featurizer.</summary>
     /// <exception cref="ArgumentException">The batch is not rank 4 or its channel count / size does not fit the model's input.</exception>
     /// <exception cref="InvalidOperationException">ONNX Runtime failed to run the model (the message names the model, input and outputs; the inner exception is ONNX Runtime's).</exception>
     /// <exception cref="ObjectDisposedException">The featurizer was disposed.</exception>

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML.Data;
+using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Scoring;
 
 namespace Microsoft.ML.UFlow.Benchmarks;
@@ -17,7 +18,8 @@ using Command = System.CommandLine.Command;
 /// the log10 PFA of the "oracle" region (exactly the defect's cells: |R|·log10 tail(u_min), A.7.3) and the u that a
 /// region of the defect's size would need. It also reruns the segmentation with every scale divided by the normal test
 /// images' mean z² (an oracle calibration that looks at test labels: a diagnosis, not a method) and reports the fraction
-/// of exactly-zero backbone features (post-ReLU point masses, which let a flow's likelihood grow without bound).
+/// of exactly-zero backbone features (post-ReLU point masses, which let a flow's likelihood grow without bound). A model
+/// calibrated on held-out normals is diagnosed on its raw latents, and its NFA is reported as saved and uncalibrated.
 /// </summary>
 internal static class NfaDiagnosticsBenchCommand
 {
@@ -61,6 +63,9 @@ internal static class NfaDiagnosticsBenchCommand
             IDataView scored = model.Transform(test);
             if (scored.Schema.GetColumnOrNull(AnomalyColumns.Latents) is null)
                 throw new ArgumentException($"'{modelFile.Name}' has no '{AnomalyColumns.Latents}' column: nfa-diagnostics needs a U-Flow model.");
+            // A calibrated model's Latents column holds z/sqrt(s_l): undo it, so that the statistics are the flow's own.
+            FlowModelFacts facts = UFlowModelInfo.Read(model);
+            double[]? divisors = facts.CalibrationDivisors?.ToArray();
             var masks = GroundTruthReader.For(scored.Schema, MapSize, inputSize: null);
             var images = new List<Image>();
             var zeroCounts = new List<(long Zeros, long Total)>();
@@ -69,11 +74,16 @@ internal static class NfaDiagnosticsBenchCommand
                 var mask = new float[MapSize * MapSize];
                 masks.Read(row.MaskPath, MapSize, mask);
                 var scales = LatentLayout.Split(row.Latents, row.LatentShapes, AnomalyColumns.Latents)
-                    .Select(s => new NfaLatentScale(s.Values.ToArray(), s.Channels, s.Height, s.Width)).ToArray();
+                    .Select((s, l) => Scaled(new NfaLatentScale(s.Values.ToArray(), s.Channels, s.Height, s.Width), divisors is null ? 1 : Math.Sqrt(divisors[l]))).ToArray();
                 images.Add(new Image(row.Label > 0.5f, mask, scales, row.SegmentationMask.Any(b => b)));
                 CountZeros(row, zeroCounts);
             }
-            var report = Diagnose(images, zeroCounts);
+            var report = Diagnose(images, zeroCounts, divisors);
+            if (facts.HeldOut is HeldOutEvaluation heldOut)
+            {
+                report["held_out_images"] = heldOut.Images;
+                report["held_out_mean_z2"] = heldOut.MeanSquarePerScale.ToArray();
+            }
             Print(report);
             if (json is not null)
             {
@@ -111,7 +121,7 @@ internal static class NfaDiagnosticsBenchCommand
         }
     }
 
-    private static Dictionary<string, object> Diagnose(List<Image> images, List<(long Zeros, long Total)> zeroCounts)
+    private static Dictionary<string, object> Diagnose(List<Image> images, List<(long Zeros, long Total)> zeroCounts, double[]? divisors)
     {
         var first = images[0].Latents;
         int scaleCount = first.Length;
@@ -175,6 +185,7 @@ internal static class NfaDiagnosticsBenchCommand
 
         var asIs = Detections(images, log10Tests, scale: null);
         var calibrated = Detections(images, log10Tests, normalMean);
+        var asSaved = divisors is null ? asIs : Detections(images, log10Tests, divisors);
         foreach (var s in perScale)
         {
             int l = (int)s["scale"];
@@ -188,8 +199,11 @@ internal static class NfaDiagnosticsBenchCommand
             ["defective_images"] = images.Count(i => i.Defective),
             ["model_nfa_detected_defective"] = images.Count(i => i.Defective && i.Detected),
             ["model_nfa_detected_normal"] = images.Count(i => !i.Defective && i.Detected),
-            ["recomputed_detected_defective"] = asIs.Defective,
-            ["recomputed_detected_normal"] = asIs.Normal,
+            ["model_calibration_divisors"] = divisors ?? [],
+            ["recomputed_detected_defective"] = asSaved.Defective,
+            ["recomputed_detected_normal"] = asSaved.Normal,
+            ["uncalibrated_detected_defective"] = asIs.Defective,
+            ["uncalibrated_detected_normal"] = asIs.Normal,
             ["test_normal_calibrated_detected_defective"] = calibrated.Defective,
             ["test_normal_calibrated_detected_normal"] = calibrated.Normal,
             ["scales"] = perScale,
@@ -296,9 +310,10 @@ internal static class NfaDiagnosticsBenchCommand
     private static void Print(Dictionary<string, object> r)
     {
         static string F(object v) => v is double d ? d.ToString("G4", CultureInfo.InvariantCulture) : Convert.ToString(v, CultureInfo.InvariantCulture) ?? "";
-        Console.WriteLine($"log10 N_T = {F(r["log10_number_of_tests"])}; defective images {r["defective_images"]} of {r["images"]}");
+        Console.WriteLine($"log10 N_T = {F(r["log10_number_of_tests"])}; defective images {r["defective_images"]} of {r["images"]}; " +
+            $"the model's calibration divisors [{string.Join(", ", ((double[])r["model_calibration_divisors"]).Select(d => F(d)))}]");
         Console.WriteLine($"NFA detections (log NFA < 0): model {r["model_nfa_detected_defective"]} defective / {r["model_nfa_detected_normal"]} normal; " +
-            $"recomputed {r["recomputed_detected_defective"]} / {r["recomputed_detected_normal"]}; with the test normals' calibration {r["test_normal_calibrated_detected_defective"]} / {r["test_normal_calibrated_detected_normal"]}");
+            $"recomputed {r["recomputed_detected_defective"]} / {r["recomputed_detected_normal"]}; uncalibrated (paper) {r["uncalibrated_detected_defective"]} / {r["uncalibrated_detected_normal"]}; with the test normals' calibration {r["test_normal_calibrated_detected_defective"]} / {r["test_normal_calibrated_detected_normal"]}");
         foreach (var s in (List<Dictionary<string, object>>)r["scales"])
         {
             var n = (Dictionary<string, double>)s["normal_cells_u"];

@@ -10,6 +10,13 @@ namespace Microsoft.ML.UFlow.Cli;
 /// </summary>
 internal static class DefaultPipeline
 {
+    /// <summary>
+    /// U-Flow's default backbone, relative to the working directory: ResNet-50 v2 cut after stage 3, whose 256–1024 channels
+    /// per scale let a defect of 1 % of the image reach the NFA's number of tests at u ≈ 3–7, where MobileNetV2's 24–96 need
+    /// u ≈ 15–50 (docs/RESULTS.md, issue 22).
+    /// </summary>
+    public const string UFlowBackbone = "../shared/models/resnet50v2_imagenet_layer1-3.onnx";
+
     /// <summary>CS-Flow's default backbone, relative to the working directory (the one 'uflow bench csflow' uses).</summary>
     public const string CsFlowBackbone = "../shared/models/mobilenetv2_1.0_imagenet_features.onnx";
 

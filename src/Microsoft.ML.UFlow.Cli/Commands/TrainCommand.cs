@@ -23,19 +23,19 @@ internal static class TrainCommand
         var model = new Option<string>("--model") { Description = "The model to train: uflow (U-Flow with NFA segmentation) or csflow (CS-Flow, image score and localisation map).", DefaultValueFactory = _ => "uflow" };
         model.AcceptOnlyFromAmong("uflow", "csflow");
         var data = new Option<DirectoryInfo>("--data") { Description = "Training data: an MVTec AD category folder, a plain folder (normal/ ...), or the MTD folder (uses its split.txt).", Required = true };
-        var backbone = new Option<FileInfo?>("--backbone") { Description = $"ONNX feature extractor (for example ../shared/models/mobilenetv2_1.0_imagenet_features.onnx). Required for uflow; csflow default: {DefaultPipeline.CsFlowBackbone}." };
+        var backbone = new Option<FileInfo?>("--backbone") { Description = $"ONNX feature extractor (default: uflow {DefaultPipeline.UFlowBackbone}, csflow {DefaultPipeline.CsFlowBackbone}; relative to the working directory)." };
         var layers = new Option<string?>("--layers") { Description = "uflow only: comma-separated model outputs to use, finest first (default: stride4,stride8,stride16 for MobileNetV2, layer1_act,layer2_act,layer3_act for ResNet-50 v2)." };
         var layer = new Option<string?>("--layer") { Description = $"csflow only: the one backbone output computed at the three input scales (default {DefaultPipeline.CsFlowLayer} for MobileNetV2, layer3 for ResNet-50 v2)." };
         var hidden = new Option<int?>("--hidden") { Description = $"csflow only: hidden width of the cross-scale subnetworks (default {s_csFlowDefaults.HiddenChannels}, CS-Flow's)." };
         var inputSize = new Option<int?>("--input-size") { Description = $"Square input size in pixels (uflow: multiple of 32, default {TrainSettings.UFlowInputSize}; csflow: multiple of 64, default {DefaultPipeline.CsFlowInputSize}, METHOD.md C.1 uses 768 for MVTec AD and 384 for MTD)." };
-        var epochs = new Option<int?>("--epochs") { Description = $"Training epochs over the cached features (default: uflow {UFlowTrainer.Options.Defaults.Epochs}, csflow {s_csFlowDefaults.Epochs})." };
+        var epochs = new Option<int?>("--epochs") { Description = $"Training epochs over the cached features (default: uflow at most {TrainSettings.UFlowEpochs}, see --patience; csflow {s_csFlowDefaults.Epochs})." };
         var batch = new Option<int?>("--batch") { Description = $"Mini-batch size (default: uflow {TrainSettings.UFlowBatch}, csflow {s_csFlowDefaults.BatchSize})." };
         var microBatch = new Option<int?>("--micro-batch") { Description = "uflow only: samples per forward/backward pass; a larger --batch is trained as micro-batches whose gradients are accumulated before its one optimiser step (same updates, less memory; default: the whole batch)." };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Save the training state to this file after every epoch; if it exists, continue the training it holds (same options and images) instead of starting anew." };
         var heldOut = new Option<double?>("--held-out") { Description = $"uflow only: share of the normal training images held out from training, to evaluate the flow on after every epoch (loss, mean z² per scale) and to calibrate or stop on (default {F(UFlowTrainer.Options.Defaults.HeldOutFraction)}; at least 4 images; 0 trains on all, the paper's way)." };
-        var calibration = new Option<string?>("--calibration") { Description = "uflow only: NFA latent calibration: none (the paper's) or held-out (each scale's NFA statistic divided by its held-out mean z², METHOD.md A.7.8; the anomaly map and score do not change). Default: none." };
+        var calibration = new Option<string?>("--calibration") { Description = "uflow only: NFA latent calibration: none (the paper's) or held-out (each scale's NFA statistic divided by its held-out mean z², METHOD.md A.7.8; the anomaly map and score do not change). Default: held-out, or none with --held-out 0." };
         calibration.AcceptOnlyFromAmong(TrainSettings.CalibrationNames);
-        var patience = new Option<int?>("--patience") { Description = "uflow only: stop when the held-out loss has not improved for this many epochs and keep the best epoch's weights (--epochs stays the maximum; default 0: off)." };
+        var patience = new Option<int?>("--patience") { Description = $"uflow only: stop when the held-out loss has not improved for this many epochs and keep the best epoch's weights (--epochs stays the maximum; default {TrainSettings.UFlowPatience}, or 0: off with --held-out 0)." };
         var lr = new Option<double?>("--lr") { Description = $"Adam learning rate (default: uflow {F(UFlowTrainer.Options.Defaults.LearningRate)}, csflow {F(s_csFlowDefaults.LearningRate)})." };
         var seed = new Option<int>("--seed") { Description = "Seed for initialisation and shuffling.", DefaultValueFactory = _ => 0 };
         var output = new Option<FileInfo>("--out") { Description = "The model .zip to write.", Required = true };
@@ -57,7 +57,8 @@ internal static class TrainCommand
         var clock = Stopwatch.StartNew();
         if (!File.Exists(s.Backbone))
         {
-            string hint = s.Kind == ModelKind.CsFlow ? $" (CS-Flow's default is {DefaultPipeline.CsFlowBackbone}, relative to the working directory; pass --backbone)" : "";
+            string fallback = s.Kind == ModelKind.CsFlow ? DefaultPipeline.CsFlowBackbone : DefaultPipeline.UFlowBackbone;
+            string hint = $" (the default for --model {(s.Kind == ModelKind.CsFlow ? "csflow" : "uflow")} is {fallback}, relative to the working directory; pass --backbone)";
             throw new FileNotFoundException($"Backbone '{s.Backbone}' does not exist{hint}.", s.Backbone);
         }
         var ml = new MLContext(s.Seed);

@@ -20,8 +20,18 @@ internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? La
     /// <summary>The <c>--calibration</c> values, in the order of <see cref="LatentCalibration"/>.</summary>
     public static readonly string[] CalibrationNames = ["none", "held-out"];
 
-    /// <summary>U-Flow's default input side and batch size (CS-Flow's are in <see cref="DefaultPipeline"/> and <see cref="CsFlowTrainer.Options"/>).</summary>
-    public const int UFlowInputSize = 256, UFlowBatch = UFlowTrainer.Options.Defaults.BatchSize;
+    /// <summary>U-Flow's default input side (CS-Flow's is in <see cref="DefaultPipeline"/>).</summary>
+    public const int UFlowInputSize = 256;
+
+    /// <summary>
+    /// U-Flow's defaults in the CLI, chosen for ResNet-50 v2 (<see cref="DefaultPipeline.UFlowBackbone"/>) within 30 minutes
+    /// on two cores (docs/RESULTS.md, issue 22): anomalib's batch 32 at lr 1e-3, at most 8 epochs, stopped on the held-out
+    /// normals' loss after 2 epochs without improvement, and the NFA calibrated on them.
+    /// </summary>
+    public const int UFlowBatch = 32, UFlowEpochs = 8, UFlowPatience = 2;
+
+    /// <summary>U-Flow's default NFA calibration in the CLI when images are held out (<c>--held-out 0</c>: none, the paper's).</summary>
+    public const LatentCalibration UFlowCalibration = LatentCalibration.HeldOutScale;
 
     /// <summary>Applies the defaults of <paramref name="model"/> ("uflow" or "csflow") to the options the user gave (null = not given).</summary>
     /// <exception cref="ArgumentException">An option of the other model was given, or a required one is missing.</exception>
@@ -45,14 +55,15 @@ internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? La
             case "uflow":
                 if (layer is not null) throw new ArgumentException("--layer is a CS-Flow option (--model csflow); U-Flow takes several outputs with --layers.");
                 if (hidden is not null) throw new ArgumentException("--hidden is a CS-Flow option (--model csflow); U-Flow's subnetwork width is a fixed ratio of its feature channels.");
-                if (backbone is null) throw new ArgumentException("--backbone is required for --model uflow (for example ../shared/models/mobilenetv2_1.0_imagenet_features.onnx).");
-                return new TrainSettings(ModelKind.UFlow, Path.GetFullPath(backbone), layers, null, 0, inputSize ?? UFlowInputSize, Positive(epochs ?? UFlowTrainer.Options.Defaults.Epochs, "--epochs"),
+                double held = heldOut ?? UFlowTrainer.Options.Defaults.HeldOutFraction;
+                return new TrainSettings(ModelKind.UFlow, Path.GetFullPath(backbone ?? DefaultPipeline.UFlowBackbone), layers, null, 0, inputSize ?? UFlowInputSize, Positive(epochs ?? UFlowEpochs, "--epochs"),
                     Positive(batch ?? UFlowBatch, "--batch"), PositiveRate(lr ?? UFlowTrainer.Options.Defaults.LearningRate), seed,
                     microBatch is int m ? Positive(m, "--micro-batch") : null, FullPathOrNull(checkpoint))
                 {
-                    HeldOut = heldOut ?? UFlowTrainer.Options.Defaults.HeldOutFraction,
-                    Calibration = calibration is null ? UFlowTrainer.Options.Defaults.LatentCalibration : ParseCalibration(calibration),
-                    Patience = patience ?? UFlowTrainer.Options.Defaults.EarlyStoppingPatience,
+                    // Without held-out images there is nothing to calibrate or stop on: the defaults become the paper's.
+                    HeldOut = held,
+                    Calibration = calibration is null ? (held > 0 ? UFlowCalibration : LatentCalibration.None) : ParseCalibration(calibration),
+                    Patience = patience ?? (held > 0 ? UFlowPatience : 0),
                 };
             default:
                 throw new ArgumentException($"--model must be uflow or csflow, not '{model}'.");

@@ -41,7 +41,10 @@ public sealed class CalibrationCliTests
         var u = TrainSettings.Resolve("uflow", "b.onnx", null, null, null, null, null, null, null, 0, heldOut: 0.2, calibration: "held-out", patience: 3);
         Assert.Equal((0.2, LatentCalibration.HeldOutScale, 3), (u.HeldOut, u.Calibration, u.Patience));
         var d = TrainSettings.Resolve("uflow", "b.onnx", null, null, null, null, null, null, null, 0);
-        Assert.Equal((UFlowTrainer.Options.Defaults.HeldOutFraction, LatentCalibration.None, 0), (d.HeldOut, d.Calibration, d.Patience));
+        Assert.Equal((UFlowTrainer.Options.Defaults.HeldOutFraction, LatentCalibration.HeldOutScale, 2), (d.HeldOut, d.Calibration, d.Patience));
+        // Nothing held out: nothing to calibrate or stop on, the paper's way.
+        var none = TrainSettings.Resolve("uflow", "b.onnx", null, null, null, null, null, null, null, 0, heldOut: 0);
+        Assert.Equal((0.0, LatentCalibration.None, 0), (none.HeldOut, none.Calibration, none.Patience));
     }
 
     [Fact]

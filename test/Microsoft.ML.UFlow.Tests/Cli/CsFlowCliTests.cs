@@ -24,7 +24,6 @@ public sealed class CsFlowCliTests
         Assert.Contains("--layer", layers.Message);
         Assert.Contains("--hidden is a CS-Flow option", Assert.Throws<ArgumentException>(() => TrainSettings.Resolve("uflow", "b.onnx", null, null, 64, null, null, null, null, 0)).Message);
         Assert.Contains("--layer is a CS-Flow option", Assert.Throws<ArgumentException>(() => TrainSettings.Resolve("uflow", "b.onnx", null, "stride16", null, null, null, null, null, 0)).Message);
-        Assert.Contains("--backbone is required", Assert.Throws<ArgumentException>(() => TrainSettings.Resolve("uflow", null, null, null, null, null, null, null, null, 0)).Message);
         Assert.Contains("--micro-batch is a U-Flow option", Assert.Throws<ArgumentException>(() => TrainSettings.Resolve("csflow", null, null, null, null, null, null, null, null, 0, microBatch: 4)).Message);
         Assert.Contains("--micro-batch must be at least 1", Assert.Throws<ArgumentOutOfRangeException>(() => TrainSettings.Resolve("uflow", "b.onnx", null, null, null, null, null, 23, null, 0, microBatch: 0)).Message);
         Assert.Equal(8, TrainSettings.Resolve("uflow", "b.onnx", null, null, null, null, null, 23, null, 0, microBatch: 8).MicroBatch);
@@ -58,7 +57,8 @@ public sealed class CsFlowCliTests
 
         var u = TrainSettings.Resolve("uflow", "b.onnx", null, null, null, null, null, null, null, 0);
         Assert.Equal(ModelKind.UFlow, u.Kind);
-        Assert.Equal((256, 8, UFlowTrainer.Options.Defaults.Epochs, UFlowTrainer.Options.Defaults.LearningRate), (u.InputSize, u.Batch, u.Epochs, u.LearningRate));
+        Assert.Equal((256, 32, 8, UFlowTrainer.Options.Defaults.LearningRate), (u.InputSize, u.Batch, u.Epochs, u.LearningRate));
+        Assert.Equal(Path.GetFullPath(DefaultPipeline.UFlowBackbone), TrainSettings.Resolve("uflow", null, null, null, null, null, null, null, null, 0).Backbone);
 
         var given = TrainSettings.Resolve("csflow", "x.onnx", null, "stride32", 8, 128, 2, 4, 1e-3, 0);
         Assert.Equal((8, 128, 2, 4, 1e-3, "stride32"), (given.Hidden, given.InputSize, given.Epochs, given.Batch, given.LearningRate, given.Layer));

@@ -2,7 +2,7 @@
 # One command from a fresh clone to a trained and evaluated model:
 #   1. restores the NuGet packages (ML.NET, ONNX Runtime, TorchSharp with libtorch, SkiaSharp: nothing else to install);
 #   2. builds the uflow CLI (Release);
-#   3. trains MobileNetV2 U-Flow on MVTec AD bottle (../shared/data/mvtec_ad/bottle);
+#   3. trains U-Flow with the CLI's defaults (ResNet-50 v2 features, at most 8 epochs) on MVTec AD bottle;
 #   4. evaluates it on the bottle test set, writing metrics JSON and the HTML report.
 # Environment: UFLOW_SHARED (default <repo>/../shared), UFLOW_OUT (default <repo>/out/bottle), UFLOW_EPOCHS (default: the CLI's).
 set -euo pipefail
@@ -10,7 +10,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 shared="${UFLOW_SHARED:-$repo/../shared}"
 out="${UFLOW_OUT:-$repo/out/bottle}"
 data="$shared/data/mvtec_ad/bottle"
-backbone="$shared/models/mobilenetv2_1.0_imagenet_features.onnx"
+backbone="$shared/models/resnet50v2_imagenet_layer1-3.onnx"
 
 for needed in "$data" "$backbone"; do
   if [ ! -e "$needed" ]; then

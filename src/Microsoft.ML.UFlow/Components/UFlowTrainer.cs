@@ -17,7 +17,7 @@ namespace Microsoft.ML.UFlow;
 /// <item><term>Input column data type</term><description><c>Features</c> and <c>Features.Shapes</c> (vectors of Single,
 /// from <c>ApplyOnnxFeaturizer</c> or <c>CaiTFeaturizer</c>)</description></item>
 /// <item><term>Output column data type</term><description><c>Score</c> (Single), <c>PredictedLabel</c> (Boolean),
-/// <c>AnomalyMap</c> (vector of Single, S×S), <c>Latents</c> and <c>Latents.Shapes</c> (for <c>SegmentWithNfa</c>)</description></item>
+/// <c>AnomalyMap</c> (vector of Single, S×S, or the input's aspect with the shorter side S), <c>Latents</c> and <c>Latents.Shapes</c> (for <c>SegmentWithNfa</c>)</description></item>
 /// <item><term>Required NuGet in addition to Microsoft.ML</term><description>Microsoft.ML.UFlow; for training a TorchSharp
 /// backend (TorchSharp-cpu, TorchSharp-cuda-linux or -windows); for scoring only Microsoft.ML.OnnxRuntime or .Gpu</description></item>
 /// <item><term>Exportable to ONNX</term><description>It is ONNX: the saved model holds the flow's graph</description></item>
@@ -95,7 +95,7 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
         /// <summary>Soft clamp of the affine coupling scales (default 2).</summary>
         public float AffineClamp { get; set; } = 2.0f;
 
-        /// <summary>Side S of the anomaly map (default <see cref="Defaults.OutputSize"/>).</summary>
+        /// <summary>Side S of the anomaly map (default <see cref="Defaults.OutputSize"/>); its shorter side for a rectangular input (<see cref="Scoring.MapGrid"/>).</summary>
         public int OutputSize { get; set; } = Defaults.OutputSize;
 
         /// <summary>

@@ -9,8 +9,9 @@ namespace Microsoft.ML.UFlow.Cli;
 internal static class AspectWarning
 {
     /// <summary>
-    /// Aspects within this relative difference count as the same: the aspect-preserving default rounds each side to the
-    /// stride (32 at about 256 pixels: up to 6 % per side), so images of the training aspect may differ that much from W×H.
+    /// Aspects within this relative difference count as the same: sides that are multiples of the stride cannot hold
+    /// every aspect (the default keeps it within a few per cent; a given --input-size may be further off), and a
+    /// stretch of a few per cent changes defects little.
     /// </summary>
     public const double Tolerance = 0.10;
 

@@ -45,9 +45,11 @@ internal readonly record struct InputSize(int Width, int Height)
     }
 
     /// <summary>
-    /// The aspect-preserving default: the median width/height of <paramref name="sizes"/>, at about
-    /// <paramref name="side"/>² pixels, each side rounded to a multiple of <paramref name="stride"/> (at least one stride).
-    /// Square images give exactly <paramref name="side"/>×<paramref name="side"/>.
+    /// The aspect-preserving default: of the sizes whose sides are multiples of <paramref name="stride"/> near
+    /// √(median aspect)·<paramref name="side"/> × <paramref name="side"/>/√(median aspect), the one with the least
+    /// |ln(aspect / median aspect)| + ½·|ln(pixels / <paramref name="side"/>²)|: the aspect counts twice as much as the
+    /// pixel count (about ± 15 %), since distorting the parts is what the default avoids. Square images give exactly
+    /// <paramref name="side"/>×<paramref name="side"/>.
     /// </summary>
     /// <exception cref="ArgumentException">No sizes.</exception>
     public static (InputSize Size, double MedianAspect) FromAspect(IEnumerable<(int Width, int Height)> sizes, int side, int stride)
@@ -56,8 +58,28 @@ internal readonly record struct InputSize(int Width, int Height)
         if (aspects.Length == 0) throw new ArgumentException("There are no training images to choose the input size from.");
         int mid = aspects.Length / 2;
         double median = aspects.Length % 2 == 1 ? aspects[mid] : Math.Sqrt(aspects[mid - 1] * aspects[mid]);
-        double height = side / Math.Sqrt(median), width = side * Math.Sqrt(median);
-        return (new InputSize(Round(width, stride), Round(height, stride)), median);
+        double width = side * Math.Sqrt(median), height = side / Math.Sqrt(median), pixels = (double)side * side;
+        InputSize best = new(Round(width, stride), Round(height, stride));
+        double bestCost = double.PositiveInfinity;
+        foreach (int w in Near(width, stride))
+        {
+            foreach (int h in Near(height, stride))
+            {
+                double cost = Math.Abs(Math.Log((double)w / h / median)) + 0.5 * Math.Abs(Math.Log(w * (double)h / pixels));
+                if (cost < bestCost - 1e-12)
+                {
+                    (best, bestCost) = (new InputSize(w, h), cost);
+                }
+            }
+        }
+        return (best, median);
+    }
+
+    // The multiples of the stride from one below the floor to one above the ceiling of value (at least one stride).
+    private static IEnumerable<int> Near(double value, int stride)
+    {
+        int low = (int)Math.Floor(value / stride);
+        for (int k = Math.Max(1, low - 1); k <= low + 2; k++) yield return k * stride;
     }
 
     /// <summary>The pixel size of the image file at <paramref name="path"/>, read from its header.</summary>

@@ -8,7 +8,7 @@ namespace Microsoft.ML.UFlow.Tests.Components;
 /// U-Flow and CS-Flow estimators on rectangular feature maps (a W = 1.5·H input): trained on TorchSharp, scored, segmented,
 /// saved and loaded, with maps of the input's aspect (shorter side S) and the grid in the model facts.
 /// </summary>
-public sealed class RectangularTrainerTests
+public sealed class RectangularTrainerTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     // H×W: 8x12 and 4x6 for U-Flow; 8x12, 4x6, 2x3 for CS-Flow.
     private static readonly (int Channels, int Height, int Width)[] s_uflowScales = [(8, 8, 12), (16, 4, 6)];
@@ -64,5 +64,19 @@ public sealed class RectangularTrainerTests
         Assert.All(model.Transform(test).GetColumn<float[]>(AnomalyColumns.AnomalyMap), m => Assert.Equal(16 * 24, m.Length));
         var facts = Microsoft.ML.UFlow.Onnx.FlowModelFacts.Read(model.GetOnnxModel());
         Assert.Equal((16, 24), (facts.MapHeight, facts.MapWidth));
+    }
+
+    [Fact]
+    public void Features_of_another_size_than_the_training_ones_are_refused_naming_the_column_and_sizes()
+    {
+        var ml = new MLContext(seed: 0);
+        IDataView train = FeatureRows.Load(ml, rows: 4, seed: 1, s_uflowScales);
+        using AnomalyScoreTransformer scorer = ml.AnomalyDetection.Trainers.UFlow(new UFlowTrainer.Options { Epochs = 1, BatchSize = 4, OutputSize = 16, Seed = 3 }).Fit(train);
+        // The square 8x8 / 4x4 features of another input size (1280 + 256 values, not 768 + 384).
+        IDataView square = FeatureRows.Load(ml, rows: 2, seed: 2, [(8, 8, 8), (16, 4, 4)]);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => scorer.Transform(square));
+        output.WriteLine(error.Message);
+        Assert.Contains("Column 'Features' holds 768 values per row, but this uflow model was trained on 1152 (8x8x12;16x4x6, C×H×W)", error.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => scorer.GetOutputSchema(square.Schema));
     }
 }

@@ -73,7 +73,9 @@ public sealed class RectangularCliTests
         (code, output) = CliRunner.Run("eval", "--model", model, "--data", data.Dataset, "--json", json, "--report", report);
         Assert.True(code == 0, output);
         Assert.DoesNotContain("another aspect", output); // the test crops have the training aspect
-        Assert.Contains("Pixel metrics at 384x256", File.ReadAllText(Directory.GetFiles(report, "*.html").Single()));
+        string page = File.ReadAllText(Directory.GetFiles(report, "*.html").Single());
+        Assert.Contains("Pixel metrics at 384x256", page);
+        Assert.Contains("img{height:192px;width:auto", page); // pictures shown at their own aspect, not squeezed square
         using (var doc = JsonDocument.Parse(File.ReadAllText(json)))
         {
             var root = doc.RootElement;

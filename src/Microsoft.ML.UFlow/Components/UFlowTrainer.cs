@@ -173,7 +173,8 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
         TorchRuntime.Resolve(_options.Device);
         var progress = _options.Progress;
         var clock = Stopwatch.StartNew();
-        var (cache, scales) = TrainingFeatureReader.Read(input, _options.FeatureColumnName, _options.FeatureCacheBudgetBytes, nameof(UFlowTrainer), progress);
+        var (cache, scales) = TrainingFeatureReader.Read(input, _options.FeatureColumnName, _options.FeatureCacheBudgetBytes, nameof(UFlowTrainer), progress,
+            first => CheckUShape(first, input.Schema));
         using (cache)
         {
             double featurizeSeconds = clock.Elapsed.TotalSeconds;
@@ -189,6 +190,22 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
             var trained = UFlowTraining.Train(config, cache, _options, progress);
             var summary = trained.Summary with { FeaturizeSeconds = featurizeSeconds, TrainSeconds = clock.Elapsed.TotalSeconds };
             return UFlowScorerFactory.Create(_transforms, config, trained.State, _options, summary, cache, input, progress);
+        }
+    }
+
+    // Maps that are not each 2^k times the next (an input side that is no multiple of the backbone's largest stride)
+    // cannot form the U: refused at the first image, naming the input size, not after all images are featurised.
+    private static void CheckUShape((int Channels, int Height, int Width)[] scales, DataViewSchema schema)
+    {
+        try
+        {
+            new UFlowConfig(scales.Select(s => new FlowScale(s.Channels, s.Height, s.Width))).Plan();
+        }
+        catch (ArgumentException e)
+        {
+            string input = TrainingImageSize.Of(schema) is { } size ? $"{size.Width}x{size.Height}" : "the input";
+            throw new ArgumentException($"{nameof(UFlowTrainer)}: the feature maps of {input} images cannot form U-Flow's U ({e.Message}) " +
+                "Resize the images to a width and height that are multiples of the backbone's largest stride (32 for MobileNetV2 and ResNet-50 v2 layers 1-3).", e);
         }
     }
 }

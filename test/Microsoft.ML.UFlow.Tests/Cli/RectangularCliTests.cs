@@ -112,6 +112,29 @@ public sealed class RectangularCliTests
     }
 
     [SharedDataFact]
+    public void A_pipeline_resizing_to_no_multiple_of_the_stride_fails_at_the_first_image_naming_the_size()
+    {
+        using var data = Crops.Create();
+        var ml = new MLContext(seed: 0);
+        IDataView train = ml.Data.LoadAnomalyImages(data.Dataset, AnomalyImageSplit.Train);
+        string backbone = SharedData.File("models", "mobilenetv2_1.0_imagenet_features.onnx")!;
+        var log = new List<int>();
+        var pipeline = ml.Transforms.LoadImages(AnomalyColumns.Image, imageFolder: null, inputColumnName: AnomalyColumns.ImagePath)
+            .Append(ml.Transforms.ResizeImages(AnomalyColumns.Image, 72, 64)) // 72/16 = 4.5: stride16 gives 5 columns, stride8 9
+            .Append(ml.Transforms.ApplyOnnxFeaturizer(AnomalyColumns.Features, AnomalyColumns.Image, backbone, ["stride4", "stride8", "stride16"]))
+            .Append(ml.AnomalyDetection.Trainers.UFlow(new UFlowTrainer.Options { Epochs = 1, Progress = new Progress(p => { if (p.Phase == "featurize") log.Add(p.Done); }) }));
+        var e = Assert.Throws<ArgumentException>(() => pipeline.Fit(train));
+        Assert.Contains("the feature maps of 72x64 images cannot form U-Flow's U", e.Message);
+        Assert.Contains("multiples of the backbone's largest stride", e.Message);
+        Assert.Empty(log); // refused at the first image, before any was counted as featurised
+    }
+
+    private sealed class Progress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+
+    [SharedDataFact]
     public void MTD_real_sizes_get_one_aspect_preserving_size_and_a_pipeline_scores_them_on_its_grid()
     {
         var ml = new MLContext(seed: 0);

@@ -99,6 +99,26 @@ public sealed class RectangularCliTests
     }
 
     [SharedDataFact]
+    public void CsFlow_trains_and_evaluates_on_a_rectangular_input()
+    {
+        using var data = Crops.Create();
+        string backbone = SharedData.File("models", "mobilenetv2_1.0_imagenet_features.onnx")!;
+        string model = Path.Combine(data.Root, "out", "cs.zip");
+        var (code, output) = CliRunner.Run("train", "--model", "csflow", "--data", data.Dataset, "--backbone", backbone, "--input-size", "192x128",
+            "--hidden", "8", "--epochs", "1", "--batch", "2", "--out", model);
+        Assert.True(code == 0, output);
+        var facts = UFlowModelInfo.Read(model);
+        Assert.Equal([(8, 12), (4, 6), (2, 3)], facts.Scales.Select(s => (s.Height, s.Width))); // stride16 of 128x192, 64x96, 32x48
+        Assert.Equal((256, 384), (facts.MapHeight, facts.MapWidth));
+        string json = Path.Combine(data.Root, "out", "cs.json");
+        (code, output) = CliRunner.Run("eval", "--model", model, "--data", data.Dataset, "--json", json);
+        Assert.True(code == 0, output);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.InRange(doc.RootElement.GetProperty("pixel_auroc").GetDouble(), 0, 1);
+        Assert.Equal(384, doc.RootElement.GetProperty("map_width").GetInt32());
+    }
+
+    [SharedDataFact]
     public void A_size_that_is_not_a_multiple_of_the_stride_is_one_clear_message()
     {
         using var data = Crops.Create();

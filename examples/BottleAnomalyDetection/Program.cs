@@ -27,7 +27,7 @@ ml.Model.Save(model, train.Schema, modelPath);
 // any ML.NET program, in another process:
 ITransformer loaded = new MLContext().Model.Load(modelPath, out _);
 var facts = UFlowModelInfo.Read(loaded);                       // method, scales, map size, threshold, library version
-Console.WriteLine($"{modelPath}: {facts.Method}, map {facts.MapSize}x{facts.MapSize}, threshold {facts.Threshold:F4}, " +
+Console.WriteLine($"{modelPath}: {facts.Method}, map {facts.MapWidth}x{facts.MapHeight}, threshold {facts.Threshold:F4}, " +
                   $"written by Microsoft.ML.UFlow {facts.LibraryVersion}");
 IDataView scored = loaded.Transform(test);                     // Score, PredictedLabel, AnomalyMap, LogNfa, SegmentationMask
 var m = ml.AnomalyDetection.Evaluate(scored);                  // ML.NET's own evaluator: image AUROC (AnomalyDetectionMetrics, in Microsoft.ML.Data)

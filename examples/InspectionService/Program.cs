@@ -34,7 +34,7 @@ try
         foreach (string image in images)
         {
             UFlowPrediction p = engine.Predict(new ImageInput { ImagePath = image });
-            anomalous += Inspection.Report(image, p.Score, p.PredictedLabel, p.AnomalyMap, p.SegmentationMask, overlayFolder);
+            anomalous += Inspection.Report(image, p.Score, p.PredictedLabel, p.AnomalyMap, p.SegmentationMask, facts.MapHeight, facts.MapWidth, overlayFolder);
         }
     }
     else
@@ -43,7 +43,7 @@ try
         foreach (string image in images)
         {
             ImageScore p = engine.Predict(new ImageInput { ImagePath = image });
-            anomalous += Inspection.Report(image, p.Score, p.PredictedLabel, p.AnomalyMap, null, overlayFolder);
+            anomalous += Inspection.Report(image, p.Score, p.PredictedLabel, p.AnomalyMap, null, facts.MapHeight, facts.MapWidth, overlayFolder);
         }
     }
     Console.WriteLine($"{anomalous} of {images.Length} images anomalous; overlays in {overlayFolder}");

@@ -33,6 +33,12 @@ internal static class DefaultPipeline
     /// <summary>CS-Flow's default input side (METHOD.md C.1: 384 for MTD; 768 for MVTec AD).</summary>
     public const int CsFlowInputSize = 384;
 
+    /// <summary>U-Flow's sides must be multiples of 32, the deepest stride of the known backbones.</summary>
+    public const int UFlowStride = 32;
+
+    /// <summary>CS-Flow's sides must be multiples of 64: its 1/4 input copy must still be a whole number of stride-16 cells.</summary>
+    public const int CsFlowStride = 64;
+
     private static readonly string[][] s_knownLayerSets =
     [
         ["stride4", "stride8", "stride16"],        // MobileNetV2 features model
@@ -40,9 +46,9 @@ internal static class DefaultPipeline
     ];
 
     /// <summary>The U-Flow pipeline over an <c>ImagePath</c> column: load, resize, backbone features, U-Flow, NFA segmentation.</summary>
-    public static IEstimator<ITransformer> Create(MLContext ml, string backbone, IReadOnlyList<string> layers, int inputSize, UFlowTrainer.Options options)
+    public static IEstimator<ITransformer> Create(MLContext ml, string backbone, IReadOnlyList<string> layers, InputSize inputSize, UFlowTrainer.Options options)
     {
-        if (inputSize < 32 || inputSize % 32 != 0) throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, "--input-size must be a positive multiple of 32.");
+        inputSize.Validate(UFlowStride, "the deepest stride of the backbone");
         return Images(ml, inputSize)
             .Append(ml.Transforms.ApplyOnnxFeaturizer(AnomalyColumns.Features, AnomalyColumns.Image, backbone, layers))
             .Append(ml.AnomalyDetection.Trainers.UFlow(options))
@@ -50,22 +56,19 @@ internal static class DefaultPipeline
     }
 
     /// <summary>The CS-Flow pipeline: the same image steps, then <paramref name="layer"/> at three input scales and CS-Flow.</summary>
-    public static IEstimator<ITransformer> CreateCsFlow(MLContext ml, string backbone, string layer, int inputSize, CsFlowTrainer.Options options)
+    public static IEstimator<ITransformer> CreateCsFlow(MLContext ml, string backbone, string layer, InputSize inputSize, CsFlowTrainer.Options options)
     {
-        if (inputSize < 64 || inputSize % 64 != 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, "--input-size must be a positive multiple of 64 for CS-Flow (its 1/4 input copy must still be a whole number of stride-16 cells).");
-        }
+        inputSize.Validate(CsFlowStride, "CS-Flow's 1/4 input copy must still be a whole number of stride-16 cells");
         return Images(ml, inputSize)
             .Append(ml.Transforms.ApplyOnnxFeaturizerForCsFlow(AnomalyColumns.Features, AnomalyColumns.Image, backbone, layer))
             .Append(ml.AnomalyDetection.Trainers.CsFlow(options));
     }
 
-    // Stretched to the square (Fill), not ML.NET's default centre crop: the ground-truth masks are stretched the same way,
-    // and the images of a data set such as MTD are not square.
-    private static EstimatorChain<ImageResizingTransformer> Images(MLContext ml, int inputSize)
+    // Stretched to W×H (Fill), not ML.NET's default centre crop: the ground-truth masks are stretched the same way. The
+    // aspect-preserving default W×H (InputSize.FromAspect) keeps the stretch small for images of the typical aspect.
+    private static EstimatorChain<ImageResizingTransformer> Images(MLContext ml, InputSize inputSize)
         => ml.Transforms.LoadImages(AnomalyColumns.Image, imageFolder: null, inputColumnName: AnomalyColumns.ImagePath)
-            .Append(ml.Transforms.ResizeImages(AnomalyColumns.Image, inputSize, inputSize, resizing: ImageResizingEstimator.ResizingKind.Fill));
+            .Append(ml.Transforms.ResizeImages(AnomalyColumns.Image, inputSize.Width, inputSize.Height, resizing: ImageResizingEstimator.ResizingKind.Fill));
 
     /// <summary>The layers to use: the user's list, or the first known set that the model has.</summary>
     public static string[] ResolveLayers(string backbone, string? layers)

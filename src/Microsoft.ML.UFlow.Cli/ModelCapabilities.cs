@@ -21,12 +21,15 @@ internal enum ModelKind
 /// </summary>
 internal sealed class ModelCapabilities
 {
-    private ModelCapabilities(ModelKind kind, float threshold, int mapSize, int inputSize, bool hasNfa)
+    private ModelCapabilities(ModelKind kind, float threshold, FlowModelFacts facts, int inputWidth, int inputHeight, bool hasNfa)
     {
         Kind = kind;
         Threshold = threshold;
-        MapSize = mapSize;
-        InputSize = inputSize;
+        MapSize = facts.MapSize;
+        MapHeight = facts.MapHeight;
+        MapWidth = facts.MapWidth;
+        InputWidth = inputWidth;
+        InputHeight = inputHeight;
         HasNfa = hasNfa;
     }
 
@@ -39,11 +42,23 @@ internal sealed class ModelCapabilities
     /// <summary>The score threshold of <c>PredictedLabel</c> (by default the highest training score).</summary>
     public float Threshold { get; }
 
-    /// <summary>Side of the square <c>AnomalyMap</c>.</summary>
+    /// <summary>The map side S (<see cref="Scoring.MapGrid"/>: S×S for a square input, else the shorter side).</summary>
     public int MapSize { get; }
 
-    /// <summary>Side of the square image the model's pipeline resizes to (its <c>Image</c> column).</summary>
-    public int InputSize { get; }
+    /// <summary>The <c>AnomalyMap</c>'s height.</summary>
+    public int MapHeight { get; }
+
+    /// <summary>The <c>AnomalyMap</c>'s width.</summary>
+    public int MapWidth { get; }
+
+    /// <summary>The width the model's pipeline resizes images to (its <c>Image</c> column).</summary>
+    public int InputWidth { get; }
+
+    /// <summary>The height the model's pipeline resizes images to.</summary>
+    public int InputHeight { get; }
+
+    /// <summary>"W×H" of the map, e.g. <c>320x256</c>.</summary>
+    public string MapText => $"{MapWidth}x{MapHeight}";
 
     /// <summary>Whether the model writes <c>LogNfa</c> and <c>SegmentationMask</c> (the a-contrario segmentation).</summary>
     public bool HasNfa { get; }
@@ -78,13 +93,13 @@ internal sealed class ModelCapabilities
         {
             if (schema.GetColumnOrNull(column) is null) throw new ArgumentException($"'{modelFile}' does not produce the column '{column}' (its output columns: {Describe(schema)}).");
         }
-        if (schema[AnomalyColumns.Image].Type is not ImageDataViewType { Height: > 0 } image || image.Width != image.Height)
+        if (schema[AnomalyColumns.Image].Type is not ImageDataViewType { Height: > 0, Width: > 0 } image)
         {
-            throw new ArgumentException($"'{modelFile}' does not resize its images to a known square size ('{AnomalyColumns.Image}' is {schema[AnomalyColumns.Image].Type}).");
+            throw new ArgumentException($"'{modelFile}' does not resize its images to a known size ('{AnomalyColumns.Image}' is {schema[AnomalyColumns.Image].Type}).");
         }
         bool hasNfa = schema.GetColumnOrNull(AnomalyColumns.LogNfa) is not null && schema.GetColumnOrNull(AnomalyColumns.SegmentationMask) is not null;
         var kind = facts.Method == FlowModelFacts.CsFlowMethod ? ModelKind.CsFlow : ModelKind.UFlow;
-        return new ModelCapabilities(kind, facts.Threshold ?? float.PositiveInfinity, facts.MapSize, image.Height, hasNfa);
+        return new ModelCapabilities(kind, facts.Threshold ?? float.PositiveInfinity, facts, image.Width, image.Height, hasNfa);
     }
 
     private static string Describe(DataViewSchema schema) => string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => c.Name));

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.ML.Data;
 using Microsoft.ML.UFlow.Cli.Report;
 using Spectre.Console;
 using Microsoft.ML.UFlow.Data;
@@ -71,6 +72,7 @@ internal static class EvalCommand
         int total = (int)(test.GetRowCount() ?? 0);
         AnsiConsole.MarkupLine($"[bold]uflow eval[/]: {total} test images from {Markup.Escape(data.FullName)} with {Markup.Escape(modelFile.Name)} ({caps.DisplayName})");
         PrintCalibration(UFlowModelInfo.Read(modelFile.FullName), caps);
+        if (AspectWarning.For(test.GetColumn<string>(AnomalyColumns.ImagePath).ToList(), caps.InputWidth, caps.InputHeight) is string warning) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(warning)}[/]");
 
         string[] kept =
         [
@@ -116,9 +118,9 @@ internal static class EvalCommand
                 ("model", modelFile.Name), ("model_kind", caps.DisplayName), ("data", data.FullName),
             ]).ToList();
             string mapNote = caps.Kind == ModelKind.CsFlow
-                ? $"Pixel metrics at {caps.MapSize}x{caps.MapSize} (METHOD.md Part B) of the CS-Flow localisation map: channel-mean z² of the finest latent, bilinearly upsampled (C.4). " +
+                ? $"Pixel metrics at {caps.MapText} (W×H: the input's aspect with the shorter side S = {caps.MapSize}; METHOD.md Part B's 256x256 is the square case) of the CS-Flow localisation map: channel-mean z² of the finest latent, bilinearly upsampled (C.4). " +
                   $"Heat maps use the fixed range [0, 4 x score threshold]."
-                : $"Pixel metrics at {caps.MapSize}x{caps.MapSize} (METHOD.md Part B). The segmentation is the automatic a-contrario one: pixels with log10 NFA < 0.";
+                : $"Pixel metrics at {caps.MapText} (W×H: the input's aspect with the shorter side S = {caps.MapSize}; METHOD.md Part B's 256x256 is the square case). The segmentation is the automatic a-contrario one: pixels with log10 NFA < 0.";
             string[] notes = caps.HasNfa ? [mapNote] : [mapNote, caps.NfaUnavailableLine];
             string page = HtmlReport.Write(reportDir.FullName, $"{caps.DisplayName} evaluation: {Path.GetFileName(data.FullName.TrimEnd('/'))}", extra, entries, (typeHeader, typeRows), notes);
             AnsiConsole.MarkupLine($"report written to [green]{Markup.Escape(page)}[/]");

@@ -51,7 +51,7 @@ internal sealed class EvalMetrics
 
         AddMetric("image_auroc", detection.AreaUnderRocCurve);
         // Without a SegmentationMask column (CS-Flow) the evaluator gives the map's metrics and NaN for the segmentation's.
-        var s = ml.AnomalyDetection.EvaluateSegmentation(view, inputSize: model.InputSize);
+        var s = ml.AnomalyDetection.EvaluateSegmentation(view, inputWidth: model.InputWidth, inputHeight: model.InputHeight);
         AddMetric("pixel_auroc", s.PixelAuroc);
         AddMetric("aupro", s.Aupro);
         if (model.HasNfa) AddMetric("miou_nfa", s.MeanIouAtNfa);
@@ -60,7 +60,12 @@ internal sealed class EvalMetrics
         Add("n_images", s.ImageCount, s.ImageCount.ToString(CultureInfo.InvariantCulture));
         json["model_kind"] = model.Kind == ModelKind.CsFlow ? "csflow" : "uflow";
         json["nfa_available"] = model.HasNfa;
-        var byType = ml.AnomalyDetection.EvaluateByDefectType(view, inputSize: model.InputSize);
+        // The grid the pixel metrics were computed on (W×H): the input's aspect, shorter side S (MapGrid).
+        json["input_width"] = model.InputWidth;
+        json["input_height"] = model.InputHeight;
+        json["map_width"] = model.MapWidth;
+        json["map_height"] = model.MapHeight;
+        var byType = ml.AnomalyDetection.EvaluateByDefectType(view, inputWidth: model.InputWidth, inputHeight: model.InputHeight);
         json["per_defect_type"] = DefectTypeJson.Of(byType);
         return new EvalMetrics(detection, rows, byType, json);
     }

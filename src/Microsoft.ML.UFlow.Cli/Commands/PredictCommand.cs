@@ -49,6 +49,7 @@ internal static class PredictCommand
         var table = new Table().AddColumn("image").AddColumn(new TableColumn("score").RightAligned());
         if (caps.HasNfa) table.AddColumn(new TableColumn("max -log10 NFA").RightAligned()).AddColumn(new TableColumn("anomalous pixels").RightAligned());
         table.AddColumn("verdict").AddColumn("outputs");
+        if (AspectWarning.For(images.Select(i => i.FullName).ToList(), caps.InputWidth, caps.InputHeight) is string warning) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(warning)}[/]");
         var stems = UniqueStems(images);
         for (int index = 0; index < images.Length; index++)
         {

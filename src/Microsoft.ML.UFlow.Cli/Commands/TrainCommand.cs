@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.ML.Data;
 using Spectre.Console;
 using Microsoft.ML.UFlow.Data;
 
@@ -27,7 +28,7 @@ internal static class TrainCommand
         var layers = new Option<string?>("--layers") { Description = "uflow only: comma-separated model outputs to use, finest first (default: stride4,stride8,stride16 for MobileNetV2, layer1_act,layer2_act,layer3_act for ResNet-50 v2)." };
         var layer = new Option<string?>("--layer") { Description = $"csflow only: the one backbone output computed at the three input scales (default {DefaultPipeline.CsFlowLayer} for MobileNetV2, layer3 for ResNet-50 v2)." };
         var hidden = new Option<int?>("--hidden") { Description = $"csflow only: hidden width of the cross-scale subnetworks (default {s_csFlowDefaults.HiddenChannels}, CS-Flow's)." };
-        var inputSize = new Option<int?>("--input-size") { Description = $"Square input size in pixels (uflow: multiple of 32, default {TrainSettings.UFlowInputSize}; csflow: multiple of 64, default {DefaultPipeline.CsFlowInputSize}, METHOD.md C.1 uses 768 for MVTec AD and 384 for MTD)." };
+        var inputSize = new Option<string?>("--input-size") { Description = $"Input WIDTHxHEIGHT in pixels (e.g. 320x256), or one side for a square (e.g. 256); uflow: multiples of {DefaultPipeline.UFlowStride}, csflow: multiples of {DefaultPipeline.CsFlowStride}. Default: the training images' median aspect at about {TrainSettings.UFlowInputSize}² pixels (csflow {DefaultPipeline.CsFlowInputSize}²; METHOD.md C.1 uses 768 for MVTec AD and 384 for MTD), rounded to those multiples: square images give {TrainSettings.UFlowInputSize}x{TrainSettings.UFlowInputSize}." };
         var epochs = new Option<int?>("--epochs") { Description = $"Training epochs over the cached features (default: uflow at most {TrainSettings.UFlowEpochs}, see --patience; csflow {s_csFlowDefaults.Epochs})." };
         var batch = new Option<int?>("--batch") { Description = $"Mini-batch size (default: uflow {TrainSettings.UFlowBatch}, csflow {s_csFlowDefaults.BatchSize})." };
         var microBatch = new Option<int?>("--micro-batch") { Description = "uflow only: samples per forward/backward pass; a larger --batch is trained as micro-batches whose gradients are accumulated before its one optimiser step (same updates, less memory; default: the whole batch)." };
@@ -45,7 +46,7 @@ internal static class TrainCommand
         cmd.SetAction(parse => CliErrors.Run(() =>
         {
             var settings = TrainSettings.Resolve(parse.GetValue(model)!, parse.GetValue(backbone)?.FullName, parse.GetValue(layers), parse.GetValue(layer),
-                parse.GetValue(hidden), parse.GetValue(inputSize), parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(seed), parse.GetValue(microBatch), parse.GetValue(checkpoint),
+                parse.GetValue(hidden), parse.GetValue(inputSize) is string size ? InputSize.Parse(size) : null, parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(seed), parse.GetValue(microBatch), parse.GetValue(checkpoint),
                 parse.GetValue(heldOut), parse.GetValue(calibration), parse.GetValue(patience));
             return Run(settings, parse.GetValue(data)!, parse.GetValue(output)!);
         }));
@@ -67,8 +68,9 @@ internal static class TrainCommand
         string[] outputs = s.Kind == ModelKind.CsFlow ? [DefaultPipeline.ResolveCsFlowLayer(s.Backbone, s.Layer)] : DefaultPipeline.ResolveLayers(s.Backbone, s.Layers);
         string name = s.Kind == ModelKind.CsFlow ? "CS-Flow" : "U-Flow";
         AnsiConsole.MarkupLine($"[bold]uflow train[/] {name}: {count} normal images from {Markup.Escape(data.FullName)}");
+        InputSize inputSize = ChooseInputSize(s, train);
         AnsiConsole.MarkupLine($"backbone {Markup.Escape(Path.GetFileName(s.Backbone))} [[{Markup.Escape(string.Join(", ", outputs))}]]{(s.Kind == ModelKind.CsFlow ? " at 3 input scales" : "")}, " +
-                               $"input {s.InputSize}, epochs {s.Epochs}, batch {s.Batch}{(s.MicroBatch is int mb ? $" (micro-batches of {mb})" : "")}, lr {F(s.LearningRate)}{(s.Kind == ModelKind.CsFlow ? $", hidden {s.Hidden}" : "")}, seed {s.Seed}" +
+                               $"input {inputSize} (W×H), epochs {s.Epochs}, batch {s.Batch}{(s.MicroBatch is int mb ? $" (micro-batches of {mb})" : "")}, lr {F(s.LearningRate)}{(s.Kind == ModelKind.CsFlow ? $", hidden {s.Hidden}" : "")}, seed {s.Seed}" +
                                (s.Kind == ModelKind.UFlow ? $", held out {F(s.HeldOut)}, calibration {TrainSettings.CalibrationNames[(int)s.Calibration]}, patience {s.Patience}" : ""));
 
         if (s.Checkpoint is not null)
@@ -81,7 +83,7 @@ internal static class TrainCommand
         {
             var reporter = new Reporter(bars);
             IEstimator<ITransformer> pipeline = s.Kind == ModelKind.CsFlow
-                ? DefaultPipeline.CreateCsFlow(ml, s.Backbone, outputs[0], s.InputSize, new CsFlowTrainer.Options
+                ? DefaultPipeline.CreateCsFlow(ml, s.Backbone, outputs[0], inputSize, new CsFlowTrainer.Options
                 {
                     Epochs = s.Epochs,
                     BatchSize = s.Batch,
@@ -91,7 +93,7 @@ internal static class TrainCommand
                     CheckpointPath = s.Checkpoint,
                     Progress = reporter,
                 })
-                : DefaultPipeline.Create(ml, s.Backbone, outputs, s.InputSize, new UFlowTrainer.Options
+                : DefaultPipeline.Create(ml, s.Backbone, outputs, inputSize, new UFlowTrainer.Options
                 {
                     Epochs = s.Epochs,
                     BatchSize = s.Batch,
@@ -133,6 +135,19 @@ internal static class TrainCommand
     }
 
     private static string F(double v) => v.ToString(CultureInfo.InvariantCulture);
+
+    // The given size, or the aspect-preserving default from the training images' headers (printed, and recorded in the
+    // model by its Image column and the flow graph's metadata).
+    private static InputSize ChooseInputSize(TrainSettings s, IDataView train)
+    {
+        if (s.InputSize is InputSize given) return given;
+        var sizes = train.GetColumn<string>(AnomalyColumns.ImagePath).Select(InputSize.OfFile).ToList();
+        var (size, median) = InputSize.FromAspect(sizes, s.DefaultSide, s.Stride);
+        int distinct = sizes.Distinct().Count();
+        AnsiConsole.MarkupLine($"input size {size} (W×H) from the training images' median aspect {median.ToString("0.###", CultureInfo.InvariantCulture)} " +
+                               $"({distinct} distinct size{(distinct == 1 ? "" : "s")}) at about {s.DefaultSide}² pixels; --input-size sets it");
+        return size;
+    }
 
     private sealed class Reporter(ProgressBars bars) : IProgress<TrainingProgress>
     {

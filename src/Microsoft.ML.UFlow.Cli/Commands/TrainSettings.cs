@@ -6,7 +6,9 @@ namespace Microsoft.ML.UFlow.Cli.Commands;
 /// The settings of one 'uflow train' run after the per-model defaults are applied. Options that belong to the other
 /// model are rejected with a message saying so, never silently ignored.
 /// </summary>
-internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? Layers, string? Layer, int Hidden, int InputSize, int Epochs, int Batch, double LearningRate, int Seed, int? MicroBatch = null, string? Checkpoint = null)
+/// <param name="InputSize">The given --input-size, or null: the aspect-preserving default (<see cref="Cli.InputSize.FromAspect"/>)
+/// at about <see cref="DefaultSide"/>² pixels, chosen from the training images.</param>
+internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? Layers, string? Layer, int Hidden, InputSize? InputSize, int Epochs, int Batch, double LearningRate, int Seed, int? MicroBatch = null, string? Checkpoint = null)
 {
     /// <summary>U-Flow: the share of the normal training images held out (<see cref="UFlowTrainer.Options.HeldOutFraction"/>).</summary>
     public double HeldOut { get; init; } = UFlowTrainer.Options.Defaults.HeldOutFraction;
@@ -19,6 +21,12 @@ internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? La
 
     /// <summary>The <c>--calibration</c> values, in the order of <see cref="LatentCalibration"/>.</summary>
     public static readonly string[] CalibrationNames = ["none", "held-out"];
+
+    /// <summary>The side of the default's square (256 for U-Flow, 384 for CS-Flow): the default has about its pixel count.</summary>
+    public int DefaultSide => Kind == ModelKind.CsFlow ? DefaultPipeline.CsFlowInputSize : UFlowInputSize;
+
+    /// <summary>The multiple every side must be (32 for U-Flow's deepest stride; 64 for CS-Flow, whose 1/4 copy must still be whole stride-16 cells).</summary>
+    public int Stride => Kind == ModelKind.CsFlow ? DefaultPipeline.CsFlowStride : DefaultPipeline.UFlowStride;
 
     /// <summary>U-Flow's default input side (CS-Flow's is in <see cref="DefaultPipeline"/>).</summary>
     public const int UFlowInputSize = 256;
@@ -35,7 +43,7 @@ internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? La
 
     /// <summary>Applies the defaults of <paramref name="model"/> ("uflow" or "csflow") to the options the user gave (null = not given).</summary>
     /// <exception cref="ArgumentException">An option of the other model was given, or a required one is missing.</exception>
-    public static TrainSettings Resolve(string model, string? backbone, string? layers, string? layer, int? hidden, int? inputSize, int? epochs, int? batch, double? lr, int seed, int? microBatch = null, string? checkpoint = null,
+    public static TrainSettings Resolve(string model, string? backbone, string? layers, string? layer, int? hidden, InputSize? inputSize, int? epochs, int? batch, double? lr, int seed, int? microBatch = null, string? checkpoint = null,
         double? heldOut = null, string? calibration = null, int? patience = null)
     {
         var csflow = new CsFlowTrainer.Options();
@@ -50,13 +58,13 @@ internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? La
                 if (heldOut is not null || calibration is not null || patience is not null)
                     throw new ArgumentException("--held-out, --calibration and --patience are U-Flow options (held-out normal images, NFA calibration, early stopping); CS-Flow trains on every image for its epochs.");
                 return new TrainSettings(ModelKind.CsFlow, Path.GetFullPath(backbone ?? DefaultPipeline.CsFlowBackbone), null, layer,
-                    Positive(hidden ?? csflow.HiddenChannels, "--hidden"), inputSize ?? DefaultPipeline.CsFlowInputSize, Positive(epochs ?? csflow.Epochs, "--epochs"),
+                    Positive(hidden ?? csflow.HiddenChannels, "--hidden"), inputSize, Positive(epochs ?? csflow.Epochs, "--epochs"),
                     Positive(batch ?? csflow.BatchSize, "--batch"), PositiveRate(lr ?? csflow.LearningRate), seed, null, FullPathOrNull(checkpoint));
             case "uflow":
                 if (layer is not null) throw new ArgumentException("--layer is a CS-Flow option (--model csflow); U-Flow takes several outputs with --layers.");
                 if (hidden is not null) throw new ArgumentException("--hidden is a CS-Flow option (--model csflow); U-Flow's subnetwork width is a fixed ratio of its feature channels.");
                 double held = heldOut ?? UFlowTrainer.Options.Defaults.HeldOutFraction;
-                return new TrainSettings(ModelKind.UFlow, Path.GetFullPath(backbone ?? DefaultPipeline.UFlowBackbone), layers, null, 0, inputSize ?? UFlowInputSize, Positive(epochs ?? UFlowEpochs, "--epochs"),
+                return new TrainSettings(ModelKind.UFlow, Path.GetFullPath(backbone ?? DefaultPipeline.UFlowBackbone), layers, null, 0, inputSize, Positive(epochs ?? UFlowEpochs, "--epochs"),
                     Positive(batch ?? UFlowBatch, "--batch"), PositiveRate(lr ?? UFlowTrainer.Options.Defaults.LearningRate), seed,
                     microBatch is int m ? Positive(m, "--micro-batch") : null, FullPathOrNull(checkpoint))
                 {

@@ -27,7 +27,7 @@ internal static class HtmlReport
             .Append(".legend{margin:8px 0 16px 0;font-size:14px}.gt{color:#00c800;font-weight:bold}.nfa{color:#ff3030;font-weight:bold}\n")
             .Append(".row{display:flex;gap:6px;align-items:flex-start;margin-bottom:10px;padding:6px;background:#fff;border:1px solid #ddd}\n")
             .Append(".row.anomalous{border-left:6px solid #d33}.row.normal{border-left:6px solid #3a3}\n")
-            .Append(".row figure{margin:0}.row img{width:192px;height:192px;image-rendering:auto;display:block}\n")
+            .Append(".row figure{margin:0}.row img{height:192px;width:auto;image-rendering:auto;display:block}\n")
             .Append(".row figcaption{font-size:11px;color:#555;text-align:center}.info{font-size:13px;min-width:190px;font-family:monospace;white-space:pre}\n")
             .Append("</style></head><body>\n");
         html.Append("<h1>").Append(Enc(title)).Append("</h1>\n");

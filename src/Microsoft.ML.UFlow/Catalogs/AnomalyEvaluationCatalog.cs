@@ -17,19 +17,21 @@ public static class AnomalyEvaluationCatalog
     /// </summary>
     /// <param name="catalog">The anomaly-detection catalog.</param>
     /// <param name="data">Scored data: <c>Label</c> (Single), <c>MaskPath</c> (text, empty for normal images),
-    /// <c>AnomalyMap</c> (vector of Single, S×S) and optionally <c>SegmentationMask</c> (vector of Boolean, S×S).</param>
+    /// <c>AnomalyMap</c> (vector of Single on the map grid: S×S for a square input, the input's aspect otherwise) and
+    /// optionally <c>SegmentationMask</c> (vector of Boolean, the same grid).</param>
     /// <param name="labelColumnName">The label column (Single, 1 = anomalous).</param>
     /// <param name="maskPathColumnName">The ground-truth mask paths.</param>
     /// <param name="anomalyMapColumnName">The anomaly maps.</param>
     /// <param name="segmentationMaskColumnName">The segmentation masks; when absent under its default name, mIoU is NaN.</param>
-    /// <param name="inputSize">The side the model resized images to: masks are resized like the images, then to the map
-    /// size (METHOD.md Part B). Null: the side of the data's <c>Image</c> column, else the map size.</param>
+    /// <param name="inputWidth">The width the model resized images to: masks are resized like the images, then to the map
+    /// grid (METHOD.md Part B, on a grid of the image's aspect). Null: the size of the data's <c>Image</c> column, else the map's.</param>
+    /// <param name="inputHeight">The height the model resized images to (null with a width given: a square).</param>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type.</exception>
     /// <exception cref="FileNotFoundException">A mask named by the data does not exist.</exception>
     public static SegmentationMetrics EvaluateSegmentation(this AnomalyDetectionCatalog catalog, IDataView data,
         string labelColumnName = AnomalyColumns.Label, string maskPathColumnName = AnomalyColumns.MaskPath,
         string anomalyMapColumnName = AnomalyColumns.AnomalyMap, string segmentationMaskColumnName = AnomalyColumns.SegmentationMask,
-        int? inputSize = null)
+        int? inputWidth = null, int? inputHeight = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(data);
@@ -38,13 +40,14 @@ public static class AnomalyEvaluationCatalog
         var maskPath = Require(schema, maskPathColumnName, TextDataViewType.Instance, "text");
         var map = RequireVector(schema, anomalyMapColumnName, NumberDataViewType.Single);
         var segmentation = Optional(schema, segmentationMaskColumnName, AnomalyColumns.SegmentationMask, BooleanDataViewType.Instance, vector: true);
-        int mapSize = SquareSide(map, anomalyMapColumnName);
-        var truth = GroundTruthReader.For(schema, mapSize, inputSize);
+        var input = GroundTruthReader.InputSize(schema, inputWidth, inputHeight);
+        var grid = GroundTruthReader.MapGridOf(KnownSize(map, anomalyMapColumnName), (VectorDataViewType)map.Type, input, anomalyMapColumnName);
+        var truth = GroundTruthReader.For(schema, grid, inputWidth, inputHeight);
 
         var pixels = new PixelEvaluator();
         var iou = new MeanIouAccumulator();
         int falseAlarms = 0, images = 0;
-        var gt = new float[mapSize * mapSize];
+        var gt = new float[grid.Height * grid.Width];
         var columns = new List<DataViewSchema.Column> { label, maskPath, map };
         if (segmentation is { } seg) columns.Add(seg);
         using var cursor = data.GetRowCursor(columns);
@@ -62,9 +65,9 @@ public static class AnomalyEvaluationCatalog
             getLabel(ref isAnomalous);
             getPath(ref path);
             getMap(ref mapValues);
-            truth.Read(path.ToString(), mapSize, gt);
+            truth.Read(path.ToString(), grid, gt);
             float[] mapDense = Dense(mapValues, gt.Length, anomalyMapColumnName, images);
-            pixels.Add(mapDense, gt, mapSize, mapSize);
+            pixels.Add(mapDense, gt, grid.Height, grid.Width);
             if (getMask is not null)
             {
                 getMask(ref maskValues);
@@ -92,14 +95,15 @@ public static class AnomalyEvaluationCatalog
     /// <param name="predictedLabelColumnName">The predicted labels (Boolean); optional under its default name.</param>
     /// <param name="segmentationMaskColumnName">The segmentation masks; optional under its default name.</param>
     /// <param name="maskPathColumnName">The ground-truth mask paths; optional under its default name.</param>
-    /// <param name="inputSize">As for <see cref="EvaluateSegmentation"/>.</param>
+    /// <param name="inputWidth">As for <see cref="EvaluateSegmentation"/>.</param>
+    /// <param name="inputHeight">As for <see cref="EvaluateSegmentation"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException">A required column, or an optional one named by the caller, is missing
     /// or of the wrong type.</exception>
     public static IReadOnlyList<DefectTypeMetrics> EvaluateByDefectType(this AnomalyDetectionCatalog catalog, IDataView data,
         string defectTypeColumnName = AnomalyColumns.DefectType, string labelColumnName = AnomalyColumns.Label,
         string scoreColumnName = AnomalyColumns.Score, string predictedLabelColumnName = AnomalyColumns.PredictedLabel,
         string segmentationMaskColumnName = AnomalyColumns.SegmentationMask, string maskPathColumnName = AnomalyColumns.MaskPath,
-        int? inputSize = null)
+        int? inputWidth = null, int? inputHeight = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(data);
@@ -112,7 +116,7 @@ public static class AnomalyEvaluationCatalog
         var maskPath = Optional(schema, maskPathColumnName, AnomalyColumns.MaskPath, TextDataViewType.Instance, vector: false);
         bool withMasks = segmentation is not null && maskPath is not null;
         // The segmentation mask is a vector of unknown size in the schema (a CustomMapping output): sized at the first row.
-        int mapSize = 0;
+        var grid = (Height: 0, Width: 0);
         GroundTruthReader? truth = null;
 
         var columns = new List<DataViewSchema.Column> { type, label, score };
@@ -148,13 +152,14 @@ public static class AnomalyEvaluationCatalog
             getPath!(ref path);
             if (truth is null)
             {
-                mapSize = SquareSide(maskValues.Length, segmentationMaskColumnName);
-                truth = GroundTruthReader.For(schema, mapSize, inputSize);
-                predicted = new bool[mapSize * mapSize];
-                gt = new float[mapSize * mapSize];
+                var input = GroundTruthReader.InputSize(schema, inputWidth, inputHeight);
+                grid = GroundTruthReader.MapGridOf(maskValues.Length, segmentation!.Value.Type as VectorDataViewType, input, segmentationMaskColumnName);
+                truth = GroundTruthReader.For(schema, grid, inputWidth, inputHeight);
+                predicted = new bool[grid.Height * grid.Width];
+                gt = new float[grid.Height * grid.Width];
             }
             DenseMask(maskValues, predicted, segmentationMaskColumnName, breakdown.Count);
-            truth!.Read(path.ToString(), mapSize, gt);
+            truth!.Read(path.ToString(), grid, gt);
             breakdown.Add(typeText.ToString(), isAnomalous != 0, value, flaggedOrNull, predicted, gt);
         }
         return breakdown.Compute();
@@ -183,20 +188,12 @@ public static class AnomalyEvaluationCatalog
         return vector ? RequireVector(schema, name, itemType) : Require(schema, name, itemType, itemType.ToString() ?? "?");
     }
 
-    private static int SquareSide(DataViewSchema.Column column, string name)
+    private static int KnownSize(DataViewSchema.Column column, string name)
     {
         int size = column.Type is VectorDataViewType { Size: > 0 } v ? v.Size : 0;
         if (size == 0)
-            throw new ArgumentOutOfRangeException(nameof(name), $"Schema mismatch for input column '{name}': expected a square map of known size, got {column.Type}.");
-        return SquareSide(size, name);
-    }
-
-    private static int SquareSide(int size, string name)
-    {
-        int side = (int)Math.Round(Math.Sqrt(size));
-        if (size == 0 || side * side != size)
-            throw new ArgumentException($"Column '{name}' holds {size} values per row, not a square map.");
-        return side;
+            throw new ArgumentOutOfRangeException(nameof(name), $"Schema mismatch for input column '{name}': expected a map of known size, got {column.Type}.");
+        return size;
     }
 
     private static float[] Dense(VBuffer<float> values, int length, string column, int row)

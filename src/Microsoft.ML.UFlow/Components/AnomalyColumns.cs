@@ -27,16 +27,16 @@ public static class AnomalyColumns
     /// <summary>Score above the model's threshold (Boolean).</summary>
     public const string PredictedLabel = "PredictedLabel";
 
-    /// <summary>The pixel anomaly map, S×S row-major (vector of Single).</summary>
+    /// <summary>The pixel anomaly map, row-major on the map grid (S×S for a square input, else its aspect: Scoring.MapGrid; vector of Single).</summary>
     public const string AnomalyMap = "AnomalyMap";
 
     /// <summary>U-Flow's latents of every scale, flattened and concatenated, finest first (vector of Single).</summary>
     public const string Latents = "Latents";
 
-    /// <summary>−log10 NFA per pixel, S×S (vector of Single): positive means detected.</summary>
+    /// <summary>−log10 NFA per pixel, on the map grid (vector of Single): positive means detected.</summary>
     public const string LogNfa = "LogNfa";
 
-    /// <summary>The automatic segmentation, S×S (vector of Boolean): LogNfa &gt; 0, i.e. log10 NFA &lt; 0.</summary>
+    /// <summary>The automatic segmentation, on the map grid (vector of Boolean): LogNfa &gt; 0, i.e. log10 NFA &lt; 0.</summary>
     public const string SegmentationMask = "SegmentationMask";
 
     /// <summary>The suffix of the constant column that gives the [C, H, W] of each scale of a concatenated column.</summary>

@@ -16,7 +16,7 @@ namespace Microsoft.ML.UFlow;
 /// <item><term>Does this estimator need to look at the data to train its parameters?</term><description>Yes (normal images only)</description></item>
 /// <item><term>Input column data type</term><description><c>Features</c> and <c>Features.Shapes</c> from
 /// <c>ApplyOnnxFeaturizerForCsFlow</c> (three maps of one channel count, each half the size of the previous)</description></item>
-/// <item><term>Output column data type</term><description><c>Score</c> (Single), <c>PredictedLabel</c> (Boolean), <c>AnomalyMap</c> (vector of Single, S×S)</description></item>
+/// <item><term>Output column data type</term><description><c>Score</c> (Single), <c>PredictedLabel</c> (Boolean), <c>AnomalyMap</c> (vector of Single, S×S, or the input's aspect with the shorter side S)</description></item>
 /// <item><term>Required NuGet in addition to Microsoft.ML</term><description>Microsoft.ML.UFlow; for training a TorchSharp
 /// backend (TorchSharp-cpu, TorchSharp-cuda-linux or -windows); for scoring only Microsoft.ML.OnnxRuntime or .Gpu</description></item>
 /// <item><term>Exportable to ONNX</term><description>It is ONNX: the saved model holds the flow's graph</description></item>
@@ -156,13 +156,14 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
             var trained = CsFlowTraining.Train(cache, scales[0].Channels, _options, progress);
             var summary = trained.Summary with { FeaturizeSeconds = featurizeSeconds, TrainSeconds = clock.Elapsed.TotalSeconds };
             byte[] Export(float? threshold) => ScorerGraph.Build(CsFlowOnnxExporter.Export(trained.Network, scales[0].Height, scales[0].Width, trained.State,
-                new FlowOnnxExportOptions { MapSize = _options.OutputSize, InputName = _options.FeatureColumnName, Threshold = threshold }), null, threshold ?? float.PositiveInfinity);
+                new FlowOnnxExportOptions { MapSize = _options.OutputSize, InputName = _options.FeatureColumnName, Threshold = threshold, InputSize = TrainingImageSize.Of(input.Schema) }), null, threshold ?? float.PositiveInfinity);
             float threshold = TrainingThreshold.FromTrainingScores(Export(null), _options.FeatureColumnName, cache, nameof(CsFlowTrainer), progress);
             byte[] graph = Export(threshold);
             var estimator = _transforms.ApplyOnnxModel([ScorerGraph.AnomalyMap, ScorerGraph.RawScore, ScorerGraph.Threshold],
                     [_options.FeatureColumnName], new MemoryStream(graph))
                 .Append(_transforms.CustomMapping(new ScoreMapping().GetMapping(), ScoreMapping.ContractName));
-            return new CsFlowScoreTransformer(estimator.Fit(input), trained.Network, threshold, _options.OutputSize, summary, graph);
+            return new CsFlowScoreTransformer(estimator.Fit(input), trained.Network, threshold, _options.OutputSize,
+                Scoring.MapGrid.For(_options.OutputSize, scales[0].Height, scales[0].Width), summary, graph);
         }
     }
 
@@ -184,8 +185,8 @@ public sealed class CsFlowTrainer : IEstimator<CsFlowScoreTransformer>
 /// </summary>
 public sealed class CsFlowScoreTransformer : FlowScoreTransformer
 {
-    internal CsFlowScoreTransformer(ITransformer inner, CsFlowNetworkOptions network, float threshold, int outputSize, UFlowTrainingSummary summary, byte[] graph)
-        : base(inner, threshold, outputSize, summary, graph)
+    internal CsFlowScoreTransformer(ITransformer inner, CsFlowNetworkOptions network, float threshold, int outputSize, (int Height, int Width) map, UFlowTrainingSummary summary, byte[] graph)
+        : base(inner, threshold, outputSize, map, summary, graph)
         => Network = network;
 
     /// <summary>The network's settings (channels, hidden width, kernels, seed).</summary>

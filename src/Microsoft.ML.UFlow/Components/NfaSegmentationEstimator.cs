@@ -15,8 +15,8 @@ namespace Microsoft.ML.UFlow;
 /// <item><term>Does this estimator need to look at the data to train its parameters?</term><description>No</description></item>
 /// <item><term>Input column data type</term><description><c>Latents</c>, <c>Latents.Shapes</c> (vectors of Single, from
 /// <c>UFlow()</c>)</description></item>
-/// <item><term>Output column data type</term><description><c>LogNfa</c> (vector of Single, S×S), <c>SegmentationMask</c>
-/// (vector of Boolean, S×S)</description></item>
+/// <item><term>Output column data type</term><description><c>LogNfa</c> (vector of Single, S×S or the input's aspect), <c>SegmentationMask</c>
+/// (vector of Boolean, the same grid)</description></item>
 /// <item><term>Required NuGet in addition to Microsoft.ML</term><description>Microsoft.ML.UFlow, Microsoft.ML.OnnxTransformer</description></item>
 /// <item><term>Exportable to ONNX</term><description>No</description></item>
 /// </list>

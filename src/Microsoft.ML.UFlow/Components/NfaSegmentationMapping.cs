@@ -23,11 +23,11 @@ public sealed class NfaSegmentationInput
 /// <summary>The columns the NFA segmentation adds (a <c>CustomMapping</c> output).</summary>
 public sealed class NfaSegmentationOutput
 {
-    /// <summary>−log10 NFA per pixel, S×S row-major: positive means detected.</summary>
+    /// <summary>−log10 NFA per pixel on the map grid (S×S for a square input, else its aspect), row-major: positive means detected.</summary>
     [ColumnName(AnomalyColumns.LogNfa), VectorType]
     public float[] LogNfa { get; set; } = [];
 
-    /// <summary>The automatic segmentation, S×S: <see cref="LogNfa"/> &gt; −log10 ε (ε = 1: log10 NFA &lt; 0).</summary>
+    /// <summary>The automatic segmentation, on the same grid: <see cref="LogNfa"/> &gt; −log10 ε (ε = 1: log10 NFA &lt; 0).</summary>
     [ColumnName(AnomalyColumns.SegmentationMask), VectorType]
     public bool[] SegmentationMask { get; set; } = [];
 }
@@ -60,7 +60,9 @@ public sealed class NfaSegmentationMapping : CustomMappingFactory<NfaSegmentatio
             segmenter = new NfaSegmenter(settings.ToOptions());
             t_segmenters[settings] = segmenter;
         }
-        int pixels = settings.OutputSize * settings.OutputSize;
+        var largest = nfaScales.MaxBy(s => (long)s.Height * s.Width);
+        var (height, width) = segmenter.OutputGrid(largest.Height, largest.Width);
+        int pixels = height * width;
         if (output.LogNfa.Length != pixels) output.LogNfa = new float[pixels];
         if (output.SegmentationMask.Length != pixels) output.SegmentationMask = new bool[pixels];
         segmenter.Segment(nfaScales, output.LogNfa, output.SegmentationMask);

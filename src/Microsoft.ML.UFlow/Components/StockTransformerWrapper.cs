@@ -27,16 +27,31 @@ public abstract class StockTransformerWrapper : ITransformer, IDisposable
     public bool IsRowToRowMapper => Inner.IsRowToRowMapper;
 
     /// <inheritdoc/>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Inner.GetOutputSchema(inputSchema);
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        CheckInput(inputSchema);
+        return Inner.GetOutputSchema(inputSchema);
+    }
 
     /// <inheritdoc/>
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => Inner.GetRowToRowMapper(inputSchema);
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        CheckInput(inputSchema);
+        return Inner.GetRowToRowMapper(inputSchema);
+    }
 
     /// <inheritdoc/>
     public IDataView Transform(IDataView input)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(input);
+        CheckInput(input.Schema);
         return Inner.Transform(input);
+    }
+
+    /// <summary>Refuses an input the inner transformer would fail on with a less helpful message (default: accepts all).</summary>
+    private protected virtual void CheckInput(DataViewSchema inputSchema)
+    {
     }
 
     /// <summary>Saves the inner stock transformer: the model file holds nothing of this library's own.</summary>

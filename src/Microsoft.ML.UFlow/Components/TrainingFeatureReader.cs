@@ -10,8 +10,11 @@ namespace Microsoft.ML.UFlow;
 /// </summary>
 internal static class TrainingFeatureReader
 {
+    // validate (optional) sees the first row's shapes before the other rows are featurised: shapes the flow cannot take
+    // fail at once.
     public static (FeatureCache Cache, (int Channels, int Height, int Width)[] Scales) Read(
-        IDataView input, string column, long budgetBytes, string trainer, IProgress<TrainingProgress>? progress)
+        IDataView input, string column, long budgetBytes, string trainer, IProgress<TrainingProgress>? progress,
+        Action<(int Channels, int Height, int Width)[]>? validate = null)
     {
         string shapesColumn = column + AnomalyColumns.ShapesSuffix;
         var features = input.Schema.GetColumnOrNull(column) ?? throw SchemaErrors.Missing(column, "the features of ApplyOnnxFeaturizer");
@@ -35,6 +38,7 @@ internal static class TrainingFeatureReader
                 if (scales is null)
                 {
                     scales = rowScales;
+                    validate?.Invoke(scales);
                     maps = scales.Select(s => new Tensor(1, s.Channels, s.Height, s.Width)).ToArray();
                 }
                 else if (!rowScales.SequenceEqual(scales))

@@ -13,15 +13,15 @@ public sealed class UFlowPrediction
     [ColumnName(AnomalyColumns.PredictedLabel)]
     public bool PredictedLabel { get; set; }
 
-    /// <summary>The anomaly map, S×S row-major, values in [0, 1].</summary>
+    /// <summary>The anomaly map, row-major on the map grid (S×S for a square input, else its aspect), values in [0, 1].</summary>
     [ColumnName(AnomalyColumns.AnomalyMap)]
     public float[] AnomalyMap { get; set; } = [];
 
-    /// <summary>−log10 NFA per pixel, S×S: positive means detected.</summary>
+    /// <summary>−log10 NFA per pixel, on the map grid: positive means detected.</summary>
     [ColumnName(AnomalyColumns.LogNfa)]
     public float[] LogNfa { get; set; } = [];
 
-    /// <summary>The automatic segmentation, S×S (log10 NFA &lt; 0).</summary>
+    /// <summary>The automatic segmentation, on the map grid (log10 NFA &lt; 0).</summary>
     [ColumnName(AnomalyColumns.SegmentationMask)]
     public bool[] SegmentationMask { get; set; } = [];
 

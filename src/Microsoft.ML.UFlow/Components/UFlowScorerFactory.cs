@@ -37,6 +37,7 @@ internal static class UFlowScorerFactory
         byte[] Export(float? threshold) => ScorerGraph.Build(UFlowOnnxExporter.Export(config, state, new FlowOnnxExportOptions
         {
             MapSize = options.OutputSize,
+            InputSize = TrainingImageSize.Of(input.Schema),
             InputName = options.FeatureColumnName,
             Threshold = threshold,
             AdditionalMetadata = metadata,

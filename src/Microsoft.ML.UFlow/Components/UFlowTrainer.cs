@@ -17,7 +17,7 @@ namespace Microsoft.ML.UFlow;
 /// <item><term>Input column data type</term><description><c>Features</c> and <c>Features.Shapes</c> (vectors of Single,
 /// from <c>ApplyOnnxFeaturizer</c> or <c>CaiTFeaturizer</c>)</description></item>
 /// <item><term>Output column data type</term><description><c>Score</c> (Single), <c>PredictedLabel</c> (Boolean),
-/// <c>AnomalyMap</c> (vector of Single, S×S), <c>Latents</c> and <c>Latents.Shapes</c> (for <c>SegmentWithNfa</c>)</description></item>
+/// <c>AnomalyMap</c> (vector of Single, S×S, or the input's aspect with the shorter side S), <c>Latents</c> and <c>Latents.Shapes</c> (for <c>SegmentWithNfa</c>)</description></item>
 /// <item><term>Required NuGet in addition to Microsoft.ML</term><description>Microsoft.ML.UFlow; for training a TorchSharp
 /// backend (TorchSharp-cpu, TorchSharp-cuda-linux or -windows); for scoring only Microsoft.ML.OnnxRuntime or .Gpu</description></item>
 /// <item><term>Exportable to ONNX</term><description>It is ONNX: the saved model holds the flow's graph</description></item>
@@ -107,7 +107,7 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
         /// <summary>Soft clamp of the affine coupling scales (default 2).</summary>
         public float AffineClamp { get; set; } = 2.0f;
 
-        /// <summary>Side S of the anomaly map (default <see cref="Defaults.OutputSize"/>).</summary>
+        /// <summary>Side S of the anomaly map (default <see cref="Defaults.OutputSize"/>); its shorter side for a rectangular input (<see cref="Scoring.MapGrid"/>).</summary>
         public int OutputSize { get; set; } = Defaults.OutputSize;
 
         /// <summary>
@@ -218,7 +218,8 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
         TorchRuntime.Resolve(_options.Device);
         var progress = _options.Progress;
         var clock = Stopwatch.StartNew();
-        var (cache, scales) = TrainingFeatureReader.Read(input, _options.FeatureColumnName, _options.FeatureCacheBudgetBytes, nameof(UFlowTrainer), progress);
+        var (cache, scales) = TrainingFeatureReader.Read(input, _options.FeatureColumnName, _options.FeatureCacheBudgetBytes, nameof(UFlowTrainer), progress,
+            first => CheckUShape(first, input.Schema));
         using (cache)
         {
             double featurizeSeconds = clock.Elapsed.TotalSeconds;
@@ -234,6 +235,22 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
             var trained = UFlowTraining.Train(config, cache, _options, progress);
             var summary = trained.Summary with { FeaturizeSeconds = featurizeSeconds, TrainSeconds = clock.Elapsed.TotalSeconds };
             return UFlowScorerFactory.Create(_transforms, config, trained.State, _options, summary, cache, input, progress);
+        }
+    }
+
+    // Maps that are not each 2^k times the next (an input side that is no multiple of the backbone's largest stride)
+    // cannot form the U: refused at the first image, naming the input size, not after all images are featurised.
+    private static void CheckUShape((int Channels, int Height, int Width)[] scales, DataViewSchema schema)
+    {
+        try
+        {
+            new UFlowConfig(scales.Select(s => new FlowScale(s.Channels, s.Height, s.Width))).Plan();
+        }
+        catch (ArgumentException e)
+        {
+            string input = TrainingImageSize.Of(schema) is { } size ? $"{size.Width}x{size.Height}" : "the input";
+            throw new ArgumentException($"{nameof(UFlowTrainer)}: the feature maps of {input} images cannot form U-Flow's U ({e.Message}) " +
+                "Resize the images to a width and height that are multiples of the backbone's largest stride (32 for MobileNetV2 and ResNet-50 v2 layers 1-3).", e);
         }
     }
 }

@@ -17,8 +17,8 @@ namespace Microsoft.ML.UFlow.Onnx;
 /// <para>
 /// <b>Outputs</b>: <c>Latent0</c>, <c>Latent1</c>, <c>Latent2</c> (z of each scale, shapes as the inputs);
 /// <c>Score</c> [N] = mean over all D = C·(HW + HW/4 + HW/16) latent values of z²/2 (no log-det), as version 1's
-/// <c>CsFlowScoring.ImageScores</c>; <c>AnomalyMap</c> [N, S, S] = the finest latent's channel mean of z², bilinearly
-/// upsampled (align_corners = False) to S×S, as <c>CsFlowScoring.LocalizationMap</c>; and, when a threshold is given,
+/// <c>CsFlowScoring.ImageScores</c>; <c>AnomalyMap</c> [N, H_map, W_map] = the finest latent's channel mean of z², bilinearly
+/// upsampled (align_corners = False) to the map grid (<see cref="Scoring.MapGrid"/>: S×S for a square input), as <c>CsFlowScoring.LocalizationMap</c>; and, when a threshold is given,
 /// <c>PredictedLabel</c> [N] = Score &gt; threshold.
 /// </para>
 /// <para>
@@ -97,12 +97,12 @@ public static class CsFlowOnnxExporter
         }
         string score = b.AddNode("Mul", [total!, b.Scalar((float)(0.5 / d))], FlowGraphNames.Score);
 
-        // C.4: localisation = channel mean of z² of the finest scale, upsampled bilinearly to S×S.
-        int size = options.MapSize;
+        // C.4: localisation = channel mean of z² of the finest scale, upsampled bilinearly to the map grid (S×S when square).
+        var (mapHeight, mapWidth) = FlowGraphParts.MapGridOf(options.MapSize, scales);
         string squares = b.AddNode("ReduceSumSquare", [latents[0]], "scale0.channel_sum_z2", OnnxAttributes.Ints("axes", 1), OnnxAttributes.Int("keepdims", 1));
         string mean = b.AddNode("Mul", [squares, b.Scalar(1f / c)], "scale0.channel_mean_z2");
-        string map4 = FlowGraphParts.ResizeBilinear(b, mean, FlowGraphParts.MapSizes(b, latents[0], size), "map_nchw");
-        FlowGraphParts.AddMapOutput(b, map4, size);
+        string map4 = FlowGraphParts.ResizeBilinear(b, mean, FlowGraphParts.MapSizes(b, latents[0], mapHeight, mapWidth), "map_nchw");
+        FlowGraphParts.AddMapOutput(b, map4, mapHeight, mapWidth);
         FlowGraphParts.AddScoreOutputs(b, score, options.Threshold);
 
         FlowGraphParts.AddMetadata(b, FlowModelFacts.CsFlowMethod, scales, scales, options, inputNames,

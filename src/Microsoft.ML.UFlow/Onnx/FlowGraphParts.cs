@@ -54,14 +54,18 @@ internal static class FlowGraphParts
         => b.AddNode("Split", [x, b.Int64s(first, second)], [firstHint, secondHint], OnnxAttributes.Int("axis", 1));
 
     /// <summary>
-    /// The [4] int64 tensor [N, 1, S, S] for <see cref="ResizeBilinear"/>, N taken from <paramref name="nchw"/> at run time
+    /// The [4] int64 tensor [N, 1, H, W] for <see cref="ResizeBilinear"/>, N taken from <paramref name="nchw"/> at run time
     /// (Resize wants the full output shape and the batch is symbolic).
     /// </summary>
-    public static string MapSizes(OnnxGraphBuilder b, string nchw, int size)
+    public static string MapSizes(OnnxGraphBuilder b, string nchw, int height, int width)
     {
         string batch = b.AddNode("Shape", [nchw], "batch", OnnxAttributes.Int("start", 0), OnnxAttributes.Int("end", 1));
-        return b.AddNode("Concat", [batch, b.Int64s(1, size, size)], "map_sizes", OnnxAttributes.Int("axis", 0));
+        return b.AddNode("Concat", [batch, b.Int64s(1, height, width)], "map_sizes", OnnxAttributes.Int("axis", 0));
     }
+
+    /// <summary>The map grid (<see cref="Scoring.MapGrid"/>) of side <paramref name="size"/> for the finest latent.</summary>
+    public static (int Height, int Width) MapGridOf(int size, IReadOnlyList<FlowScale> latents)
+        => Scoring.MapGrid.For(size, latents.Select(l => (l.Height, l.Width)));
 
     /// <summary>
     /// Bilinear resize of an NCHW tensor to <paramref name="sizes"/> with PyTorch's <c>align_corners = False</c> convention
@@ -75,11 +79,11 @@ internal static class FlowGraphParts
     public static string Upsample2x(OnnxGraphBuilder b, string x, string hint)
         => b.AddNode("Resize", [x, "", b.Floats(1f, 1f, 2f, 2f)], hint, BilinearAttributes());
 
-    /// <summary>Declares the map output: [N, 1, S, S] squeezed to [N, S, S] under <see cref="FlowGraphNames.AnomalyMap"/>.</summary>
-    public static string AddMapOutput(OnnxGraphBuilder b, string map4, int size)
+    /// <summary>Declares the map output: [N, 1, H, W] squeezed to [N, H, W] under <see cref="FlowGraphNames.AnomalyMap"/>.</summary>
+    public static string AddMapOutput(OnnxGraphBuilder b, string map4, int height, int width)
     {
         string map = b.AddNode("Squeeze", [map4, b.Int64s(1)], FlowGraphNames.AnomalyMap);
-        b.AddOutput(map, TensorProto.Types.DataType.Float, -1, size, size);
+        b.AddOutput(map, TensorProto.Types.DataType.Float, -1, height, width);
         return map;
     }
 
@@ -110,6 +114,11 @@ internal static class FlowGraphParts
         b.AddMetadata(FlowMetadataKeys.Scales, FormatShapes(scales));
         b.AddMetadata(FlowMetadataKeys.Latents, FormatShapes(latents));
         b.AddMetadata(FlowMetadataKeys.MapSize, options.MapSize.ToString(CultureInfo.InvariantCulture));
+        if (options.InputSize is { } input)
+        {
+            b.AddMetadata(FlowMetadataKeys.InputWidth, input.Width.ToString(CultureInfo.InvariantCulture));
+            b.AddMetadata(FlowMetadataKeys.InputHeight, input.Height.ToString(CultureInfo.InvariantCulture));
+        }
         if (options.Threshold is float t) b.AddMetadata(FlowMetadataKeys.Threshold, FormatFloat(t));
         b.AddMetadata(FlowMetadataKeys.InputLayout, FormatLayout(options.InputLayout));
         b.AddMetadata(FlowMetadataKeys.Inputs, string.Join(";", inputNames));

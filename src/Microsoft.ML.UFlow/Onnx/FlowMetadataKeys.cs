@@ -22,8 +22,14 @@ public static class FlowMetadataKeys
     /// <summary>The latent shapes of the outputs <c>Latent0</c>, <c>Latent1</c>, …, e.g. <c>29x64x64;24x32x32;48x16x16</c>.</summary>
     public const string Latents = "uflow.latents";
 
-    /// <summary>The anomaly map size S (the map is S×S).</summary>
+    /// <summary>The anomaly map side S (the map is S×S for a square input; otherwise its shorter side, see <see cref="Scoring.MapGrid"/>).</summary>
     public const string MapSize = "uflow.map_size";
+
+    /// <summary>The width of the training images after resizing (written when the training data had an <c>Image</c> column of known size).</summary>
+    public const string InputWidth = "uflow.input_width";
+
+    /// <summary>The height of the training images after resizing (with <see cref="InputWidth"/>).</summary>
+    public const string InputHeight = "uflow.input_height";
 
     /// <summary>The image-score threshold (shortest round-trip float text); absent when the export had none.</summary>
     public const string Threshold = "uflow.threshold";
@@ -70,7 +76,7 @@ public static class FlowMetadataKeys
 
     private static readonly HashSet<string> s_reserved = new(StringComparer.Ordinal)
     {
-        Method, FormatVersion, LibraryVersion, Scales, Latents, MapSize, Threshold, InputLayout, Inputs,
+        Method, FormatVersion, LibraryVersion, Scales, Latents, MapSize, InputWidth, InputHeight, Threshold, InputLayout, Inputs,
         FlowSteps, SubnetChannelsRatio, Clamp, FeatureLayerNorm, HiddenChannels, KernelSizes,
     };
 

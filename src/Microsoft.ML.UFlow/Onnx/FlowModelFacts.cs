@@ -42,6 +42,9 @@ public sealed class FlowModelFacts
         string mapText = Required(properties, FlowMetadataKeys.MapSize, source);
         if (!int.TryParse(mapText, NumberStyles.None, CultureInfo.InvariantCulture, out int mapSize) || mapSize < 1) throw Invalid(source, $"its map size '{mapText}' is not a positive integer");
         MapSize = mapSize;
+        (MapHeight, MapWidth) = FlowGraphParts.MapGridOf(mapSize, Latents);
+        InputWidth = OptionalPositive(properties, FlowMetadataKeys.InputWidth, source);
+        InputHeight = OptionalPositive(properties, FlowMetadataKeys.InputHeight, source);
         if (properties.TryGetValue(FlowMetadataKeys.Threshold, out string? thresholdText))
         {
             if (!float.TryParse(thresholdText, NumberStyles.Float, CultureInfo.InvariantCulture, out float threshold) || float.IsNaN(threshold)) throw Invalid(source, $"its threshold '{thresholdText}' is not a number");
@@ -84,8 +87,21 @@ public sealed class FlowModelFacts
     /// <summary>The shapes [C, H, W] of the outputs <c>Latent0</c>, <c>Latent1</c>, … (finest first).</summary>
     public IReadOnlyList<FlowScale> Latents { get; }
 
-    /// <summary>The anomaly map is <see cref="MapSize"/>×<see cref="MapSize"/>.</summary>
+    /// <summary>The map side S: the anomaly map is S×S for a square input, else its shorter side is S (<see cref="Scoring.MapGrid"/>).</summary>
     public int MapSize { get; }
+
+    /// <summary>The anomaly map's height (<see cref="Scoring.MapGrid"/> of <see cref="MapSize"/> and the finest latent).</summary>
+    public int MapHeight { get; }
+
+    /// <summary>The anomaly map's width.</summary>
+    public int MapWidth { get; }
+
+    /// <summary>The width of the images the model was trained on (after resizing), or null when the training data had no
+    /// <c>Image</c> column of known size.</summary>
+    public int? InputWidth { get; }
+
+    /// <summary>The height of the training images (after resizing), or null; see <see cref="InputWidth"/>.</summary>
+    public int? InputHeight { get; }
 
     /// <summary>The image-score threshold of <c>PredictedLabel</c>, or null when the graph has none.</summary>
     public float? Threshold { get; }
@@ -163,6 +179,13 @@ public sealed class FlowModelFacts
     private static string Required(IReadOnlyDictionary<string, string> properties, string key, string source)
         => properties.TryGetValue(key, out string? value) ? value
             : throw Invalid(source, $"its metadata has no '{key}'");
+
+    private static int? OptionalPositive(IReadOnlyDictionary<string, string> properties, string key, string source)
+    {
+        if (!properties.TryGetValue(key, out string? text)) return null;
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) || value < 1) throw Invalid(source, $"its '{key}' '{text}' is not a positive integer");
+        return value;
+    }
 
     private static InvalidDataException Invalid(string source, string what)
         => new($"{source} is not a flow graph exported by Microsoft.ML.UFlow: {what}.");

@@ -16,8 +16,17 @@ public sealed class FlowOnnxExportOptions
         public const string InputName = FlowGraphNames.DefaultInput;
     }
 
-    /// <summary>The anomaly map is S×S with S = this size (default <see cref="Defaults.MapSize"/>).</summary>
+    /// <summary>
+    /// The anomaly map side S (default <see cref="Defaults.MapSize"/>): the map is S×S for square latents, else its shorter
+    /// side is S and it has the latents' aspect (<see cref="Scoring.MapGrid"/>).
+    /// </summary>
     public int MapSize { get; set; } = Defaults.MapSize;
+
+    /// <summary>
+    /// The training images' width × height after resizing, recorded in the metadata (<see cref="FlowMetadataKeys.InputWidth"/>)
+    /// so that a scorer can warn about images of another aspect (default null: not recorded).
+    /// </summary>
+    public (int Width, int Height)? InputSize { get; set; }
 
     /// <summary>
     /// The image-score threshold (typically the highest training score). When set, the graph also outputs
@@ -42,6 +51,8 @@ public sealed class FlowOnnxExportOptions
     public void Validate()
     {
         if (MapSize < 1) throw new ArgumentOutOfRangeException(nameof(MapSize), MapSize, "The map size must be positive.");
+        if (InputSize is { } input && (input.Width < 1 || input.Height < 1))
+            throw new ArgumentOutOfRangeException(nameof(InputSize), $"The input size must be positive; got {input.Width}x{input.Height}.");
         if (Threshold is float t && float.IsNaN(t)) throw new ArgumentOutOfRangeException(nameof(Threshold), t, "The threshold must not be NaN.");
         if (!Enum.IsDefined(InputLayout)) throw new ArgumentOutOfRangeException(nameof(InputLayout), InputLayout, "Unknown input layout.");
         if (string.IsNullOrWhiteSpace(InputName)) throw new ArgumentException("The input name must not be empty.", nameof(InputName));

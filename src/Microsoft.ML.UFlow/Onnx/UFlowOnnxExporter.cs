@@ -16,7 +16,7 @@ namespace Microsoft.ML.UFlow.Onnx;
 /// </para>
 /// <para>
 /// <b>Outputs</b>: <c>Latent0</c> … <c>Latent{L−1}</c> (z_l, finest first, [N, C, H, W], shapes in
-/// <see cref="UFlowPlan.LatentChannels"/>); <c>AnomalyMap</c> [N, S, S]: A = 1 − (1/L)·Σ_l bilinear_S(exp(−0.5·mean_c z_l²)),
+/// <see cref="UFlowPlan.LatentChannels"/>); <c>AnomalyMap</c> [N, H_map, W_map] (<see cref="Scoring.MapGrid"/>: S×S for a square input, the input's aspect otherwise): A = 1 − (1/L)·Σ_l bilinear_S(exp(−0.5·mean_c z_l²)),
 /// with bilinear upsampling in PyTorch's align_corners = False convention (ONNX Resize, linear,
 /// <c>pytorch_half_pixel</c>), the same as version 1's <c>Scoring.AnomalyMap</c>; <c>Score</c> [N] = max over the map, the
 /// image score of version 1's <c>AnomalyScoreTransformer</c>; and, when a threshold is given, <c>PredictedLabel</c> [N]
@@ -103,8 +103,8 @@ public static class UFlowOnnxExporter
         }
 
         // A.6: p_l = exp(−0.5·mean_c z²) per scale, upsampled, A = 1 − mean_l P_l, score = max A.
-        int size = options.MapSize;
-        string sizes = FlowGraphParts.MapSizes(b, latents[0], size);
+        var (mapHeight, mapWidth) = FlowGraphParts.MapGridOf(options.MapSize, latentShapes);
+        string sizes = FlowGraphParts.MapSizes(b, latents[0], mapHeight, mapWidth);
         string? sum = null;
         for (int l = 0; l < levels; l++)
         {
@@ -116,7 +116,7 @@ public static class UFlowOnnxExporter
         }
         string scaled = b.AddNode("Mul", [sum!, b.Scalar(-(1f / levels))], "map_scaled");
         string map4 = b.AddNode("Add", [scaled, b.Scalar(1f)], "map_nchw");
-        string map = FlowGraphParts.AddMapOutput(b, map4, size);
+        string map = FlowGraphParts.AddMapOutput(b, map4, mapHeight, mapWidth);
         string score = b.AddNode("ReduceMax", [map], FlowGraphNames.Score, OnnxAttributes.Ints("axes", 1, 2), OnnxAttributes.Int("keepdims", 0));
         FlowGraphParts.AddScoreOutputs(b, score, options.Threshold);
 

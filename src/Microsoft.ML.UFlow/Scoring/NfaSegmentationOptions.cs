@@ -6,7 +6,7 @@ namespace Microsoft.ML.UFlow.Scoring;
 /// </summary>
 public sealed class NfaSegmentationOptions
 {
-    /// <summary>Side S of the square output map (default 256, the official evaluation size).</summary>
+    /// <summary>Side S of the output map (default 256, the official evaluation size): S×S for square latents, else the shorter side (<see cref="MapGrid"/>).</summary>
     public int OutputSize { get; set; } = 256;
 
     /// <summary>Upsampling of the per-scale maps (default <see cref="NfaUpsampling.Bilinear"/>).</summary>

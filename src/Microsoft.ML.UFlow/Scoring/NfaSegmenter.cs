@@ -5,8 +5,9 @@ namespace Microsoft.ML.UFlow.Scoring;
 /// <summary>
 /// A-contrario NFA segmentation of U-Flow latents (METHOD.md A.7, the official "tree" NFA): per scale the
 /// chi-square statistic X = Σ_c z², its 4-connected max-tree, log10 PFA per node (Chernoff bound as coded), prune and
-/// merge to convergence, final regions (NaN → 0 elsewhere); then upsampling to S×S, minimum over scales and
-/// log10 N_T. The output is −log10 NFA and the mask log10 NFA &lt; log10 ε (ε = 1 by default: NFA &lt; 1).
+/// merge to convergence, final regions (NaN → 0 elsewhere); then upsampling to the map grid (S×S for square latents,
+/// else the latents' aspect with the shorter side S: <see cref="MapGrid"/>), minimum over scales and log10 N_T, counted
+/// from each scale's real H_l·W_l (A.7.6). The output is −log10 NFA and the mask log10 NFA &lt; log10 ε (ε = 1 by default: NFA &lt; 1).
 /// </summary>
 /// <remarks>
 /// The segmenter owns its work buffers: after the first image of a given set of shapes, segmenting allocates
@@ -40,8 +41,11 @@ public sealed class NfaSegmenter
     /// <summary>A copy of the options in use.</summary>
     public NfaSegmentationOptions Options => _options.Clone();
 
-    /// <summary>S: the side of the output map.</summary>
+    /// <summary>S: the side of the output map (its shorter side for rectangular latents).</summary>
     public int OutputSize => _options.OutputSize;
+
+    /// <summary>The output grid for latents of <paramref name="latentHeight"/>×<paramref name="latentWidth"/> (the finest scale): <see cref="MapGrid.For(int, int, int)"/>.</summary>
+    public (int Height, int Width) OutputGrid(int latentHeight, int latentWidth) => MapGrid.For(_options.OutputSize, latentHeight, latentWidth);
 
     /// <summary>
     /// The detection threshold on −log10 NFA: −log10 ε (0 for the default ε = 1). A pixel is detected when its
@@ -70,8 +74,8 @@ public sealed class NfaSegmenter
 
     /// <summary>
     /// Segments sample <paramref name="sample"/> of the per-scale latents (one NCHW tensor per scale, any order).
-    /// Writes −log10 NFA (S×S, row-major) into <paramref name="negativeLog10Nfa"/> and the detection mask into
-    /// <paramref name="mask"/>.
+    /// Writes −log10 NFA (on the <see cref="OutputGrid"/> of the largest scale, row-major) into
+    /// <paramref name="negativeLog10Nfa"/> and the detection mask into <paramref name="mask"/>.
     /// </summary>
     /// <exception cref="ArgumentException">The latents are empty or malformed, or a destination has the wrong length.</exception>
     public NfaImageResult Segment(IReadOnlyList<Tensor> latents, int sample, Span<float> negativeLog10Nfa, Span<bool> mask)
@@ -81,8 +85,6 @@ public sealed class NfaSegmenter
         {
             throw new ArgumentException("At least one latent scale is needed.", nameof(latents));
         }
-        CheckOutputs(negativeLog10Nfa.Length, mask.Length);
-        PrepareScales(latents.Count);
         for (int l = 0; l < latents.Count; l++)
         {
             Tensor z = latents[l] ?? throw new ArgumentException($"Latent scale {l} is null.", nameof(latents));
@@ -90,13 +92,20 @@ public sealed class NfaSegmenter
             {
                 z.CheckRank4($"latents[{l}]"); // throws with the shape; the message is only built on failure
             }
+        }
+        var grid = GridOf(latents);
+        CheckOutputs(grid, negativeLog10Nfa.Length, mask.Length);
+        PrepareScales(latents.Count);
+        for (int l = 0; l < latents.Count; l++)
+        {
+            Tensor z = latents[l];
             if ((uint)sample >= (uint)z.N)
             {
                 throw new ArgumentOutOfRangeException(nameof(sample), sample, $"latents[{l}] has {z.N} samples.");
             }
             ProcessScale(l, z.Sample(sample), z.C, z.H, z.W);
         }
-        return Combine(negativeLog10Nfa, mask);
+        return Combine(grid, negativeLog10Nfa, mask);
     }
 
     /// <summary>Segments one image given as per-scale C×H×W latents; see <see cref="Segment(IReadOnlyList{Tensor}, int, Span{float}, Span{bool})"/>.</summary>
@@ -106,7 +115,13 @@ public sealed class NfaSegmenter
         {
             throw new ArgumentException("At least one latent scale is needed.", nameof(scales));
         }
-        CheckOutputs(negativeLog10Nfa.Length, mask.Length);
+        var largest = (Height: 0, Width: 0);
+        foreach (NfaLatentScale s in scales)
+        {
+            if ((long)s.Height * s.Width > (long)largest.Height * largest.Width) largest = (s.Height, s.Width);
+        }
+        var grid = OutputGrid(largest.Height, largest.Width);
+        CheckOutputs(grid, negativeLog10Nfa.Length, mask.Length);
         PrepareScales(scales.Length);
         for (int l = 0; l < scales.Length; l++)
         {
@@ -117,13 +132,16 @@ public sealed class NfaSegmenter
             }
             ProcessScale(l, s.Values.Span, s.Channels, s.Height, s.Width);
         }
-        return Combine(negativeLog10Nfa, mask);
+        return Combine(grid, negativeLog10Nfa, mask);
     }
 
-    /// <summary>Allocating convenience: segments one sample and returns new S×S arrays.</summary>
+    /// <summary>Allocating convenience: segments one sample and returns new arrays on the output grid.</summary>
     public (float[] NegativeLog10Nfa, bool[] Mask, NfaImageResult Summary) Segment(IReadOnlyList<Tensor> latents, int sample)
     {
-        int size = _options.OutputSize * _options.OutputSize;
+        ArgumentNullException.ThrowIfNull(latents);
+        if (latents.Count == 0 || latents.Any(z => z is null)) throw new ArgumentException("At least one latent scale is needed, and none may be null.", nameof(latents));
+        var (height, width) = GridOf(latents);
+        int size = height * width;
         var map = new float[size];
         var mask = new bool[size];
         NfaImageResult summary = Segment(latents, sample, map, mask);
@@ -132,8 +150,8 @@ public sealed class NfaSegmenter
 
     /// <summary>
     /// Segments every sample of a batch of latents (one NCHW tensor per scale, same N): writes −log10 NFA into
-    /// <paramref name="negativeLog10Nfa"/> (shape [N, 1, S, S]) and the masks into <paramref name="masks"/>
-    /// (N·S·S values, sample-major), and returns the per-image summaries. With
+    /// <paramref name="negativeLog10Nfa"/> (shape [N, 1, H, W], the output grid) and the masks into <paramref name="masks"/>
+    /// (N·H·W values, sample-major), and returns the per-image summaries. With
     /// <paramref name="maxDegreeOfParallelism"/> &gt; 1, images run in parallel on private segmenters with these options.
     /// </summary>
     /// <exception cref="ArgumentException">Shapes or lengths do not match.</exception>
@@ -147,7 +165,7 @@ public sealed class NfaSegmenter
             throw new ArgumentException("At least one latent scale is needed.", nameof(latents));
         }
         latents[0].CheckRank4("latents[0]");
-        int n = latents[0].N, s = _options.OutputSize, size = s * s;
+        int n = latents[0].N;
         for (int l = 1; l < latents.Count; l++)
         {
             Tensor z = latents[l] ?? throw new ArgumentException($"Latent scale {l} is null.", nameof(latents));
@@ -157,10 +175,12 @@ public sealed class NfaSegmenter
                 throw new ArgumentException($"latents[{l}] has {z.N} samples but latents[0] has {n}.", nameof(latents));
             }
         }
-        negativeLog10Nfa.CheckShape(nameof(negativeLog10Nfa), n, 1, s, s);
+        var (gridHeight, gridWidth) = GridOf(latents);
+        int size = gridHeight * gridWidth;
+        negativeLog10Nfa.CheckShape(nameof(negativeLog10Nfa), n, 1, gridHeight, gridWidth);
         if (masks.Length != n * size)
         {
-            throw new ArgumentException($"The masks have {masks.Length} values but {n}x{s}x{s} = {n * size} are needed.", nameof(masks));
+            throw new ArgumentException($"The masks have {masks.Length} values but {n}x{gridHeight}x{gridWidth} = {n * size} are needed.", nameof(masks));
         }
         var results = new NfaImageResult[n];
         if (maxDegreeOfParallelism <= 1 || n <= 1)
@@ -182,16 +202,28 @@ public sealed class NfaSegmenter
         return results;
     }
 
-    private void CheckOutputs(int mapLength, int maskLength)
+    // The grid of the largest scale; a loop, not LINQ: segmenting allocates nothing after the first image.
+    private (int Height, int Width) GridOf(IReadOnlyList<Tensor> latents)
     {
-        int s = _options.OutputSize, size = s * s;
+        int height = 0, width = 0;
+        for (int l = 0; l < latents.Count; l++)
+        {
+            Tensor z = latents[l];
+            if ((long)z.H * z.W > (long)height * width) (height, width) = (z.H, z.W);
+        }
+        return OutputGrid(height, width);
+    }
+
+    private static void CheckOutputs((int Height, int Width) grid, int mapLength, int maskLength)
+    {
+        int size = grid.Height * grid.Width;
         if (mapLength != size)
         {
-            throw new ArgumentException($"The output map has {mapLength} values but {s}x{s} = {size} are needed.", "negativeLog10Nfa");
+            throw new ArgumentException($"The output map has {mapLength} values but {grid.Height}x{grid.Width} = {size} are needed.", "negativeLog10Nfa");
         }
         if (maskLength != size)
         {
-            throw new ArgumentException($"The mask has {maskLength} values but {s}x{s} = {size} are needed.", "mask");
+            throw new ArgumentException($"The mask has {maskLength} values but {grid.Height}x{grid.Width} = {size} are needed.", "mask");
         }
     }
 
@@ -236,9 +268,8 @@ public sealed class NfaSegmenter
         _tree.ComputeFinalRegions(channels, _options.UnderDispersionGuard, _scaleMaps[scale].AsSpan(0, plane));
     }
 
-    private NfaImageResult Combine(Span<float> negativeLog10Nfa, Span<bool> mask)
+    private NfaImageResult Combine((int Height, int Width) grid, Span<float> negativeLog10Nfa, Span<bool> mask)
     {
-        int s = _options.OutputSize;
         UpdateNumberOfTests();
         for (int l = 0; l < _scaleCount; l++)
         {
@@ -256,7 +287,7 @@ public sealed class NfaSegmenter
                 // has log PFA = −∞, clamped so that zero interpolation weights never produce 0·∞ = NaN.
                 filled[p] = float.IsNaN(v) ? 0f : Math.Max(v, LowestFiniteLogPfa);
             }
-            _upsampler.Upsample(filled, h, w, negativeLog10Nfa, s, _options.Upsampling, accumulateMinimum: l > 0);
+            _upsampler.Upsample(filled, h, w, negativeLog10Nfa, grid.Height, grid.Width, _options.Upsampling, accumulateMinimum: l > 0);
         }
         // −log10 NFA = −(log10 N_T + min_l M_l), with log10 N_T cast to float32 as in the official code.
         int detected = NfaOutputPass.Apply(negativeLog10Nfa, (float)_log10NumberOfTests, _threshold, mask, out float max);

@@ -52,16 +52,16 @@ public sealed class CsFlowCliTests
         Assert.Equal(ModelKind.CsFlow, cs.Kind);
         Assert.Equal((1024, 60, 16, 2e-4), (cs.Hidden, cs.Epochs, cs.Batch, cs.LearningRate));
         Assert.Equal((official.HiddenChannels, official.Epochs, official.BatchSize, official.LearningRate), (cs.Hidden, cs.Epochs, cs.Batch, cs.LearningRate));
-        Assert.Equal((384, (string?)null, 3), (cs.InputSize, cs.Layer, cs.Seed)); // chosen from the backbone when the pipeline is built
+        Assert.Equal(((InputSize?)null, 384, 64, (string?)null, 3), (cs.InputSize, cs.DefaultSide, cs.Stride, cs.Layer, cs.Seed)); // size from the images, layer from the backbone
         Assert.Equal(Path.GetFullPath(DefaultPipeline.CsFlowBackbone), cs.Backbone);
 
         var u = TrainSettings.Resolve("uflow", "b.onnx", null, null, null, null, null, null, null, 0);
         Assert.Equal(ModelKind.UFlow, u.Kind);
-        Assert.Equal((256, 32, 8, UFlowTrainer.Options.Defaults.LearningRate), (u.InputSize, u.Batch, u.Epochs, u.LearningRate));
+        Assert.Equal(((InputSize?)null, 256, 32, 32, 8, UFlowTrainer.Options.Defaults.LearningRate), (u.InputSize, u.DefaultSide, u.Stride, u.Batch, u.Epochs, u.LearningRate));
         Assert.Equal(Path.GetFullPath(DefaultPipeline.UFlowBackbone), TrainSettings.Resolve("uflow", null, null, null, null, null, null, null, null, 0).Backbone);
 
         var given = TrainSettings.Resolve("csflow", "x.onnx", null, "stride32", 8, 128, 2, 4, 1e-3, 0);
-        Assert.Equal((8, 128, 2, 4, 1e-3, "stride32"), (given.Hidden, given.InputSize, given.Epochs, given.Batch, given.LearningRate, given.Layer));
+        Assert.Equal((8, (InputSize?)new InputSize(128, 128), 2, 4, 1e-3, "stride32"), (given.Hidden, given.InputSize, given.Epochs, given.Batch, given.LearningRate, given.Layer));
         Assert.Throws<ArgumentOutOfRangeException>(() => TrainSettings.Resolve("csflow", null, null, null, 0, null, null, null, null, 0));
     }
 
@@ -108,7 +108,8 @@ public sealed class CsFlowCliTests
         var caps = ModelCapabilities.Of(loaded, inputSchema, model);
         Assert.Equal(ModelKind.CsFlow, caps.Kind);
         Assert.False(caps.HasNfa);
-        Assert.Equal((128, facts.MapSize, facts.Threshold), (caps.InputSize, caps.MapSize, (float?)caps.Threshold));
+        Assert.Equal((128, 128, facts.MapSize, facts.MapSize, facts.Threshold), (caps.InputWidth, caps.InputHeight, caps.MapHeight, caps.MapWidth, (float?)caps.Threshold));
+        Assert.Equal((128, 128), (facts.InputWidth, facts.InputHeight)); // recorded from the Image column at training
 
         // eval: image AUROC and the map's pixel metrics, NFA metrics omitted with the line that says why.
         string json = Path.Combine(data.Root, "out", "metrics.json");

@@ -39,4 +39,18 @@ public class GroundTruthMaskTests
         Assert.Equal(1f, mask[2 * 8 + 2]);
         Assert.Throws<ArgumentException>(() => GroundTruthMask.Prepare(Block(8, 2, 4, 1), 8, 4, new float[15]));
     }
+
+    [Fact]
+    public void A_rectangular_mask_keeps_its_aspect_on_a_rectangular_grid()
+    {
+        // A 16x8 (W×H) mask with columns 8..11 of rows 2..5 set; input 16x8, map 4x8 (H×W): each output averages 2x2 pixels.
+        var image = new Image(16, 8, 1);
+        for (int y = 2; y <= 5; y++) for (int x = 8; x <= 11; x++) image.Pixels[y * 16 + x] = 255;
+        var mask = new float[4 * 8];
+        GroundTruthMask.Prepare(image, 16, 8, 4, 8, mask);
+        var expected = new float[32];
+        for (int y = 1; y <= 2; y++) for (int x = 4; x <= 5; x++) expected[y * 8 + x] = 1;
+        Assert.Equal(expected, mask);
+        Assert.Throws<ArgumentException>(() => GroundTruthMask.Prepare(image, 16, 8, 8, 4, new float[31]));
+    }
 }

@@ -55,6 +55,14 @@ public sealed class UFlowOnnxParityTests(Xunit.Abstractions.ITestOutputHelper ou
     }
 
     [Fact]
+    public void A_rectangular_MobileNetV2_sized_flow_matches_TorchSharp_on_a_map_of_the_input_aspect()
+    {
+        // A 320x256 (W×H) input: MobileNetV2's maps 64x80, 32x40, 16x20; the map keeps the aspect, 256 rows of 320.
+        var config = new UFlowConfig([new(24, 64, 80), new(32, 32, 40), new(96, 16, 20)]) { FeatureLayerNorm = true, Seed = 5 };
+        Check(config, batch: 1, mapSize: 256, FlowGraphInputLayout.Concatenated, seed: 16, label: "mobilenetv2@320x256", subnetFactor: 1f, expectedMap: (256, 320));
+    }
+
+    [Fact]
     public void PerScaleInputsMatchTorchSharp()
         => Check(Tiny("three_scales"), batch: 3, mapSize: 32, FlowGraphInputLayout.PerScale, seed: 12, label: "three_scales per-scale");
 
@@ -106,14 +114,22 @@ public sealed class UFlowOnnxParityTests(Xunit.Abstractions.ITestOutputHelper ou
         Assert.Equal([-1, plan.LatentChannels[1], 4, 4], runner.DeclaredShape("Latent1"));
     }
 
-    private void Check(UFlowConfig config, int batch, int mapSize, FlowGraphInputLayout layout, ulong seed, string label, float subnetFactor = 3f, int timeRuns = 0)
+    private void Check(UFlowConfig config, int batch, int mapSize, FlowGraphInputLayout layout, ulong seed, string label, float subnetFactor = 3f, int timeRuns = 0,
+        (int Height, int Width)? expectedMap = null)
     {
+        // The map grid: S×S for square latents, else the latents' aspect with the shorter side S (the non_square tiny
+        // flow's 8x12 latents give 20x30, 8x12 and 6x9).
+        var (mapHeight, mapWidth) = MapGrid.For(mapSize, config.Scales[0].Height, config.Scales[0].Width);
+        if (expectedMap is { } expected) Assert.Equal(expected, (mapHeight, mapWidth));
+        int h = config.Scales[0].Height, w = config.Scales[0].Width;
+        Assert.Equal(mapSize, Math.Min(mapHeight, mapWidth));
+        Assert.True(Math.Abs((double)mapWidth * h - (double)mapHeight * w) <= 0.5 * Math.Max(h, w), $"{mapHeight}x{mapWidth} is not the aspect of {h}x{w}"); // longer side rounded
         var random = new SeededRandom(seed);
         using UFlowModule module = FlowTestModules.PerturbedUFlow(config, random, subnetFactor);
         Tensor[] features = TestFeatures.Features(config, batch, random, std: 1.5);
 
         Tensor[] latents = FlowTestModules.Forward(module, features).Latents;
-        Tensor map = AnomalyMap.Compute(latents, mapSize);
+        Tensor map = AnomalyMap.Compute(latents, mapHeight, mapWidth);
         float[] scores = AnomalyMap.ImageScores(map);
 
         var watch = Stopwatch.StartNew();
@@ -137,7 +153,7 @@ public sealed class UFlowOnnxParityTests(Xunit.Abstractions.ITestOutputHelper ou
             Assert.Equal(latents[l].Shape.ToArray().Select(d => (long)d), z.Shape);
             Closeness.Assert($"{label} Latent{l}", z.Floats, latents[l].Span, LatentRtol, LatentAtol, output);
         }
-        Assert.Equal([batch, mapSize, mapSize], outputs[FlowGraphNames.AnomalyMap].Shape);
+        Assert.Equal([batch, mapHeight, mapWidth], outputs[FlowGraphNames.AnomalyMap].Shape);
         Closeness.Assert($"{label} AnomalyMap", outputs[FlowGraphNames.AnomalyMap].Floats, map.Span, 0, MapAtol, output);
         Assert.Equal([batch], outputs[FlowGraphNames.Score].Shape);
         Closeness.Assert($"{label} Score", outputs[FlowGraphNames.Score].Floats, scores, 0, MapAtol, output);
@@ -151,9 +167,9 @@ public sealed class UFlowOnnxParityTests(Xunit.Abstractions.ITestOutputHelper ou
             watch.Restart();
             for (int i = 0; i < timeRuns; i++) runner.Run(one);
             double ortPerImage = watch.Elapsed.TotalSeconds / timeRuns;
-            AnomalyMap.Compute(FlowTestModules.Forward(module, first).Latents, mapSize);
+            AnomalyMap.Compute(FlowTestModules.Forward(module, first).Latents, mapHeight, mapWidth);
             watch.Restart();
-            for (int i = 0; i < timeRuns; i++) AnomalyMap.Compute(FlowTestModules.Forward(module, first).Latents, mapSize);
+            for (int i = 0; i < timeRuns; i++) AnomalyMap.Compute(FlowTestModules.Forward(module, first).Latents, mapHeight, mapWidth);
             double torchPerImage = watch.Elapsed.TotalSeconds / timeRuns;
             output.WriteLine($"{label}: graph {model.Length / 1e6:F2} MB, {config.CountTrainableParameters()} parameters, export {exportSeconds * 1e3:F0} ms; " +
                 $"ORT {ortPerImage * 1e3:F1} ms per image, TorchSharp forward + map {torchPerImage * 1e3:F1} ms per image (batch 1, means of {timeRuns})");

@@ -1,6 +1,7 @@
 using Microsoft.ML.UFlow.Data;
 using Microsoft.ML.UFlow.Flows;
 using Microsoft.ML.UFlow.Onnx;
+using Microsoft.ML.UFlow.Scoring;
 using Microsoft.ML.UFlow.Training;
 using TorchSharp;
 using HostTensor = Microsoft.ML.UFlow.Tensors.Tensor;
@@ -88,7 +89,7 @@ internal static class FlowTestModules
     }
 
     /// <summary>
-    /// CS-Flow on host features: the latents, the image scores and the localisation map of <paramref name="mapSize"/>²
+    /// CS-Flow on host features: the latents, the image scores and the localisation map on the grid of side <paramref name="mapSize"/> (<see cref="MapGrid"/>)
     /// (<see cref="CsFlowTorchScoring"/>), as host tensors and arrays.
     /// </summary>
     public static (HostTensor[] Latents, float[] Scores, HostTensor Map) Score(CsFlowModule module, IReadOnlyList<HostTensor> features, int mapSize)
@@ -97,7 +98,8 @@ internal static class FlowTestModules
         using var noGrad = torch.no_grad();
         (TorchTensor[] latents, _) = module.call(features.Select(f => HostTensorCopy.ToTorch(f, module.Device)).ToArray());
         TorchTensor scores = CsFlowTorchScoring.ImageScores(latents);
-        TorchTensor map = CsFlowTorchScoring.LocalizationMap(latents[0], mapSize, mapSize);
+        var (mapHeight, mapWidth) = MapGrid.For(mapSize, (int)latents[0].shape[2], (int)latents[0].shape[3]);
+        TorchTensor map = CsFlowTorchScoring.LocalizationMap(latents[0], mapHeight, mapWidth);
         return (latents.Select(HostTensorCopy.ToHost).ToArray(), HostTensorCopy.ToArray(scores), HostTensorCopy.ToHost(map));
     }
 }

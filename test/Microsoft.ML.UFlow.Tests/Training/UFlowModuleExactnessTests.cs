@@ -19,9 +19,27 @@ public sealed class UFlowModuleExactnessTests
 
     private static UFlowConfig ThreeScales(bool layerNorm) => new([new(2, 8, 8), new(6, 4, 4), new(16, 2, 2)]) { FeatureLayerNorm = layerNorm, Seed = 5 };
 
-    public static TheoryData<int, bool> Configs => new() { { 2, false }, { 2, true }, { 3, false }, { 3, true } };
+    // Scales = 0: two rectangular scales (4x6 and 2x3, H×W), the shapes of a W = 1.5·H input.
+    private static UFlowConfig Rectangular(bool layerNorm) => new([new(3, 4, 6), new(8, 2, 3)]) { FeatureLayerNorm = layerNorm, Seed = 13 };
 
-    private static UFlowConfig Make(int scales, bool layerNorm) => scales == 2 ? TwoScales(layerNorm) : ThreeScales(layerNorm);
+    public static TheoryData<int, bool> Configs => new() { { 2, false }, { 2, true }, { 3, false }, { 3, true }, { 0, false }, { 0, true } };
+
+    private static UFlowConfig Make(int scales, bool layerNorm) => scales switch { 2 => TwoScales(layerNorm), 3 => ThreeScales(layerNorm), _ => Rectangular(layerNorm) };
+
+    [Fact]
+    public void Rectangular_maps_keep_their_height_and_width_through_the_U_shaped_graph()
+    {
+        // 4x6 and 2x3 (H×W): the coarse stage's upsampled half is 2H×2W = 4x6, concatenated with the fine features.
+        var random = new SeededRandom(8);
+        using UFlowModule module = FlowTestModules.PerturbedUFlow(Rectangular(layerNorm: true), random);
+        HostTensor[] x = TestFeatures.Features(module.Config, 2, random);
+        (HostTensor[] latents, float[] logDet) = FlowTestModules.Forward(module, x);
+        UFlowPlan plan = module.Config.Plan();
+        Assert.Equal([2, plan.LatentChannels[0], 4, 6], latents[0].Shape.ToArray());
+        Assert.Equal([2, plan.LatentChannels[1], 2, 3], latents[1].Shape.ToArray());
+        Assert.Equal(4, plan.LatentChannels[0]); // 3 features + n_up/4 = ((8 // 8)·4)/4 = 1 upsampled channel
+        Assert.All(logDet, v => Assert.True(float.IsFinite(v)));
+    }
 
     [Theory]
     [MemberData(nameof(Configs))]
@@ -48,6 +66,7 @@ public sealed class UFlowModuleExactnessTests
     [Theory]
     [InlineData(2)]
     [InlineData(3)]
+    [InlineData(0)]
     public void Log_det_equals_the_log_abs_determinant_of_the_brute_force_Jacobian(int scales)
     {
         var random = new SeededRandom(4);

@@ -61,15 +61,17 @@ public sealed class CsFlowModuleTests
         Assert.True(moved, "Permutations should move channels.");
     }
 
-    [Fact]
-    public void LogDetEqualsTheLogAbsDeterminantOfTheJacobian()
+    [Theory]
+    [InlineData(4, 4)]
+    [InlineData(4, 8)] // a rectangular input: maps 4x8, 2x4, 1x2 (H×W)
+    public void LogDetEqualsTheLogAbsDeterminantOfTheJacobian(int height, int width)
     {
         // J row by row: the gradient of output value i with respect to every input value (autograd, one forward and
         // backward pass per row); log|det J| by LU in double against the network's Σσ(s) + Σσ(s').
         var options = new CsFlowNetworkOptions { Channels = 4, HiddenChannels = 6, KernelSizes = [3, 5], Seed = 11 };
         using CsFlowModule module = FlowTestModules.CsFlowWithGammas(options, 12);
-        float[][] x = TestFeatures.CsFlowScales(1, 4, 4, 4, 13).Select(t => t.Span.ToArray()).ToArray();
-        long[][] shapes = [[1, 4, 4, 4], [1, 4, 2, 2], [1, 4, 1, 1]];
+        float[][] x = TestFeatures.CsFlowScales(1, 4, height, width, 13).Select(t => t.Span.ToArray()).ToArray();
+        long[][] shapes = [[1, 4, height, width], [1, 4, height / 2, width / 2], [1, 4, height / 4, width / 4]];
         int d = x.Sum(v => v.Length);
         var jacobian = new double[d, d];
         float logDet = 0;

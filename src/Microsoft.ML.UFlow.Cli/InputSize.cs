@@ -1,0 +1,94 @@
+using System.Globalization;
+using SkiaSharp;
+
+namespace Microsoft.ML.UFlow.Cli;
+
+/// <summary>
+/// The width × height the pipeline resizes images to: <c>--input-size 320x256</c> (W×H) or <c>--input-size 256</c> (a
+/// square), or, when not given, the aspect-preserving default chosen from the training images (<see cref="FromAspect"/>).
+/// </summary>
+internal readonly record struct InputSize(int Width, int Height)
+{
+    /// <summary>A square of side <paramref name="side"/>.</summary>
+    public static implicit operator InputSize(int side) => new(side, side);
+
+    /// <summary>Whether the size is a square.</summary>
+    public bool IsSquare => Width == Height;
+
+    /// <summary>Width / height.</summary>
+    public double Aspect => (double)Width / Height;
+
+    /// <summary><c>WxH</c>.</summary>
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Width}x{Height}");
+
+    /// <summary>Parses <c>W</c>x<c>H</c> or one side.</summary>
+    /// <exception cref="ArgumentException">Not of that form, or not positive.</exception>
+    public static InputSize Parse(string text)
+    {
+        string[] parts = text.Trim().Split('x', 'X', '×');
+        if (parts.Length is 1 or 2 && parts.All(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v > 0))
+        {
+            int width = int.Parse(parts[0], CultureInfo.InvariantCulture);
+            return new InputSize(width, parts.Length == 2 ? int.Parse(parts[1], CultureInfo.InvariantCulture) : width);
+        }
+        throw new ArgumentException($"--input-size must be WIDTHxHEIGHT (for example 320x256) or one side for a square (for example 256), not '{text}'.");
+    }
+
+    /// <summary>Throws when a side is not a positive multiple of <paramref name="stride"/>.</summary>
+    public void Validate(int stride, string why)
+    {
+        if (Width < stride || Height < stride || Width % stride != 0 || Height % stride != 0)
+        {
+            throw new ArgumentOutOfRangeException("--input-size", this,
+                $"--input-size {this}: width and height must be positive multiples of {stride} ({why}); for example {Round(Width, stride)}x{Round(Height, stride)}.");
+        }
+    }
+
+    /// <summary>
+    /// The aspect-preserving default: of the sizes whose sides are multiples of <paramref name="stride"/> near
+    /// √(median aspect)·<paramref name="side"/> × <paramref name="side"/>/√(median aspect), the one with the least
+    /// |ln(aspect / median aspect)| + ½·|ln(pixels / <paramref name="side"/>²)|: the aspect counts twice as much as the
+    /// pixel count (about ± 15 %), since distorting the parts is what the default avoids. Square images give exactly
+    /// <paramref name="side"/>×<paramref name="side"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">No sizes.</exception>
+    public static (InputSize Size, double MedianAspect) FromAspect(IEnumerable<(int Width, int Height)> sizes, int side, int stride)
+    {
+        double[] aspects = sizes.Select(s => (double)s.Width / s.Height).Order().ToArray();
+        if (aspects.Length == 0) throw new ArgumentException("There are no training images to choose the input size from.");
+        int mid = aspects.Length / 2;
+        double median = aspects.Length % 2 == 1 ? aspects[mid] : Math.Sqrt(aspects[mid - 1] * aspects[mid]);
+        double width = side * Math.Sqrt(median), height = side / Math.Sqrt(median), pixels = (double)side * side;
+        InputSize best = new(Round(width, stride), Round(height, stride));
+        double bestCost = double.PositiveInfinity;
+        foreach (int w in Near(width, stride))
+        {
+            foreach (int h in Near(height, stride))
+            {
+                double cost = Math.Abs(Math.Log((double)w / h / median)) + 0.5 * Math.Abs(Math.Log(w * (double)h / pixels));
+                if (cost < bestCost - 1e-12)
+                {
+                    (best, bestCost) = (new InputSize(w, h), cost);
+                }
+            }
+        }
+        return (best, median);
+    }
+
+    // The multiples of the stride from one below the floor to one above the ceiling of value (at least one stride).
+    private static IEnumerable<int> Near(double value, int stride)
+    {
+        int low = (int)Math.Floor(value / stride);
+        for (int k = Math.Max(1, low - 1); k <= low + 2; k++) yield return k * stride;
+    }
+
+    /// <summary>The pixel size of the image file at <paramref name="path"/>, read from its header.</summary>
+    /// <exception cref="InvalidDataException">The file is not an image SkiaSharp can read.</exception>
+    public static (int Width, int Height) OfFile(string path)
+    {
+        using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"'{path}' is not an image file that can be read (PNG, JPEG, BMP, ...).");
+        return (codec.Info.Width, codec.Info.Height);
+    }
+
+    private static int Round(double value, int stride) => Math.Max(stride, (int)Math.Round(value / stride, MidpointRounding.AwayFromZero) * stride);
+}

@@ -66,13 +66,15 @@ internal static class NfaDiagnosticsBenchCommand
             // A calibrated model's Latents column holds z/sqrt(s_l): undo it, so that the statistics are the flow's own.
             FlowModelFacts facts = UFlowModelInfo.Read(model);
             double[]? divisors = facts.CalibrationDivisors?.ToArray();
-            var masks = GroundTruthReader.For(scored.Schema, MapSize, inputSize: null);
+            if (facts.MapHeight != MapSize || facts.MapWidth != MapSize)
+                throw new ArgumentException($"'{modelFile.Name}' maps to {facts.MapWidth}x{facts.MapHeight}; nfa-diagnostics reads {MapSize}x{MapSize} maps (square inputs).");
+            var masks = GroundTruthReader.For(scored.Schema, (MapSize, MapSize), inputWidth: null, inputHeight: null);
             var images = new List<Image>();
             var zeroCounts = new List<(long Zeros, long Total)>();
             foreach (Row row in ml.Data.CreateEnumerable<Row>(scored, reuseRowObject: false, ignoreMissingColumns: true))
             {
                 var mask = new float[MapSize * MapSize];
-                masks.Read(row.MaskPath, MapSize, mask);
+                masks.Read(row.MaskPath, (MapSize, MapSize), mask);
                 var scales = LatentLayout.Split(row.Latents, row.LatentShapes, AnomalyColumns.Latents)
                     .Select((s, l) => Scaled(new NfaLatentScale(s.Values.ToArray(), s.Channels, s.Height, s.Width), divisors is null ? 1 : Math.Sqrt(divisors[l]))).ToArray();
                 images.Add(new Image(row.Label > 0.5f, mask, scales, row.SegmentationMask.Any(b => b)));

@@ -60,7 +60,7 @@ public sealed class RectangularCliTests
         using var data = Crops.Create(); // bottle images cropped to 900x600
         string backbone = SharedData.File("models", "mobilenetv2_1.0_imagenet_features.onnx")!;
         string model = Path.Combine(data.Root, "out", "rect.zip");
-        var (code, output) = CliRunner.Run("train", "--data", data.Dataset, "--backbone", backbone, "--epochs", "1", "--batch", "4", "--out", model);
+        var (code, output) = CliRunner.Run("train", "--data", data.Dataset, "--backbone", backbone, "--epochs", "1", "--batch", "4", "--held-out", "0", "--out", model);
         Assert.True(code == 0, output);
         Assert.Contains("input size 288x192 (W×H) from the training images' median aspect 1.5 (1 distinct size)", output);
         Assert.Contains("input 288x192 (W×H)", output);
@@ -142,7 +142,7 @@ public sealed class RectangularCliTests
         var pipeline = ml.Transforms.LoadImages(AnomalyColumns.Image, imageFolder: null, inputColumnName: AnomalyColumns.ImagePath)
             .Append(ml.Transforms.ResizeImages(AnomalyColumns.Image, 72, 64)) // 72/16 = 4.5: stride16 gives 5 columns, stride8 9
             .Append(ml.Transforms.ApplyOnnxFeaturizer(AnomalyColumns.Features, AnomalyColumns.Image, backbone, ["stride4", "stride8", "stride16"]))
-            .Append(ml.AnomalyDetection.Trainers.UFlow(new UFlowTrainer.Options { Epochs = 1, Progress = new Progress(p => { if (p.Phase == "featurize") log.Add(p.Done); }) }));
+            .Append(ml.AnomalyDetection.Trainers.UFlow(new UFlowTrainer.Options { Epochs = 1, HeldOutFraction = 0, Progress = new Progress(p => { if (p.Phase == "featurize") log.Add(p.Done); }) }));
         var e = Assert.Throws<ArgumentException>(() => pipeline.Fit(train));
         Assert.Contains("the feature maps of 72x64 images cannot form U-Flow's U", e.Message);
         Assert.Contains("multiples of the backbone's largest stride", e.Message);
@@ -175,7 +175,7 @@ public sealed class RectangularCliTests
         var pipeline = ml.Transforms.LoadImages(AnomalyColumns.Image, imageFolder: null, inputColumnName: AnomalyColumns.ImagePath)
             .Append(ml.Transforms.ResizeImages(AnomalyColumns.Image, size.Width, size.Height, resizing: Microsoft.ML.Transforms.Image.ImageResizingEstimator.ResizingKind.Fill))
             .Append(ml.Transforms.ApplyOnnxFeaturizer(AnomalyColumns.Features, AnomalyColumns.Image, backbone, ["stride4", "stride8", "stride16"]))
-            .Append(ml.AnomalyDetection.Trainers.UFlow(new UFlowTrainer.Options { Epochs = 1, BatchSize = 4 }))
+            .Append(ml.AnomalyDetection.Trainers.UFlow(new UFlowTrainer.Options { Epochs = 1, BatchSize = 4, HeldOutFraction = 0 }))
             .Append(ml.Transforms.SegmentWithNfa());
         ITransformer fitted = pipeline.Fit(few);
         var facts = UFlowModelInfo.Read(fitted);

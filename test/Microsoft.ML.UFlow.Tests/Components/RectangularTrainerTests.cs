@@ -20,7 +20,7 @@ public sealed class RectangularTrainerTests(Xunit.Abstractions.ITestOutputHelper
         var ml = new MLContext(seed: 0);
         IDataView train = FeatureRows.Load(ml, rows: 8, seed: 1, s_uflowScales);
         IDataView test = FeatureRows.Load(ml, rows: 4, seed: 2, s_uflowScales, withAnomalies: true);
-        var model = ml.AnomalyDetection.Trainers.UFlow(new UFlowTrainer.Options { Epochs = 2, BatchSize = 4, OutputSize = 16, Seed = 3 })
+        var model = ml.AnomalyDetection.Trainers.UFlow(new UFlowTrainer.Options { Epochs = 2, BatchSize = 4, OutputSize = 16, Seed = 3, HeldOutFraction = 0 })
             .Append(ml.Transforms.SegmentWithNfa(new NfaSegmentationOptions { OutputSize = 16 })).Fit(train);
         var scorer = ((IEnumerable<ITransformer>)model).OfType<AnomalyScoreTransformer>().Single();
         Assert.Equal((16, 16, 24), (scorer.OutputSize, scorer.MapHeight, scorer.MapWidth));
@@ -71,7 +71,7 @@ public sealed class RectangularTrainerTests(Xunit.Abstractions.ITestOutputHelper
     {
         var ml = new MLContext(seed: 0);
         IDataView train = FeatureRows.Load(ml, rows: 4, seed: 1, s_uflowScales);
-        using AnomalyScoreTransformer scorer = ml.AnomalyDetection.Trainers.UFlow(new UFlowTrainer.Options { Epochs = 1, BatchSize = 4, OutputSize = 16, Seed = 3 }).Fit(train);
+        using AnomalyScoreTransformer scorer = ml.AnomalyDetection.Trainers.UFlow(new UFlowTrainer.Options { Epochs = 1, BatchSize = 4, OutputSize = 16, Seed = 3, HeldOutFraction = 0 }).Fit(train);
         // The square 8x8 / 4x4 features of another input size (1280 + 256 values, not 768 + 384).
         IDataView square = FeatureRows.Load(ml, rows: 2, seed: 2, [(8, 8, 8), (16, 4, 4)]);
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => scorer.Transform(square));

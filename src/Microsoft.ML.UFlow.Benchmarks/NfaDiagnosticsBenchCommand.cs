@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML.Data;
+using Microsoft.ML.UFlow.Metrics;
 using Microsoft.ML.UFlow.Onnx;
 using Microsoft.ML.UFlow.Scoring;
 
@@ -206,6 +207,9 @@ internal static class NfaDiagnosticsBenchCommand
             ["recomputed_detected_normal"] = asSaved.Normal,
             ["uncalibrated_detected_defective"] = asIs.Defective,
             ["uncalibrated_detected_normal"] = asIs.Normal,
+            ["recomputed_miou"] = asSaved.MeanIou,
+            ["uncalibrated_miou"] = asIs.MeanIou,
+            ["test_normal_calibrated_miou"] = calibrated.MeanIou,
             ["test_normal_calibrated_detected_defective"] = calibrated.Defective,
             ["test_normal_calibrated_detected_normal"] = calibrated.Normal,
             ["scales"] = perScale,
@@ -257,17 +261,19 @@ internal static class NfaDiagnosticsBenchCommand
     }
 
     /// <summary>Reruns the segmentation; with <paramref name="scale"/>, scale l's latents are divided by sqrt(scale[l]).</summary>
-    private static (int Defective, int Normal, int[] PerScale) Detections(List<Image> images, double log10Tests, double[]? scale)
+    private static (int Defective, int Normal, int[] PerScale, double MeanIou) Detections(List<Image> images, double log10Tests, double[]? scale)
     {
         var segmenter = new NfaSegmenter(new NfaSegmentationOptions { OutputSize = MapSize });
         var logNfa = new float[MapSize * MapSize];
         var mask = new bool[MapSize * MapSize];
         int defective = 0, normal = 0;
         var perScale = new int[images[0].Latents.Length];
+        var iou = new MeanIouAccumulator();
         foreach (Image image in images)
         {
             var latents = scale is null ? image.Latents : image.Latents.Select((s, l) => Scaled(s, 1.0 / Math.Sqrt(scale[l]))).ToArray();
             var result = segmenter.Segment(latents, logNfa, mask);
+            iou.Add(mask, image.Mask);
             if (result.IsAnomalous)
             {
                 if (image.Defective) defective++; else normal++;
@@ -279,7 +285,7 @@ internal static class NfaDiagnosticsBenchCommand
                 if (image.Defective && min + log10Tests < 0) perScale[l]++;
             }
         }
-        return (defective, normal, perScale);
+        return (defective, normal, perScale, iou.Mean);
     }
 
     private static NfaLatentScale Scaled(NfaLatentScale s, double factor)
@@ -315,7 +321,8 @@ internal static class NfaDiagnosticsBenchCommand
         Console.WriteLine($"log10 N_T = {F(r["log10_number_of_tests"])}; defective images {r["defective_images"]} of {r["images"]}; " +
             $"the model's calibration divisors [{string.Join(", ", ((double[])r["model_calibration_divisors"]).Select(d => F(d)))}]");
         Console.WriteLine($"NFA detections (log NFA < 0): model {r["model_nfa_detected_defective"]} defective / {r["model_nfa_detected_normal"]} normal; " +
-            $"recomputed {r["recomputed_detected_defective"]} / {r["recomputed_detected_normal"]}; uncalibrated (paper) {r["uncalibrated_detected_defective"]} / {r["uncalibrated_detected_normal"]}; with the test normals' calibration {r["test_normal_calibrated_detected_defective"]} / {r["test_normal_calibrated_detected_normal"]}");
+            $"recomputed {r["recomputed_detected_defective"]} / {r["recomputed_detected_normal"]} (mIoU {F(r["recomputed_miou"])}); uncalibrated (paper) {r["uncalibrated_detected_defective"]} / {r["uncalibrated_detected_normal"]} (mIoU {F(r["uncalibrated_miou"])}); " +
+            $"with the test normals' calibration {r["test_normal_calibrated_detected_defective"]} / {r["test_normal_calibrated_detected_normal"]} (mIoU {F(r["test_normal_calibrated_miou"])})");
         foreach (var s in (List<Dictionary<string, object>>)r["scales"])
         {
             var n = (Dictionary<string, double>)s["normal_cells_u"];

@@ -2,7 +2,7 @@
 # One command from a fresh clone to a trained and evaluated model:
 #   1. restores the NuGet packages (ML.NET, ONNX Runtime, TorchSharp with libtorch, SkiaSharp: nothing else to install);
 #   2. builds the uflow CLI (Release);
-#   3. trains U-Flow with the CLI's defaults (ResNet-50 v2 features, at most 8 epochs) on MVTec AD bottle;
+#   3. trains U-Flow with the CLI's defaults (ResNet-50 v2 features, at most 6 epochs) on MVTec AD bottle;
 #   4. evaluates it on the bottle test set, writing metrics JSON and the HTML report.
 # Environment: UFLOW_SHARED (default <repo>/../shared), UFLOW_OUT (default <repo>/out/bottle), UFLOW_EPOCHS (default: the CLI's).
 set -euo pipefail

@@ -33,10 +33,10 @@ internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? La
 
     /// <summary>
     /// U-Flow's defaults in the CLI, chosen for ResNet-50 v2 (<see cref="DefaultPipeline.UFlowBackbone"/>) within 30 minutes
-    /// on two cores (docs/RESULTS.md, issue 22): anomalib's batch 32 at lr 1e-3, at most 8 epochs, stopped on the held-out
+    /// on two cores (docs/RESULTS.md, issue 22): anomalib's batch 32 at lr 1e-3, at most 6 epochs (8 took 33.7 min, 241 s each), stopped on the held-out
     /// normals' loss after 2 epochs without improvement, and the NFA calibrated on them.
     /// </summary>
-    public const int UFlowBatch = 32, UFlowEpochs = 8, UFlowPatience = 2;
+    public const int UFlowBatch = 32, UFlowEpochs = 6, UFlowPatience = 2;
 
     /// <summary>U-Flow's default NFA calibration in the CLI when images are held out (<c>--held-out 0</c>: none, the paper's).</summary>
     public const LatentCalibration UFlowCalibration = LatentCalibration.HeldOutScale;

@@ -57,7 +57,7 @@ public sealed class CsFlowCliTests
 
         var u = TrainSettings.Resolve("uflow", "b.onnx", null, null, null, null, null, null, null, 0);
         Assert.Equal(ModelKind.UFlow, u.Kind);
-        Assert.Equal(((InputSize?)null, 256, 32, 32, 8, UFlowTrainer.Options.Defaults.LearningRate), (u.InputSize, u.DefaultSide, u.Stride, u.Batch, u.Epochs, u.LearningRate));
+        Assert.Equal(((InputSize?)null, 256, 32, 32, 6, UFlowTrainer.Options.Defaults.LearningRate), (u.InputSize, u.DefaultSide, u.Stride, u.Batch, u.Epochs, u.LearningRate));
         Assert.Equal(Path.GetFullPath(DefaultPipeline.UFlowBackbone), TrainSettings.Resolve("uflow", null, null, null, null, null, null, null, null, 0).Backbone);
 
         var given = TrainSettings.Resolve("csflow", "x.onnx", null, "stride32", 8, 128, 2, 4, 1e-3, 0);

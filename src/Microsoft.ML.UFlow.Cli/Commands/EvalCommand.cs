@@ -38,6 +38,7 @@ internal static class EvalCommand
     {
         var clock = Stopwatch.StartNew();
         var ml = new MLContext();
+        ml.DisableOnnxRuntimeSpinning(); // row-at-a-time scoring: spin-waiting threads cost CPU, not wall time
         ITransformer model = UFlowModelFile.Load(ml, modelFile.FullName, out var inputSchema);
         try
         {

@@ -30,6 +30,7 @@ internal static class PredictCommand
     private static int Run(FileInfo modelFile, FileInfo[] images, DirectoryInfo output)
     {
         var ml = new MLContext();
+        ml.DisableOnnxRuntimeSpinning(); // row-at-a-time scoring: spin-waiting threads cost CPU, not wall time
         ITransformer model = UFlowModelFile.Load(ml, modelFile.FullName, out var inputSchema);
         try
         {

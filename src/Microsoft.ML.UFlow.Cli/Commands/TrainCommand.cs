@@ -63,6 +63,7 @@ internal static class TrainCommand
             throw new FileNotFoundException($"Backbone '{s.Backbone}' does not exist{hint}.", s.Backbone);
         }
         var ml = new MLContext(s.Seed);
+        ml.DisableOnnxRuntimeSpinning(); // row-at-a-time scoring: spin-waiting threads cost CPU, not wall time
         IDataView train = ml.Data.LoadAnomalyImages(data.FullName, AnomalyImageSplit.Train);
         long count = train.GetRowCount() ?? 0;
         string[] outputs = s.Kind == ModelKind.CsFlow ? [DefaultPipeline.ResolveCsFlowLayer(s.Backbone, s.Layer)] : DefaultPipeline.ResolveLayers(s.Backbone, s.Layers);

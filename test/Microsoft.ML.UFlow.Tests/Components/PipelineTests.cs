@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Onnx;
 using Microsoft.ML.UFlow.Scoring;
 using Microsoft.ML.UFlow.Tests.Infrastructure;
 
@@ -28,6 +29,13 @@ public sealed class PipelineTests
         ModelRoundTrip.AssertSameOutputs(model, loaded, test, AnomalyColumns.Score, AnomalyColumns.PredictedLabel,
             AnomalyColumns.AnomalyMap, AnomalyColumns.LogNfa, AnomalyColumns.SegmentationMask);
 
+        // The CLI's ONNX Runtime settings (no spin-waiting between operators) change CPU time, not outputs.
+        var quiet = new MLContext();
+        quiet.DisableOnnxRuntimeSpinning();
+        Assert.NotNull(quiet.GetOnnxSessionOption().CreateSessionOptions);
+        ModelRoundTrip.AssertSameOutputs(model, quiet.Model.Load(path, out _), test, AnomalyColumns.Score, AnomalyColumns.PredictedLabel,
+            AnomalyColumns.AnomalyMap, AnomalyColumns.LogNfa, AnomalyColumns.SegmentationMask);
+
         IDataView scored = loaded.Transform(test);
         AnomalyDetectionMetrics image = fresh.AnomalyDetection.Evaluate(scored);
         Assert.InRange(image.AreaUnderRocCurve, 0, 1);
@@ -50,6 +58,13 @@ public sealed class PipelineTests
         var facts = UFlowModelInfo.Read(loaded);
         Assert.Equal("uflow", facts.Method);
         Assert.Equal(3, facts.Scales.Count);
+    }
+
+    [Fact]
+    public void A_negative_gpu_for_the_onnx_runtime_settings_is_refused()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new MLContext().DisableOnnxRuntimeSpinning(gpuDeviceId: -1));
+        Assert.Contains("0 or more", error.Message);
     }
 
     [SharedDataFact]

@@ -8,14 +8,14 @@ using Command = System.CommandLine.Command;
 /// <summary><c>uflow bench ...</c>: one sub-command per benchmark (each in its own file).</summary>
 public static class BenchCommand
 {
-    /// <summary>Creates the <c>bench</c> command with its sub-commands (flow, csflow, quality, features, imaging, metrics, nfa).</summary>
-    /// <param name="resolveLayers">
-    /// The U-Flow layers of a backbone: given its path and the user's comma-separated <c>--layers</c> (null when not given),
-    /// the outputs to use. <c>uflow train</c> passes its own rule, so that <c>bench quality</c> trains on the same layers.
+    /// <summary>Creates the <c>bench</c> command with its sub-commands (flow, csflow, quality, knn, features, imaging, metrics, nfa, nfa-diagnostics).</summary>
+    /// <param name="uflow">
+    /// U-Flow's featurisation as <c>uflow train</c> does it: <c>bench quality</c> trains on the same layers, and
+    /// <c>bench knn</c> scores the same features at the same input size.
     /// </param>
-    public static Command Create(Func<string, string?, string[]> resolveLayers)
+    public static Command Create(UFlowFeatureDefaults uflow)
     {
-        ArgumentNullException.ThrowIfNull(resolveLayers);
+        ArgumentNullException.ThrowIfNull(uflow);
         var bench = new Command("bench", "Speed benchmarks (print ratios against references run in the same process or script).");
         bench.Subcommands.Add(FeaturesBenchCommand.Create());
         bench.Subcommands.Add(MetricsBenchCommand.Create());
@@ -24,7 +24,8 @@ public static class BenchCommand
         bench.Subcommands.Add(ImagingBenchCommand.Create());
         bench.Subcommands.Add(CsFlowBenchCommand.Create());
         bench.Subcommands.Add(FlowBenchCommand.Create());
-        bench.Subcommands.Add(QualityBenchCommand.Create(resolveLayers));
+        bench.Subcommands.Add(QualityBenchCommand.Create(uflow.ResolveLayers));
+        bench.Subcommands.Add(KnnBenchCommand.Create(uflow));
         return bench;
     }
 }

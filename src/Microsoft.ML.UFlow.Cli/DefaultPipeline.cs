@@ -1,5 +1,7 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
+using Microsoft.ML.UFlow.Benchmarks;
+using Microsoft.ML.UFlow.Cli.Commands;
 using Microsoft.ML.UFlow.Onnx;
 
 namespace Microsoft.ML.UFlow.Cli;
@@ -48,12 +50,28 @@ internal static class DefaultPipeline
     /// <summary>The U-Flow pipeline over an <c>ImagePath</c> column: load, resize, backbone features, U-Flow, NFA segmentation.</summary>
     public static IEstimator<ITransformer> Create(MLContext ml, string backbone, IReadOnlyList<string> layers, InputSize inputSize, UFlowTrainer.Options options)
     {
-        inputSize.Validate(UFlowStride, "the deepest stride of the backbone");
-        return Images(ml, inputSize)
-            .Append(ml.Transforms.ApplyOnnxFeaturizer(AnomalyColumns.Features, AnomalyColumns.Image, backbone, layers))
+        return Features(ml, backbone, layers, inputSize)
             .Append(ml.AnomalyDetection.Trainers.UFlow(options))
             .Append(ml.Transforms.SegmentWithNfa());
     }
+
+    /// <summary>U-Flow's features over an <c>ImagePath</c> column: load, resize, the backbone's <paramref name="layers"/> (<c>Features</c>).</summary>
+    public static IEstimator<ITransformer> Features(MLContext ml, string backbone, IReadOnlyList<string> layers, InputSize inputSize)
+    {
+        inputSize.Validate(UFlowStride, "the deepest stride of the backbone");
+        return Images(ml, inputSize).Append(ml.Transforms.ApplyOnnxFeaturizer(AnomalyColumns.Features, AnomalyColumns.Image, backbone, layers));
+    }
+
+    /// <summary>U-Flow's backbone, layers, input size and features as the benches reuse them (<c>uflow bench quality</c>, <c>knn</c>).</summary>
+    public static UFlowFeatureDefaults ForBenches() => new(
+        UFlowBackbone,
+        ResolveLayers,
+        (given, images) =>
+        {
+            var (size, description) = InputSize.Choose(given is null ? null : InputSize.Parse(given), images, TrainSettings.UFlowInputSize, UFlowStride);
+            return (size.Width, size.Height, description);
+        },
+        (ml, backbone, layers, width, height) => Features(ml, backbone, layers, new InputSize(width, height)));
 
     /// <summary>The CS-Flow pipeline: the same image steps, then <paramref name="layer"/> at three input scales and CS-Flow.</summary>
     public static IEstimator<ITransformer> CreateCsFlow(MLContext ml, string backbone, string layer, InputSize inputSize, CsFlowTrainer.Options options)

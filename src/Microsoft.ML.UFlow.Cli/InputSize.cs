@@ -75,6 +75,22 @@ internal readonly record struct InputSize(int Width, int Height)
         return (best, median);
     }
 
+    /// <summary>
+    /// The size to use: <paramref name="given"/> when there is one, else the aspect-preserving default
+    /// (<see cref="FromAspect"/>) of the images at <paramref name="imagePaths"/>, read from their headers; with a sentence
+    /// that says how the default was chosen (null for a given size). <c>uflow train</c> and <c>uflow bench knn</c> share it.
+    /// </summary>
+    /// <exception cref="ArgumentException">No size given and no images.</exception>
+    public static (InputSize Size, string? Description) Choose(InputSize? given, IEnumerable<string> imagePaths, int side, int stride)
+    {
+        if (given is InputSize size) return (size, null);
+        var sizes = imagePaths.Select(OfFile).ToList();
+        var (chosen, median) = FromAspect(sizes, side, stride);
+        int distinct = sizes.Distinct().Count();
+        return (chosen, $"input size {chosen} (W×H) from the training images' median aspect {median.ToString("0.###", CultureInfo.InvariantCulture)} " +
+                        $"({distinct} distinct size{(distinct == 1 ? "" : "s")}) at about {side}² pixels; --input-size sets it");
+    }
+
     // The multiples of the stride from one below the floor to one above the ceiling of value (at least one stride).
     private static IEnumerable<int> Near(double value, int stride)
     {

@@ -18,7 +18,7 @@ internal static class Program
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());
-        root.Subcommands.Add(BenchCommand.Create(DefaultPipeline.ResolveLayers));
+        root.Subcommands.Add(BenchCommand.Create(DefaultPipeline.ForBenches()));
         ParseResult parsed = root.Parse(args.Length == 0 ? ["--help"] : args); // a bare `uflow` shows the commands
         if (parsed.Errors.Count > 0) return UsageError(parsed);
         // Any command's failure is one error line (CliErrors), the benches' too (they are in their own assembly).

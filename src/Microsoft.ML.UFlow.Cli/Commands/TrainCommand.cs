@@ -141,12 +141,8 @@ internal static class TrainCommand
     // model by its Image column and the flow graph's metadata).
     private static InputSize ChooseInputSize(TrainSettings s, IDataView train)
     {
-        if (s.InputSize is InputSize given) return given;
-        var sizes = train.GetColumn<string>(AnomalyColumns.ImagePath).Select(InputSize.OfFile).ToList();
-        var (size, median) = InputSize.FromAspect(sizes, s.DefaultSide, s.Stride);
-        int distinct = sizes.Distinct().Count();
-        AnsiConsole.MarkupLine($"input size {size} (W×H) from the training images' median aspect {median.ToString("0.###", CultureInfo.InvariantCulture)} " +
-                               $"({distinct} distinct size{(distinct == 1 ? "" : "s")}) at about {s.DefaultSide}² pixels; --input-size sets it");
+        var (size, description) = InputSize.Choose(s.InputSize, train.GetColumn<string>(AnomalyColumns.ImagePath), s.DefaultSide, s.Stride);
+        if (description is not null) AnsiConsole.MarkupLine(Markup.Escape(description));
         return size;
     }
 

@@ -57,6 +57,7 @@ internal static class NfaDiagnosticsBenchCommand
     private static int Run(FileInfo modelFile, DirectoryInfo data, FileInfo? json)
     {
         var ml = new MLContext(seed: 0);
+        ml.DisableOnnxRuntimeSpinning(); // as uflow eval: the same features for less CPU
         ITransformer model = UFlowModelFile.Load(ml, modelFile.FullName, out _);
         try
         {

@@ -62,7 +62,7 @@ internal static class EvalCommand
         string calibration = facts.Calibration == LatentCalibration.HeldOutScale
             ? $"held-out (statistic divided by {CalibrationReport.List(facts.CalibrationDivisors!)})"
             : "none";
-        AnsiConsole.MarkupLine(Markup.Escape($"held-out normals ({held.Images} images): loss {CalibrationReport.Number(held.Loss)}, mean z² per scale {CalibrationReport.List(held.MeanSquarePerScale)}; NFA calibration {calibration}"));
+        AnsiConsole.MarkupLine(Markup.Escape($"held-out normals ({held.Images} {(caps.Tiling is null ? "images" : "tiles")}): loss {CalibrationReport.Number(held.Loss)}, mean z² per scale {CalibrationReport.List(held.MeanSquarePerScale)}; NFA calibration {calibration}"));
         foreach (string warning in CalibrationReport.Warnings(held, facts.Calibration, facts.CalibrationDivisors)) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(warning)}[/]");
     }
 

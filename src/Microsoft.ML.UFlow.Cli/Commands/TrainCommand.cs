@@ -127,7 +127,7 @@ internal static class TrainCommand
             if (summary.HeldOut is { } held)
             {
                 string exported = summary.StoppedEarly ? $"early stopping kept epoch {summary.ExportedEpoch + 1}; " : "";
-                AnsiConsole.MarkupLine(Markup.Escape($"{exported}held-out normals ({held.Images} images): loss {CalibrationReport.Number(held.Loss)}, mean z² per scale {CalibrationReport.List(held.MeanSquarePerScale)}, NFA calibration {TrainSettings.CalibrationNames[(int)summary.Calibration]}"));
+                AnsiConsole.MarkupLine(Markup.Escape($"{exported}held-out normals ({held.Images} {(s.Tiling is null ? "images" : "tiles")}): loss {CalibrationReport.Number(held.Loss)}, mean z² per scale {CalibrationReport.List(held.MeanSquarePerScale)}, NFA calibration {TrainSettings.CalibrationNames[(int)summary.Calibration]}"));
                 foreach (string warning in CalibrationReport.Warnings(held, summary.Calibration, summary.Calibration == LatentCalibration.None ? null : held.MeanSquarePerScale))
                     AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(warning)}[/]");
             }

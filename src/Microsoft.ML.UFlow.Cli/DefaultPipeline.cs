@@ -73,6 +73,24 @@ internal static class DefaultPipeline
         },
         (ml, backbone, layers, width, height) => Features(ml, backbone, layers, new InputSize(width, height)));
 
+    /// <summary>
+    /// The tiled U-Flow model: the same steps fitted on <paramref name="tiles"/> (<see cref="ImageTileData"/> rows, already
+    /// of the tile size) with maps of the tile's side, behind a <c>LoadImages</c> step fitted on <paramref name="train"/>, so
+    /// the saved model is the usual pipeline over an <c>ImagePath</c> column that scores one tile.
+    /// </summary>
+    public static ITransformer FitTiled(MLContext ml, string backbone, IReadOnlyList<string> layers, ImageTiling tiling, UFlowTrainer.Options options, IDataView train, IDataView tiles)
+    {
+        tiling.RequireMultipleOf(UFlowStride);
+        options.OutputSize = tiling.TileSize; // one map value per tile pixel: stitching needs no resampling
+        var loader = ml.Transforms.LoadImages(AnomalyColumns.Image, imageFolder: null, inputColumnName: AnomalyColumns.ImagePath).Fit(train);
+        var rest = ml.Transforms.ResizeImages(AnomalyColumns.Image, tiling.TileSize, tiling.TileSize, resizing: ImageResizingEstimator.ResizingKind.Fill)
+            .Append(ml.Transforms.ApplyOnnxFeaturizer(AnomalyColumns.Features, AnomalyColumns.Image, backbone, layers))
+            .Append(ml.AnomalyDetection.Trainers.UFlow(options))
+            .Append(ml.Transforms.SegmentWithNfa(new Scoring.NfaSegmentationOptions { OutputSize = tiling.TileSize }))
+            .Fit(tiles);
+        return new TransformerChain<ITransformer>([loader, .. (IEnumerable<ITransformer>)rest]);
+    }
+
     /// <summary>The CS-Flow pipeline: the same image steps, then <paramref name="layer"/> at three input scales and CS-Flow.</summary>
     public static IEstimator<ITransformer> CreateCsFlow(MLContext ml, string backbone, string layer, InputSize inputSize, CsFlowTrainer.Options options)
     {

@@ -21,17 +21,28 @@ internal enum ModelKind
 /// </summary>
 internal sealed class ModelCapabilities
 {
-    private ModelCapabilities(ModelKind kind, float threshold, FlowModelFacts facts, int inputWidth, int inputHeight, bool hasNfa)
+    private ModelCapabilities(ModelKind kind, float threshold, int mapSize, int mapWidth, int mapHeight, int inputWidth, int inputHeight, bool hasNfa, ImageTiling? tiling)
     {
         Kind = kind;
         Threshold = threshold;
-        MapSize = facts.MapSize;
-        MapHeight = facts.MapHeight;
-        MapWidth = facts.MapWidth;
+        MapSize = mapSize;
+        MapHeight = mapHeight;
+        MapWidth = mapWidth;
         InputWidth = inputWidth;
         InputHeight = inputHeight;
         HasNfa = hasNfa;
+        Tiling = tiling;
     }
+
+    /// <summary>The tiles the model was trained on (it scores one tile; eval and predict stitch whole images), or null.</summary>
+    public ImageTiling? Tiling { get; }
+
+    /// <summary>
+    /// The capabilities as seen on a whole image of <paramref name="width"/>×<paramref name="height"/> stitched from tiles:
+    /// input and maps at the image's full resolution, so that reports and metrics use that grid.
+    /// </summary>
+    public ModelCapabilities ForImage(int width, int height)
+        => new(Kind, Threshold, Math.Min(width, height), width, height, width, height, HasNfa, Tiling);
 
     /// <summary>The model kind, from its flow graph's method.</summary>
     public ModelKind Kind { get; }
@@ -99,7 +110,7 @@ internal sealed class ModelCapabilities
         }
         bool hasNfa = schema.GetColumnOrNull(AnomalyColumns.LogNfa) is not null && schema.GetColumnOrNull(AnomalyColumns.SegmentationMask) is not null;
         var kind = facts.Method == FlowModelFacts.CsFlowMethod ? ModelKind.CsFlow : ModelKind.UFlow;
-        return new ModelCapabilities(kind, facts.Threshold ?? float.PositiveInfinity, facts, image.Width, image.Height, hasNfa);
+        return new ModelCapabilities(kind, facts.Threshold ?? float.PositiveInfinity, facts.MapSize, facts.MapWidth, facts.MapHeight, image.Width, image.Height, hasNfa, facts.Tiling);
     }
 
     private static string Describe(DataViewSchema schema) => string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => c.Name));

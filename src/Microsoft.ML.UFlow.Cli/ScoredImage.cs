@@ -18,6 +18,9 @@ internal sealed class ScoredImage
     [ColumnName(AnomalyColumns.MaskPath)]
     public string MaskPath { get; set; } = "";
 
+    [ColumnName(AnomalyColumns.DefectType)]
+    public string DefectType { get; set; } = "";
+
     [ColumnName(AnomalyColumns.Score)]
     public float Score { get; set; }
 

@@ -63,7 +63,7 @@ internal static class EvalCommand
         string calibration = facts.Calibration == LatentCalibration.HeldOutScale
             ? $"held-out (statistic divided by {CalibrationReport.List(facts.CalibrationDivisors!)})"
             : "none";
-        AnsiConsole.MarkupLine(Markup.Escape($"held-out normals ({held.Images} images): loss {CalibrationReport.Number(held.Loss)}, mean z² per scale {CalibrationReport.List(held.MeanSquarePerScale)}; NFA calibration {calibration}"));
+        AnsiConsole.MarkupLine(Markup.Escape($"held-out normals ({held.Images} {(caps.Tiling is null ? "images" : "tiles")}): loss {CalibrationReport.Number(held.Loss)}, mean z² per scale {CalibrationReport.List(held.MeanSquarePerScale)}; NFA calibration {calibration}"));
         foreach (string warning in CalibrationReport.Warnings(held, facts.Calibration, facts.CalibrationDivisors)) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(warning)}[/]");
     }
 
@@ -73,15 +73,27 @@ internal static class EvalCommand
         int total = (int)(test.GetRowCount() ?? 0);
         AnsiConsole.MarkupLine($"[bold]uflow eval[/]: {total} test images from {Markup.Escape(data.FullName)} with {Markup.Escape(modelFile.Name)} ({caps.DisplayName})");
         PrintCalibration(UFlowModelInfo.Read(modelFile.FullName), caps);
-        if (AspectWarning.For(test.GetColumn<string>(AnomalyColumns.ImagePath).ToList(), caps.InputWidth, caps.InputHeight) is string warning) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(warning)}[/]");
+        // Tiles are cut at full resolution, never stretched: the aspect warning is for models of whole images.
+        if (caps.Tiling is null && AspectWarning.For(test.GetColumn<string>(AnomalyColumns.ImagePath).ToList(), caps.InputWidth, caps.InputHeight) is string warning) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(warning)}[/]");
 
-        string[] kept =
-        [
-            AnomalyColumns.ImagePath, AnomalyColumns.Label, AnomalyColumns.MaskPath, AnomalyColumns.DefectType, AnomalyColumns.Score,
-            AnomalyColumns.PredictedLabel, AnomalyColumns.AnomalyMap, .. caps.HasNfa ? new[] { AnomalyColumns.LogNfa, AnomalyColumns.SegmentationMask } : [],
-        ];
-        // Scored once into ML.NET's cache (images are not cached: the evaluators get the model's input size explicitly).
-        IDataView scored = ml.Data.Cache(model.Transform(test), kept);
+        IDataView scored;
+        int tilesPerImage = 0;
+        if (caps.Tiling is { } tiling)
+        {
+            // A tiled model scores tiles: each image is scored whole (tiles stitched at full resolution) and evaluated on its own grid.
+            AnsiConsole.MarkupLine($"tiled model: {tiling.TileSize}x{tiling.TileSize} tiles, overlap {tiling.Overlap}; maps stitched at the images' full resolution");
+            (scored, caps, tilesPerImage) = ConsoleProgress.Run(bars => TiledEvaluation.Score(ml, model, caps, test, (done, all) => bars.Report("score tiles", done, all)));
+        }
+        else
+        {
+            string[] kept =
+            [
+                AnomalyColumns.ImagePath, AnomalyColumns.Label, AnomalyColumns.MaskPath, AnomalyColumns.DefectType, AnomalyColumns.Score,
+                AnomalyColumns.PredictedLabel, AnomalyColumns.AnomalyMap, .. caps.HasNfa ? new[] { AnomalyColumns.LogNfa, AnomalyColumns.SegmentationMask } : [],
+            ];
+            // Scored once into ML.NET's cache (images are not cached: the evaluators get the model's input size explicitly).
+            scored = ml.Data.Cache(model.Transform(test), kept);
+        }
         var entries = new List<ReportEntry>();
         string? imagesDir = reportDir is null ? null : Path.Combine(reportDir.FullName, "images");
         if (imagesDir is not null) Directory.CreateDirectory(imagesDir);
@@ -95,7 +107,7 @@ internal static class EvalCommand
             }
             return done;
         });
-        var metrics = EvalMetrics.Compute(ml, scored, caps);
+        var metrics = EvalMetrics.Compute(ml, scored, caps, tilesPerImage);
         var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
         foreach (var (name, value) in metrics.Rows) table.AddRow(name, value);
         AnsiConsole.Write(table);
@@ -122,6 +134,11 @@ internal static class EvalCommand
                 ? $"Pixel metrics at {caps.MapText} (W×H: the input's aspect with the shorter side S = {caps.MapSize}; METHOD.md Part B's 256x256 is the square case) of the CS-Flow localisation map: channel-mean z² of the finest latent, bilinearly upsampled (C.4). " +
                   $"Heat maps use the fixed range [0, 4 x score threshold]."
                 : $"Pixel metrics at {caps.MapText} (W×H: the input's aspect with the shorter side S = {caps.MapSize}; METHOD.md Part B's 256x256 is the square case). The segmentation is the automatic a-contrario one: pixels with log10 NFA < 0.";
+            if (caps.Tiling is { } t)
+            {
+                mapNote = $"Pixel metrics at {caps.MapText}, the images' full resolution: maps stitched from {tilesPerImage} tiles of {t.TileSize}x{t.TileSize} (overlap {t.Overlap}) per image, " +
+                          $"anomaly map = mean over overlapping tiles, image score = highest tile score. The segmentation is log10 NFA < 0 with log10 NFA = the lowest tile log10 NFA + log10 {tilesPerImage} (the number of tests counts every tile).";
+            }
             string[] notes = caps.HasNfa ? [mapNote] : [mapNote, caps.NfaUnavailableLine];
             string page = HtmlReport.Write(reportDir.FullName, $"{caps.DisplayName} evaluation: {Path.GetFileName(data.FullName.TrimEnd('/'))}", extra, entries, (typeHeader, typeRows), notes);
             AnsiConsole.MarkupLine($"report written to [green]{Markup.Escape(page)}[/]");

@@ -35,9 +35,10 @@ internal sealed class EvalMetrics
 
     /// <summary>
     /// Computes the metrics of <paramref name="view"/>, the scored test set (<c>Label</c>, <c>MaskPath</c>, <c>DefectType</c>,
-    /// <c>Score</c>, <c>PredictedLabel</c>, <c>AnomalyMap</c>, and the NFA columns when <paramref name="model"/> has them).
+    /// <c>Score</c>, <c>PredictedLabel</c>, <c>AnomalyMap</c>, and the NFA columns when <paramref name="model"/> has them);
+    /// for a tiled model <paramref name="model"/> is on the images' grid and <paramref name="tilesPerImage"/> goes into the JSON.
     /// </summary>
-    public static EvalMetrics Compute(MLContext ml, IDataView view, ModelCapabilities model)
+    public static EvalMetrics Compute(MLContext ml, IDataView view, ModelCapabilities model, int tilesPerImage = 0)
     {
         var detection = ml.AnomalyDetection.Evaluate(view, falsePositiveCount: FalsePositiveCount);
         var rows = new List<(string, string)>();
@@ -65,6 +66,13 @@ internal sealed class EvalMetrics
         json["input_height"] = model.InputHeight;
         json["map_width"] = model.MapWidth;
         json["map_height"] = model.MapHeight;
+        if (model.Tiling is { } tiling)
+        {
+            // The grid above is then the images' full resolution, stitched from tiles of the model's input size.
+            json["tile_size"] = tiling.TileSize;
+            json["tile_overlap"] = tiling.Overlap;
+            json["tiles_per_image"] = tilesPerImage;
+        }
         var byType = ml.AnomalyDetection.EvaluateByDefectType(view, inputWidth: model.InputWidth, inputHeight: model.InputHeight);
         json["per_defect_type"] = DefectTypeJson.Of(byType);
         return new EvalMetrics(detection, rows, byType, json);

@@ -44,21 +44,26 @@ internal static class PredictCommand
 
     private static int Predict(MLContext ml, ITransformer model, ModelCapabilities caps, FileInfo[] images, DirectoryInfo output)
     {
-        // A CS-Flow model has no NFA columns: the engine leaves them empty (missing columns ignored).
-        using var engine = ml.Model.CreatePredictionEngine<ImageInput, UFlowPrediction>(model, ignoreMissingColumns: true);
+        // A CS-Flow model has no NFA columns: the engine leaves them empty (missing columns ignored). A tiled model scores
+        // whole images through the library's TiledAnomalyScorer, at their full resolution.
+        using var engine = caps.Tiling is null ? ml.Model.CreatePredictionEngine<ImageInput, UFlowPrediction>(model, ignoreMissingColumns: true) : null;
+        var tiled = caps.Tiling is null ? null : new TiledAnomalyScorer(model, caps.Tiling);
+        if (caps.Tiling is { } tiling) AnsiConsole.MarkupLine($"tiled model: {tiling.TileSize}x{tiling.TileSize} tiles, overlap {tiling.Overlap}; maps and masks at each image's full resolution");
         output.Create();
         var table = new Table().AddColumn("image").AddColumn(new TableColumn("score").RightAligned());
         if (caps.HasNfa) table.AddColumn(new TableColumn("max -log10 NFA").RightAligned()).AddColumn(new TableColumn("anomalous pixels").RightAligned());
         table.AddColumn("verdict").AddColumn("outputs");
-        if (AspectWarning.For(images.Select(i => i.FullName).ToList(), caps.InputWidth, caps.InputHeight) is string warning) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(warning)}[/]");
+        if (tiled is null && AspectWarning.For(images.Select(i => i.FullName).ToList(), caps.InputWidth, caps.InputHeight) is string warning) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(warning)}[/]");
         var stems = UniqueStems(images);
         for (int index = 0; index < images.Length; index++)
         {
             var image = images[index];
             if (!image.Exists) throw new FileNotFoundException($"Image '{image.FullName}' does not exist.", image.FullName);
-            UFlowPrediction prediction = ImageErrors.Named(image.FullName, () => engine.Predict(new ImageInput { ImagePath = image.FullName }));
+            var (prediction, imageCaps) = tiled is null
+                ? (ImageErrors.Named(image.FullName, () => engine!.Predict(new ImageInput { ImagePath = image.FullName })), caps)
+                : Tiled(tiled, image.FullName, caps);
             string stem = stems[index];
-            ReportImages.WritePrediction(output.FullName, stem, image.FullName, prediction, caps);
+            ReportImages.WritePrediction(output.FullName, stem, image.FullName, prediction, imageCaps);
             var cells = new List<string> { Markup.Escape(image.Name), prediction.Score.ToString("0.0000", CultureInfo.InvariantCulture) };
             bool anomalous;
             if (caps.HasNfa)
@@ -84,6 +89,14 @@ internal static class PredictCommand
         }
         AnsiConsole.MarkupLine($"PNGs written to [green]{Markup.Escape(output.FullName)}[/]");
         return 0;
+    }
+
+    // The stitched prediction in the shape the pictures take, with the capabilities on the image's grid.
+    private static (UFlowPrediction, ModelCapabilities) Tiled(TiledAnomalyScorer scorer, string path, ModelCapabilities caps)
+    {
+        TiledPrediction p = ImageErrors.Named(path, () => scorer.Score(path));
+        var prediction = new UFlowPrediction { Score = p.Score, PredictedLabel = p.PredictedLabel, AnomalyMap = p.AnomalyMap, LogNfa = p.LogNfa, SegmentationMask = p.SegmentationMask };
+        return (prediction, caps.ForImage(p.Width, p.Height));
     }
 
     /// <summary>Output names: the file stem, or parent_stem (then a counter) when two inputs share a stem (MVTec's 000.png in every folder).</summary>

@@ -29,6 +29,8 @@ internal static class TrainCommand
         var layer = new Option<string?>("--layer") { Description = $"csflow only: the one backbone output computed at the three input scales (default {DefaultPipeline.CsFlowLayer} for MobileNetV2, layer3 for ResNet-50 v2)." };
         var hidden = new Option<int?>("--hidden") { Description = $"csflow only: hidden width of the cross-scale subnetworks (default {s_csFlowDefaults.HiddenChannels}, CS-Flow's)." };
         var inputSize = new Option<string?>("--input-size") { Description = $"Input WIDTHxHEIGHT in pixels (e.g. 320x256), or one side for a square (e.g. 256); uflow: multiples of {DefaultPipeline.UFlowStride}, csflow: multiples of {DefaultPipeline.CsFlowStride}. Default: the training images' median aspect at about {TrainSettings.UFlowInputSize}² pixels (csflow {DefaultPipeline.CsFlowInputSize}²; METHOD.md C.1 uses 768 for MVTec AD and 384 for MTD), rounded to those multiples: square images give {TrainSettings.UFlowInputSize}x{TrainSettings.UFlowInputSize}." };
+        var tile = new Option<int?>("--tile") { Description = $"uflow only, opt-in for high resolution: train on TILExTILE tiles cut from every image at its full resolution (each tile a training row; a multiple of {DefaultPipeline.UFlowStride}, replaces --input-size); eval and predict then stitch whole images from tiles (maps at full resolution, the NFA's number of tests counting every tile)." };
+        var overlap = new Option<int?>("--overlap") { Description = $"With --tile: pixels neighbouring tiles share (default {TrainSettings.DefaultOverlap}; the last tile of a row or column is aligned to the border)." };
         var epochs = new Option<int?>("--epochs") { Description = $"Training epochs over the cached features (default: uflow at most {TrainSettings.UFlowEpochs}, see --patience; csflow {s_csFlowDefaults.Epochs})." };
         var batch = new Option<int?>("--batch") { Description = $"Mini-batch size (default: uflow {TrainSettings.UFlowBatch}, csflow {s_csFlowDefaults.BatchSize})." };
         var microBatch = new Option<int?>("--micro-batch") { Description = "uflow only: samples per forward/backward pass; a larger --batch is trained as micro-batches whose gradients are accumulated before its one optimiser step (same updates, less memory; default: the whole batch)." };
@@ -42,12 +44,12 @@ internal static class TrainCommand
         var output = new Option<FileInfo>("--out") { Description = "The model .zip to write.", Required = true };
 
         var cmd = new Command("train", "Train U-Flow (default) or CS-Flow (--model csflow) on normal images and save the whole pipeline to one .zip.");
-        foreach (var o in new Option[] { model, data, backbone, layers, layer, hidden, inputSize, epochs, batch, microBatch, checkpoint, heldOut, calibration, patience, lr, seed, output }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, data, backbone, layers, layer, hidden, inputSize, tile, overlap, epochs, batch, microBatch, checkpoint, heldOut, calibration, patience, lr, seed, output }) cmd.Options.Add(o);
         cmd.SetAction(parse => CliErrors.Run(() =>
         {
             var settings = TrainSettings.Resolve(parse.GetValue(model)!, parse.GetValue(backbone)?.FullName, parse.GetValue(layers), parse.GetValue(layer),
                 parse.GetValue(hidden), parse.GetValue(inputSize) is string size ? InputSize.Parse(size) : null, parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(seed), parse.GetValue(microBatch), parse.GetValue(checkpoint),
-                parse.GetValue(heldOut), parse.GetValue(calibration), parse.GetValue(patience));
+                parse.GetValue(heldOut), parse.GetValue(calibration), parse.GetValue(patience), parse.GetValue(tile), parse.GetValue(overlap));
             return Run(settings, parse.GetValue(data)!, parse.GetValue(output)!);
         }));
         return cmd;
@@ -69,7 +71,8 @@ internal static class TrainCommand
         string[] outputs = s.Kind == ModelKind.CsFlow ? [DefaultPipeline.ResolveCsFlowLayer(s.Backbone, s.Layer)] : DefaultPipeline.ResolveLayers(s.Backbone, s.Layers);
         string name = s.Kind == ModelKind.CsFlow ? "CS-Flow" : "U-Flow";
         AnsiConsole.MarkupLine($"[bold]uflow train[/] {name}: {count} normal images from {Markup.Escape(data.FullName)}");
-        InputSize inputSize = ChooseInputSize(s, train);
+        IDataView? tiles = s.Tiling is { } tiling ? Tiles(train, tiling) : null;
+        InputSize inputSize = s.Tiling is { } t ? new InputSize(t.TileSize, t.TileSize) : ChooseInputSize(s, train);
         AnsiConsole.MarkupLine($"backbone {Markup.Escape(Path.GetFileName(s.Backbone))} [[{Markup.Escape(string.Join(", ", outputs))}]]{(s.Kind == ModelKind.CsFlow ? " at 3 input scales" : "")}, " +
                                $"input {inputSize} (W×H), epochs {s.Epochs}, batch {s.Batch}{(s.MicroBatch is int mb ? $" (micro-batches of {mb})" : "")}, lr {F(s.LearningRate)}{(s.Kind == ModelKind.CsFlow ? $", hidden {s.Hidden}" : "")}, seed {s.Seed}" +
                                (s.Kind == ModelKind.UFlow ? $", held out {F(s.HeldOut)}, calibration {TrainSettings.CalibrationNames[(int)s.Calibration]}, patience {s.Patience}" : ""));
@@ -83,6 +86,21 @@ internal static class TrainCommand
         ITransformer model = ConsoleProgress.Run(bars =>
         {
             var reporter = new Reporter(bars);
+            var uflowOptions = new UFlowTrainer.Options
+            {
+                Epochs = s.Epochs,
+                BatchSize = s.Batch,
+                MicroBatchSize = s.MicroBatch,
+                LearningRate = s.LearningRate,
+                Seed = s.Seed,
+                HeldOutFraction = s.HeldOut,
+                LatentCalibration = s.Calibration,
+                EarlyStoppingPatience = s.Patience,
+                CheckpointPath = s.Checkpoint,
+                Progress = reporter,
+                Tiling = s.Tiling,
+            };
+            if (tiles is not null) return DefaultPipeline.FitTiled(ml, s.Backbone, outputs, s.Tiling!, uflowOptions, train, tiles);
             IEstimator<ITransformer> pipeline = s.Kind == ModelKind.CsFlow
                 ? DefaultPipeline.CreateCsFlow(ml, s.Backbone, outputs[0], inputSize, new CsFlowTrainer.Options
                 {
@@ -94,19 +112,7 @@ internal static class TrainCommand
                     CheckpointPath = s.Checkpoint,
                     Progress = reporter,
                 })
-                : DefaultPipeline.Create(ml, s.Backbone, outputs, inputSize, new UFlowTrainer.Options
-                {
-                    Epochs = s.Epochs,
-                    BatchSize = s.Batch,
-                    MicroBatchSize = s.MicroBatch,
-                    LearningRate = s.LearningRate,
-                    Seed = s.Seed,
-                    HeldOutFraction = s.HeldOut,
-                    LatentCalibration = s.Calibration,
-                    EarlyStoppingPatience = s.Patience,
-                    CheckpointPath = s.Checkpoint,
-                    Progress = reporter,
-                });
+                : DefaultPipeline.Create(ml, s.Backbone, outputs, inputSize, uflowOptions);
             return pipeline.Fit(train);
         });
         try
@@ -122,7 +128,7 @@ internal static class TrainCommand
             if (summary.HeldOut is { } held)
             {
                 string exported = summary.StoppedEarly ? $"early stopping kept epoch {summary.ExportedEpoch + 1}; " : "";
-                AnsiConsole.MarkupLine(Markup.Escape($"{exported}held-out normals ({held.Images} images): loss {CalibrationReport.Number(held.Loss)}, mean z² per scale {CalibrationReport.List(held.MeanSquarePerScale)}, NFA calibration {TrainSettings.CalibrationNames[(int)summary.Calibration]}"));
+                AnsiConsole.MarkupLine(Markup.Escape($"{exported}held-out normals ({held.Images} {(s.Tiling is null ? "images" : "tiles")}): loss {CalibrationReport.Number(held.Loss)}, mean z² per scale {CalibrationReport.List(held.MeanSquarePerScale)}, NFA calibration {TrainSettings.CalibrationNames[(int)summary.Calibration]}"));
                 foreach (string warning in CalibrationReport.Warnings(held, summary.Calibration, summary.Calibration == LatentCalibration.None ? null : held.MeanSquarePerScale))
                     AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(warning)}[/]");
             }
@@ -139,6 +145,18 @@ internal static class TrainCommand
 
     // The given size, or the aspect-preserving default from the training images' headers (printed, and recorded in the
     // model by its Image column and the flow graph's metadata).
+    // The training rows of a tiled model: every tile of every image, at full resolution (sizes checked from the headers first).
+    private static IDataView Tiles(IDataView train, ImageTiling tiling)
+    {
+        var paths = train.GetColumn<string>(AnomalyColumns.ImagePath).ToList();
+        IDataView tiles = ImageTileData.Load(paths, tiling);
+        long count = tiles.GetRowCount() ?? 0;
+        var sizes = paths.Select(InputSize.OfFile).Distinct().ToList();
+        string example = sizes.Count == 1 ? $" ({tiling.Count(sizes[0].Width, sizes[0].Height)} per {sizes[0].Width}x{sizes[0].Height} image)" : $" ({sizes.Count} distinct image sizes)";
+        AnsiConsole.MarkupLine(Markup.Escape($"tiles {tiling.TileSize}x{tiling.TileSize}, overlap {tiling.Overlap}, at full resolution: {count} training tiles{example}"));
+        return tiles;
+    }
+
     private static InputSize ChooseInputSize(TrainSettings s, IDataView train)
     {
         var (size, description) = InputSize.Choose(s.InputSize, train.GetColumn<string>(AnomalyColumns.ImagePath), s.DefaultSide, s.Stride);

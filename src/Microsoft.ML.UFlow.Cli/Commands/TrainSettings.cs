@@ -19,6 +19,12 @@ internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? La
     /// <summary>U-Flow: early stopping on the held-out loss (<see cref="UFlowTrainer.Options.EarlyStoppingPatience"/>; 0 = off).</summary>
     public int Patience { get; init; } = UFlowTrainer.Options.Defaults.EarlyStoppingPatience;
 
+    /// <summary>U-Flow with <c>--tile</c>: the tiles cut from every training image at full resolution (null: whole images resized to the input size).</summary>
+    public ImageTiling? Tiling { get; init; }
+
+    /// <summary>The overlap of <c>--tile</c> when <c>--overlap</c> is not given (pixels).</summary>
+    public const int DefaultOverlap = 32;
+
     /// <summary>The <c>--calibration</c> values, in the order of <see cref="LatentCalibration"/>.</summary>
     public static readonly string[] CalibrationNames = ["none", "held-out"];
 
@@ -44,8 +50,9 @@ internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? La
     /// <summary>Applies the defaults of <paramref name="model"/> ("uflow" or "csflow") to the options the user gave (null = not given).</summary>
     /// <exception cref="ArgumentException">An option of the other model was given, or a required one is missing.</exception>
     public static TrainSettings Resolve(string model, string? backbone, string? layers, string? layer, int? hidden, InputSize? inputSize, int? epochs, int? batch, double? lr, int seed, int? microBatch = null, string? checkpoint = null,
-        double? heldOut = null, string? calibration = null, int? patience = null)
+        double? heldOut = null, string? calibration = null, int? patience = null, int? tile = null, int? overlap = null)
     {
+        ImageTiling? tiling = ResolveTiling(tile, overlap, inputSize);
         var csflow = new CsFlowTrainer.Options();
         switch (model)
         {
@@ -55,6 +62,7 @@ internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? La
                     throw new ArgumentException("--layers is a U-Flow option (several outputs of one pass); CS-Flow uses one backbone output at three input scales: pass --layer instead (default " + DefaultPipeline.CsFlowLayer + " for MobileNetV2, layer3 for ResNet-50 v2).");
                 }
                 if (microBatch is not null) throw new ArgumentException("--micro-batch is a U-Flow option (gradient accumulation in UFlowTrainer); CS-Flow trains whole batches.");
+                if (tiling is not null) throw new ArgumentException("--tile is a U-Flow option (tiles are stitched with the NFA's number of tests over tiles); train CS-Flow on whole images.");
                 if (heldOut is not null || calibration is not null || patience is not null)
                     throw new ArgumentException("--held-out, --calibration and --patience are U-Flow options (held-out normal images, NFA calibration, early stopping); CS-Flow trains on every image for its epochs.");
                 return new TrainSettings(ModelKind.CsFlow, Path.GetFullPath(backbone ?? DefaultPipeline.CsFlowBackbone), null, layer,
@@ -72,10 +80,35 @@ internal sealed record TrainSettings(ModelKind Kind, string Backbone, string? La
                     HeldOut = held,
                     Calibration = calibration is null ? (held > 0 ? UFlowCalibration : LatentCalibration.None) : ParseCalibration(calibration),
                     Patience = patience ?? (held > 0 ? UFlowPatience : 0),
+                    Tiling = tiling,
                 };
             default:
                 throw new ArgumentException($"--model must be uflow or csflow, not '{model}'.");
         }
+    }
+
+    // --tile T [--overlap O]: one clear message each for an overlap without a tile, a tile beside --input-size (the tile is
+    // the input size), a tile that is no multiple of the stride, and an overlap that is negative or not below the tile.
+    private static ImageTiling? ResolveTiling(int? tile, int? overlap, InputSize? inputSize)
+    {
+        if (tile is not int t)
+        {
+            return overlap is null ? null : throw new ArgumentException("--overlap is the overlap of tiles: give --tile too (for example --tile 256 --overlap 32).");
+        }
+        if (inputSize is not null) throw new ArgumentException($"--tile sets the model's input size (the tile, {t}x{t}): leave out --input-size; tiles are cut from the images at their full resolution.");
+        if (t < DefaultPipeline.UFlowStride || t % DefaultPipeline.UFlowStride != 0)
+        {
+            int below = Math.Max(DefaultPipeline.UFlowStride, t / DefaultPipeline.UFlowStride * DefaultPipeline.UFlowStride);
+            throw new ArgumentOutOfRangeException("--tile", t, string.Create(CultureInfo.InvariantCulture,
+                $"--tile {t} must be a positive multiple of {DefaultPipeline.UFlowStride} (the deepest stride of the backbone); for example {below} or {below + DefaultPipeline.UFlowStride}."));
+        }
+        int o = overlap ?? DefaultOverlap;
+        if (o < 0 || o >= t)
+        {
+            throw new ArgumentOutOfRangeException("--overlap", o, string.Create(CultureInfo.InvariantCulture,
+                $"--overlap {o} must be at least 0 and smaller than --tile {t} (neighbouring tiles would not advance)."));
+        }
+        return new ImageTiling(t, o);
     }
 
     private static LatentCalibration ParseCalibration(string name)

@@ -33,6 +33,11 @@ internal static class UFlowScorerFactory
             ["uflow.training.images"] = summary.TrainingImages.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["uflow.training.final_loss"] = summary.FinalLoss.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
         };
+        if (options.Tiling is { } tiling)
+        {
+            metadata[FlowMetadataKeys.TileSize] = tiling.TileSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            metadata[FlowMetadataKeys.TileOverlap] = tiling.Overlap.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
         float[]? factors = Calibrate(summary, metadata);
         byte[] Export(float? threshold) => ScorerGraph.Build(UFlowOnnxExporter.Export(config, state, new FlowOnnxExportOptions
         {

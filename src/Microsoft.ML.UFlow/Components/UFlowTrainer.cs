@@ -152,6 +152,13 @@ public sealed class UFlowTrainer : IEstimator<AnomalyScoreTransformer>
         /// </summary>
         public LatentCalibration LatentCalibration { get; set; } = Defaults.LatentCalibration;
 
+        /// <summary>
+        /// The tiles the training rows are (default null: whole images). Only recorded in the model
+        /// (<see cref="Onnx.FlowModelFacts.Tiling"/>), so that <see cref="TiledAnomalyScorer"/> and <c>uflow eval</c> / <c>predict</c>
+        /// cut scored images the same way; the rows themselves come from <see cref="ImageTileData.Load"/>.
+        /// </summary>
+        public ImageTiling? Tiling { get; set; }
+
         /// <summary>Receives featurisation and training progress (not saved with the model).</summary>
         public IProgress<TrainingProgress>? Progress { get; set; }
 

@@ -3,7 +3,7 @@ namespace Microsoft.ML.UFlow.Onnx;
 /// <summary>
 /// The <c>metadata_props</c> keys the flow exporters write (all prefixed <c>uflow.</c>). Values are invariant-culture
 /// text; shapes are written <c>CxHxW</c> and lists are separated by <c>;</c>, finest scale first. The held-out and
-/// calibration keys are written by <c>UFlowTrainer</c> (as additional metadata), not by the exporters.
+/// calibration keys (and the tile keys) are written by <c>UFlowTrainer</c> (as additional metadata), not by the exporters.
 /// </summary>
 public static class FlowMetadataKeys
 {
@@ -73,6 +73,12 @@ public static class FlowMetadataKeys
     /// <summary>U-Flow with <c>held_out_scale</c>: the divisor s_l of each scale's NFA statistic, separated by <c>;</c> (the
     /// <c>Latents</c> output holds z_l / √s_l).</summary>
     public const string CalibrationDivisors = "uflow.calibration.divisors";
+
+    /// <summary>U-Flow trained on tiles: the tile side in pixels (the model scores one tile; absent for untiled models).</summary>
+    public const string TileSize = "uflow.tile.size";
+
+    /// <summary>U-Flow trained on tiles: the pixels neighbouring tiles share (with <see cref="TileSize"/>).</summary>
+    public const string TileOverlap = "uflow.tile.overlap";
 
     private static readonly HashSet<string> s_reserved = new(StringComparer.Ordinal)
     {

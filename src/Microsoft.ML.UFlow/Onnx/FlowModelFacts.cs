@@ -64,6 +64,7 @@ public sealed class FlowModelFacts
             "held_out_scale" => LatentCalibration.HeldOutScale,
             string other => throw Invalid(source, $"its calibration '{other}' is unknown"),
         };
+        Tiling = ParseTiling(properties, source);
         if (Calibration != LatentCalibration.None)
         {
             CalibrationDivisors = ParseNumbers(Required(properties, FlowMetadataKeys.CalibrationDivisors, source), FlowMetadataKeys.CalibrationDivisors, source);
@@ -123,6 +124,12 @@ public sealed class FlowModelFacts
 
     /// <summary>With <see cref="LatentCalibration.HeldOutScale"/>, the divisor s_l of each scale's NFA statistic, finest first; otherwise null.</summary>
     public IReadOnlyList<double>? CalibrationDivisors { get; }
+
+    /// <summary>
+    /// The tiles the model was trained on (it scores one tile; <see cref="TiledAnomalyScorer"/> scores whole images), or
+    /// null for a model of whole (resized) images.
+    /// </summary>
+    public ImageTiling? Tiling { get; }
 
     /// <summary>Every <c>metadata_props</c> entry of the graph, including facts added at export.</summary>
     public IReadOnlyDictionary<string, string> Properties { get; }
@@ -199,6 +206,15 @@ public sealed class FlowModelFacts
         if (!double.TryParse(lossText, NumberStyles.Float, CultureInfo.InvariantCulture, out double loss)) throw Invalid(source, $"its held-out loss '{lossText}' is not a number");
         var meanSquare = ParseNumbers(Required(properties, FlowMetadataKeys.HeldOutMeanSquare, source), FlowMetadataKeys.HeldOutMeanSquare, source);
         return new HeldOutEvaluation(images, loss, meanSquare);
+    }
+
+    private static ImageTiling? ParseTiling(IReadOnlyDictionary<string, string> properties, string source)
+    {
+        if (OptionalPositive(properties, FlowMetadataKeys.TileSize, source) is not int size) return null;
+        string overlapText = Required(properties, FlowMetadataKeys.TileOverlap, source);
+        if (!int.TryParse(overlapText, NumberStyles.None, CultureInfo.InvariantCulture, out int overlap) || overlap >= size)
+            throw Invalid(source, $"its tile overlap '{overlapText}' is not an integer in [0, {size})");
+        return new ImageTiling(size, overlap);
     }
 
     private static IReadOnlyList<double> ParseNumbers(string text, string key, string source)

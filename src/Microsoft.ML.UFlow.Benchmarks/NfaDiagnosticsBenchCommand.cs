@@ -52,8 +52,6 @@ internal static class NfaDiagnosticsBenchCommand
     /// <summary>One test image: its label, its mask at the map size, and its latents per scale (u per cell).</summary>
     private sealed record Image(bool Defective, float[] Mask, NfaLatentScale[] Latents, bool Detected);
 
-    private const int MapSize = 256;
-
     private static int Run(FileInfo modelFile, DirectoryInfo data, FileInfo? json)
     {
         var ml = new MLContext(seed: 0);
@@ -68,21 +66,21 @@ internal static class NfaDiagnosticsBenchCommand
             // A calibrated model's Latents column holds z/sqrt(s_l): undo it, so that the statistics are the flow's own.
             FlowModelFacts facts = UFlowModelInfo.Read(model);
             double[]? divisors = facts.CalibrationDivisors?.ToArray();
-            if (facts.MapHeight != MapSize || facts.MapWidth != MapSize)
-                throw new ArgumentException($"'{modelFile.Name}' maps to {facts.MapWidth}x{facts.MapHeight}; nfa-diagnostics reads {MapSize}x{MapSize} maps (square inputs).");
-            var masks = GroundTruthReader.For(scored.Schema, (MapSize, MapSize), inputWidth: null, inputHeight: null);
+            // The model's map grid (W×H of the input's aspect, shorter side S), masks sized as uflow eval sizes them.
+            var map = (Height: facts.MapHeight, Width: facts.MapWidth);
+            var masks = GroundTruthReader.For(scored.Schema, map, facts.InputWidth, facts.InputHeight);
             var images = new List<Image>();
             var zeroCounts = new List<(long Zeros, long Total)>();
             foreach (Row row in ml.Data.CreateEnumerable<Row>(scored, reuseRowObject: false, ignoreMissingColumns: true))
             {
-                var mask = new float[MapSize * MapSize];
-                masks.Read(row.MaskPath, (MapSize, MapSize), mask);
+                var mask = new float[map.Height * map.Width];
+                masks.Read(row.MaskPath, map, mask);
                 var scales = LatentLayout.Split(row.Latents, row.LatentShapes, AnomalyColumns.Latents)
                     .Select((s, l) => Scaled(new NfaLatentScale(s.Values.ToArray(), s.Channels, s.Height, s.Width), divisors is null ? 1 : Math.Sqrt(divisors[l]))).ToArray();
                 images.Add(new Image(row.Label > 0.5f, mask, scales, row.SegmentationMask.Any(b => b)));
                 CountZeros(row, zeroCounts);
             }
-            var report = Diagnose(images, zeroCounts, divisors);
+            var report = Diagnose(images, map, zeroCounts, divisors);
             if (facts.HeldOut is HeldOutEvaluation heldOut)
             {
                 report["held_out_images"] = heldOut.Images;
@@ -125,7 +123,7 @@ internal static class NfaDiagnosticsBenchCommand
         }
     }
 
-    private static Dictionary<string, object> Diagnose(List<Image> images, List<(long Zeros, long Total)> zeroCounts, double[]? divisors)
+    private static Dictionary<string, object> Diagnose(List<Image> images, (int Height, int Width) map, List<(long Zeros, long Total)> zeroCounts, double[]? divisors)
     {
         var first = images[0].Latents;
         int scaleCount = first.Length;
@@ -145,7 +143,7 @@ internal static class NfaDiagnosticsBenchCommand
             foreach (Image image in images)
             {
                 double[] u = CellStatistic(image.Latents[l]);
-                bool[] defect = DownsampleMask(image.Mask, h, w);
+                bool[] defect = DownsampleMask(image.Mask, map, h, w);
                 if (!image.Defective)
                 {
                     normalCells.AddRange(u);
@@ -187,9 +185,9 @@ internal static class NfaDiagnosticsBenchCommand
             });
         }
 
-        var asIs = Detections(images, log10Tests, scale: null);
-        var calibrated = Detections(images, log10Tests, normalMean);
-        var asSaved = divisors is null ? asIs : Detections(images, log10Tests, divisors);
+        var asIs = Detections(images, map, log10Tests, scale: null);
+        var calibrated = Detections(images, map, log10Tests, normalMean);
+        var asSaved = divisors is null ? asIs : Detections(images, map, log10Tests, divisors);
         foreach (var s in perScale)
         {
             int l = (int)s["scale"];
@@ -232,19 +230,26 @@ internal static class NfaDiagnosticsBenchCommand
         return u;
     }
 
-    /// <summary>A cell is a defect cell when at least half of the map pixels it covers are defective.</summary>
-    private static bool[] DownsampleMask(float[] mask, int h, int w)
+    /// <summary>
+    /// A cell is a defect cell when at least half of the map pixels it covers are defective; a map pixel belongs to the
+    /// cell its row and column fall in (the map need not be a whole multiple of the latent grid: 293 rows over 64 cells).
+    /// </summary>
+    private static bool[] DownsampleMask(float[] mask, (int Height, int Width) map, int h, int w)
     {
-        var cells = new bool[h * w];
-        int bh = MapSize / h, bw = MapSize / w;
-        for (int i = 0; i < h; i++)
-        for (int j = 0; j < w; j++)
+        var defective = new double[h * w];
+        var covered = new int[h * w];
+        for (int y = 0; y < map.Height; y++)
         {
-            double sum = 0;
-            for (int y = i * bh; y < (i + 1) * bh; y++)
-            for (int x = j * bw; x < (j + 1) * bw; x++) sum += mask[y * MapSize + x];
-            cells[i * w + j] = sum >= 0.5 * bh * bw;
+            int i = (int)((long)y * h / map.Height);
+            for (int x = 0; x < map.Width; x++)
+            {
+                int cell = i * w + (int)((long)x * w / map.Width);
+                defective[cell] += mask[y * map.Width + x];
+                covered[cell]++;
+            }
         }
+        var cells = new bool[h * w];
+        for (int c = 0; c < cells.Length; c++) cells[c] = defective[c] >= 0.5 * covered[c];
         return cells;
     }
 
@@ -262,11 +267,14 @@ internal static class NfaDiagnosticsBenchCommand
     }
 
     /// <summary>Reruns the segmentation; with <paramref name="scale"/>, scale l's latents are divided by sqrt(scale[l]).</summary>
-    private static (int Defective, int Normal, int[] PerScale, double MeanIou) Detections(List<Image> images, double log10Tests, double[]? scale)
+    private static (int Defective, int Normal, int[] PerScale, double MeanIou) Detections(List<Image> images, (int Height, int Width) map, double log10Tests, double[]? scale)
     {
-        var segmenter = new NfaSegmenter(new NfaSegmentationOptions { OutputSize = MapSize });
-        var logNfa = new float[MapSize * MapSize];
-        var mask = new bool[MapSize * MapSize];
+        var segmenter = new NfaSegmenter(new NfaSegmentationOptions { OutputSize = Math.Min(map.Height, map.Width) });
+        var logNfa = new float[map.Height * map.Width];
+        var mask = new bool[map.Height * map.Width];
+        NfaLatentScale finest = images[0].Latents[0];
+        if (segmenter.OutputGrid(finest.Height, finest.Width) != map)
+            throw new InvalidOperationException($"The NFA grid {segmenter.OutputGrid(finest.Height, finest.Width)} differs from the model's map {map}.");
         int defective = 0, normal = 0;
         var perScale = new int[images[0].Latents.Length];
         var iou = new MeanIouAccumulator();

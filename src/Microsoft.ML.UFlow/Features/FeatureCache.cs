@@ -9,7 +9,7 @@ namespace Microsoft.ML.UFlow.Features;
 /// Samples are kept in memory up to <see cref="MemoryBudgetBytes"/>; later samples spill to one float32 file
 /// (little-endian, deleted when the cache is disposed). Adding is single-threaded; reads may run concurrently.
 /// </summary>
-public sealed class FeatureCache : IDisposable
+internal sealed class FeatureCache : IDisposable
 {
     private readonly List<float[]?> _inMemory = [];
     private readonly List<long> _fileOffsets = [];

@@ -7,7 +7,7 @@ namespace Microsoft.ML.UFlow.Imaging;
 /// as torchvision's <c>ToTensor</c> then <c>Normalize</c> compute it in float32: v = (b / 255 − mean[c]) / std[c],
 /// planar CHW. Grey images are replicated to 3 channels and alpha is dropped.
 /// </summary>
-public static class ImageNormalization
+internal static class ImageNormalization
 {
     /// <summary>ImageNet channel means (R, G, B): 0.485, 0.456, 0.406.</summary>
     public static IReadOnlyList<float> ImageNetMean { get; } = [0.485f, 0.456f, 0.406f];

@@ -7,7 +7,7 @@ namespace Microsoft.ML.UFlow.Imaging;
 /// (shorter side to <c>size</c>, PIL antialiased bilinear, bit-exact), RGB (grey replicated), ImageNet normalisation.
 /// Ground-truth masks get the same resize in mode L and are scaled to [0, 1].
 /// </summary>
-public static class ImagePreprocessing
+internal static class ImagePreprocessing
 {
     /// <summary>The input size of the U-Flow MS-CaiT configuration (448).</summary>
     public const int UFlowInputSize = 448;

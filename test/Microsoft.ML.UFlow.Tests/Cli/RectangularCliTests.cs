@@ -76,12 +76,36 @@ public sealed class RectangularCliTests
         string page = File.ReadAllText(Directory.GetFiles(report, "*.html").Single());
         Assert.Contains("Pixel metrics at 384x256", page);
         Assert.Contains("img{height:192px;width:auto", page); // pictures shown at their own aspect, not squeezed square
+        double evalMiou;
         using (var doc = JsonDocument.Parse(File.ReadAllText(json)))
         {
             var root = doc.RootElement;
             Assert.Equal((288, 192, 384, 256), (root.GetProperty("input_width").GetInt32(), root.GetProperty("input_height").GetInt32(),
                 root.GetProperty("map_width").GetInt32(), root.GetProperty("map_height").GetInt32()));
             Assert.InRange(root.GetProperty("pixel_auroc").GetDouble(), 0, 1);
+            evalMiou = root.GetProperty("miou_nfa").GetDouble();
+        }
+
+        // nfa-diagnostics on the 384x256 grid: rerunning the segmentation from the latents gives the model's own detections and mIoU.
+        string diagnostics = Path.Combine(data.Root, "out", "diagnostics.json");
+        TextWriter console = Console.Out;
+        Console.SetOut(TextWriter.Null); // the bench prints its tables to the process console
+        try
+        {
+            (code, output) = CliRunner.Run("bench", "nfa-diagnostics", "--model", model, "--data", data.Dataset, "--json", diagnostics);
+        }
+        finally
+        {
+            Console.SetOut(console);
+        }
+        Assert.True(code == 0, output);
+        using (var doc = JsonDocument.Parse(File.ReadAllText(diagnostics)))
+        {
+            var root = doc.RootElement;
+            Assert.Equal(root.GetProperty("model_nfa_detected_defective").GetInt32(), root.GetProperty("recomputed_detected_defective").GetInt32());
+            Assert.Equal(root.GetProperty("model_nfa_detected_normal").GetInt32(), root.GetProperty("recomputed_detected_normal").GetInt32());
+            Assert.Equal(evalMiou, root.GetProperty("recomputed_miou").GetDouble(), 1e-9);
+            Assert.Equal(["24x48x72", "32x24x36", "96x12x18"], root.GetProperty("scales").EnumerateArray().Select(e => e.GetProperty("shape").GetString()));
         }
         string heat = Directory.GetFiles(Path.Combine(report, "images"), "*_heat.png").First();
         Assert.Equal((384, 256), ImageSize(heat));

@@ -26,7 +26,7 @@ internal static class AspectWarning
             int w, h;
             try
             {
-                (w, h) = InputSize.OfFile(path);
+                (w, h) = Imaging.ImageDecoder.ReadSize(path);
             }
             catch (InvalidDataException)
             {

@@ -1,5 +1,5 @@
 using System.Globalization;
-using SkiaSharp;
+using Microsoft.ML.UFlow.Imaging;
 
 namespace Microsoft.ML.UFlow.Cli;
 
@@ -84,7 +84,7 @@ internal readonly record struct InputSize(int Width, int Height)
     public static (InputSize Size, string? Description) Choose(InputSize? given, IEnumerable<string> imagePaths, int side, int stride)
     {
         if (given is InputSize size) return (size, null);
-        var sizes = imagePaths.Select(OfFile).ToList();
+        var sizes = imagePaths.Select(ImageDecoder.ReadSize).ToList();
         var (chosen, median) = FromAspect(sizes, side, stride);
         int distinct = sizes.Distinct().Count();
         return (chosen, $"input size {chosen} (W×H) from the training images' median aspect {median.ToString("0.###", CultureInfo.InvariantCulture)} " +
@@ -96,14 +96,6 @@ internal readonly record struct InputSize(int Width, int Height)
     {
         int low = (int)Math.Floor(value / stride);
         for (int k = Math.Max(1, low - 1); k <= low + 2; k++) yield return k * stride;
-    }
-
-    /// <summary>The pixel size of the image file at <paramref name="path"/>, read from its header.</summary>
-    /// <exception cref="InvalidDataException">The file is not an image SkiaSharp can read.</exception>
-    public static (int Width, int Height) OfFile(string path)
-    {
-        using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"'{path}' is not an image file that can be read (PNG, JPEG, BMP, ...).");
-        return (codec.Info.Width, codec.Info.Height);
     }
 
     private static int Round(double value, int stride) => Math.Max(stride, (int)Math.Round(value / stride, MidpointRounding.AwayFromZero) * stride);

@@ -151,7 +151,7 @@ internal static class TrainCommand
         var paths = train.GetColumn<string>(AnomalyColumns.ImagePath).ToList();
         IDataView tiles = ImageTileData.Load(paths, tiling);
         long count = tiles.GetRowCount() ?? 0;
-        var sizes = paths.Select(InputSize.OfFile).Distinct().ToList();
+        var sizes = paths.Select(Imaging.ImageDecoder.ReadSize).Distinct().ToList();
         string example = sizes.Count == 1 ? $" ({tiling.Count(sizes[0].Width, sizes[0].Height)} per {sizes[0].Width}x{sizes[0].Height} image)" : $" ({sizes.Count} distinct image sizes)";
         AnsiConsole.MarkupLine(Markup.Escape($"tiles {tiling.TileSize}x{tiling.TileSize}, overlap {tiling.Overlap}, at full resolution: {count} training tiles{example}"));
         return tiles;

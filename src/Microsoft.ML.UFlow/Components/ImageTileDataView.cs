@@ -1,6 +1,5 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
-using SkiaSharp;
 
 namespace Microsoft.ML.UFlow;
 
@@ -58,8 +57,7 @@ internal sealed class ImageTileDataView : IDataView
     private static (int Width, int Height) SizeOf(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"The image '{path}' does not exist.", path);
-        using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"'{path}' is not an image file that can be read (PNG, JPEG, BMP, ...).");
-        return (codec.Info.Width, codec.Info.Height);
+        return Imaging.ImageDecoder.ReadSize(path);
     }
 
     private sealed class Cursor : DataViewRowCursor

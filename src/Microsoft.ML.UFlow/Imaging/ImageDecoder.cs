@@ -10,6 +10,14 @@ namespace Microsoft.ML.UFlow.Imaging;
 /// </summary>
 public static class ImageDecoder
 {
+    /// <summary>The pixel size of the image file at <paramref name="path"/>, read from its header (nothing is decoded).</summary>
+    /// <exception cref="InvalidDataException">The file is not an image SkiaSharp can read.</exception>
+    public static (int Width, int Height) ReadSize(string path)
+    {
+        using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"'{path}' is not an image file that can be read (PNG, JPEG, BMP, ...).");
+        return (codec.Info.Width, codec.Info.Height);
+    }
+
     /// <summary>Decodes the file at <paramref name="path"/> to 3-channel RGB.</summary>
     /// <exception cref="ImageDecodeException">The file is empty, unreadable, not an image, or too large (<see cref="ImageLimits"/>).</exception>
     public static Image Decode(string path)

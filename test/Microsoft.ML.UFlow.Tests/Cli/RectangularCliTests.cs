@@ -184,7 +184,7 @@ public sealed class RectangularCliTests
     {
         var ml = new MLContext(seed: 0);
         IDataView train = ml.Data.LoadAnomalyImages(SharedData.Mtd!, AnomalyImageSplit.Train);
-        var sizes = Microsoft.ML.Data.ColumnCursorExtensions.GetColumn<string>(train, AnomalyColumns.ImagePath).Select(InputSize.OfFile).ToList();
+        var sizes = Microsoft.ML.Data.ColumnCursorExtensions.GetColumn<string>(train, AnomalyColumns.ImagePath).Select(Microsoft.ML.UFlow.Imaging.ImageDecoder.ReadSize).ToList();
         Assert.True(sizes.Distinct().Count() > 50, "MTD's training images come in many sizes");
         var (size, median) = InputSize.FromAspect(sizes, 256, 32);
         Assert.Equal(0, size.Width % 32);
